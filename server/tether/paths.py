@@ -28,7 +28,9 @@ def user_config_file() -> Path:
 
 
 def model_cache_dir() -> Path:
-    return data_root() / "models"
+    """Converted models; TETHER_MODEL_CACHE lets tests and CI share one conversion."""
+    env = os.environ.get("TETHER_MODEL_CACHE")
+    return Path(env).expanduser() if env else data_root() / "models"
 
 
 def workspace_id(workspace: Path) -> str:

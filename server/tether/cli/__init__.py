@@ -1,0 +1,1 @@
+"""The `tether` command line; each subcommand lives in its own `cmd_<name>.py` module."""
