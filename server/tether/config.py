@@ -42,6 +42,8 @@ class PolicySettings(_Section):
     drift_margin: float = Field(0.15, ge=0, le=1, description="EMA this far under mean: ask.")
     correction_weight: float = Field(0.5, ge=0, le=1, description="A correction's approval.")
     prior_strength_max: float = Field(20.0, gt=0, description="Cap on the pooled prior's a+b.")
+    prior_min_classes: int = Field(3, ge=1, description="Classes needed to pool a prior.")
+    prior_min_decisions: float = Field(10, ge=0, description="Verdicts needed to pool a prior.")
     maturity_width: float = Field(0.25, gt=0, le=1, description="Interval width for mature.")
     maturity_share: float = Field(0.6, ge=0, le=1, description="Traffic share for mature.")
     risky_flags: list[str] = Field(

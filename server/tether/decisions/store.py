@@ -116,42 +116,48 @@ class DecisionStore:
         return store
 
     async def _setup(self) -> None:
-        db = self._db
         try:
-            await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            tables = {
-                r[0]
-                for r in await db.execute_fetchall(
-                    "SELECT name FROM sqlite_master WHERE type='table'"
-                )
-            }
+            version = await self._inspect()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is corrupted or not a database: {exc}") from exc
-        if tables and "meta" not in tables:
             raise StoreError(
-                f"{self.path} is a SQLite database that Tether did not create "
-                f"(tables: {', '.join(sorted(tables))}); refusing to use or change it"
-            )
-        if "meta" in tables:
-            meta = dict(await db.execute_fetchall("SELECT key, value FROM meta"))
-            if meta.get("app") != APP_ID:
-                raise StoreError(f"{self.path} belongs to another application; not touching it")
-            version = int(meta.get("schema_version", 0))
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path} has schema {version}, newer than this Tether ({SCHEMA_VERSION});"
-                    " upgrade Tether"
-                )
-            check = await db.execute_fetchall("PRAGMA quick_check")
-            if not check or check[0][0] != "ok":
-                raise StoreError(f"{self.path} failed SQLite's integrity check: {check[0][0]}")
-        else:
-            version = 0
+                f"{self.path} is corrupted or not a database ({exc}); Tether will not touch it."
+                " Move it aside to start a new store."
+            ) from exc
+        db = self._db
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=FULL")
         await db.execute("PRAGMA foreign_keys=ON")
         if version < SCHEMA_VERSION:
             await self._migrate(version)
+
+    async def _inspect(self) -> int:
+        """Schema version of an existing store (0 when new); refuse anything not ours."""
+        db = self._db
+        await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        tables = {
+            r[0]
+            for r in await db.execute_fetchall("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if tables and "meta" not in tables:
+            raise StoreError(
+                f"{self.path} is a SQLite database that Tether did not create "
+                f"(tables: {', '.join(sorted(tables))}); refusing to use or change it"
+            )
+        if "meta" not in tables:
+            return 0
+        meta = dict(await db.execute_fetchall("SELECT key, value FROM meta"))
+        if meta.get("app") != APP_ID:
+            raise StoreError(f"{self.path} belongs to another application; not touching it")
+        version = int(meta.get("schema_version", 0))
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema {version}, newer than this Tether ({SCHEMA_VERSION});"
+                " upgrade Tether"
+            )
+        check = await db.execute_fetchall("PRAGMA quick_check")
+        if not check or check[0][0] != "ok":
+            raise StoreError(f"{self.path} failed SQLite's integrity check: {check[0][0]}")
+        return version
 
     async def _migrate(self, current: int) -> None:
         async with self._write() as db:

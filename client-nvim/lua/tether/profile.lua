@@ -1,0 +1,124 @@
+--- :TetherProfile: what the agent has learnt, per decision class, and its adapters.
+local client_mod = require('tether.client')
+local history = require('tether.history')
+local ui = require('tether.ui')
+
+local M = {}
+
+local field = history.field
+
+--- The first of several possible field names that a row has.
+local function first(row, names)
+  for _, name in ipairs(names) do
+    local v = field(row, name)
+    if v ~= nil then
+      return v
+    end
+  end
+  return nil
+end
+
+local CLASS_COLUMNS = {
+  { key = 'class_key', title = 'class', max = 48, get = function(r) return first(r, { 'class_key', 'key' }) end },
+  { key = 'mode', title = 'policy', get = function(r) return first(r, { 'mode', 'policy' }) end },
+  { key = 'mean', title = 'approval', get = function(r) return first(r, { 'mean', 'approval' }) end },
+  {
+    key = 'interval',
+    title = 'interval',
+    get = function(r)
+      local lo, hi = first(r, { 'lower', 'low' }), first(r, { 'upper', 'high' })
+      if lo and hi then
+        return ('%.2f–%.2f'):format(lo, hi)
+      end
+      return nil
+    end,
+  },
+  { key = 'n', title = 'decisions', get = function(r) return first(r, { 'n', 'count', 'decisions' }) end },
+  { key = 'mature', title = 'mature' },
+  { key = 'pin', title = 'pinned', get = function(r) return first(r, { 'pin', 'pinned' }) end },
+}
+
+local ADAPTER_COLUMNS = {
+  { key = 'version', title = 'adapter' },
+  { key = 'status', title = 'status' },
+  { key = 'created_at', title = 'created', get = function(r) return ui.when(field(r, 'created_at')) end },
+  { key = 'parent', title = 'parent' },
+  {
+    key = 'metrics',
+    title = 'metrics',
+    max = 60,
+    get = function(r)
+      local m = field(r, 'metrics')
+      if type(m) ~= 'table' then
+        return m
+      end
+      local parts = {}
+      for k, v in vim.spairs(m) do
+        if type(v) ~= 'table' then
+          parts[#parts + 1] = ('%s=%s'):format(k, ui.cell(v))
+        end
+      end
+      return table.concat(parts, ' ')
+    end,
+  },
+}
+
+--- Lines of `key: value` for a flat table (nested tables inline).
+local function pairs_lines(t)
+  local lines = {}
+  for k, v in vim.spairs(t) do
+    lines[#lines + 1] = ('  %s: %s'):format(k, ui.cell(v))
+  end
+  return lines
+end
+
+--- The buffer text for a tether/profile result.
+--- @param profile table
+--- @return string[]
+function M.render(profile)
+  local lines = {}
+  local classes = field(profile, 'classes') or {}
+  lines[#lines + 1] = ('Decision classes (%d)'):format(#classes)
+  if #classes == 0 then
+    lines[#lines + 1] = '  none yet: accept or reject a few proposals'
+  else
+    vim.list_extend(lines, ui.table(classes, CLASS_COLUMNS))
+  end
+  lines[#lines + 1] = ''
+  local adapters = field(profile, 'adapters') or {}
+  lines[#lines + 1] = ('Adapters (%d)'):format(#adapters)
+  if #adapters == 0 then
+    lines[#lines + 1] = '  none trained yet (:TetherTrain)'
+  else
+    vim.list_extend(lines, ui.table(adapters, ADAPTER_COLUMNS))
+  end
+  local training = field(profile, 'training')
+  if type(training) == 'table' and next(training) then
+    lines[#lines + 1] = ''
+    lines[#lines + 1] = 'Training'
+    vim.list_extend(lines, pairs_lines(training))
+  end
+  for k, v in vim.spairs(profile) do
+    if k ~= 'classes' and k ~= 'adapters' and k ~= 'training' and type(v) ~= 'table' then
+      lines[#lines + 1] = ''
+      lines[#lines + 1] = ('%s: %s'):format(k, ui.cell(v))
+    end
+  end
+  lines[#lines + 1] = ''
+  lines[#lines + 1] = 'q close'
+  return lines
+end
+
+--- Open the profile window.
+function M.open()
+  local client = client_mod.require_client()
+  if not client then
+    return
+  end
+  client_mod.request(client, 'tether/profile', vim.empty_dict(), function(profile)
+    ui.float(M.render(profile or {}), { title = 'Tether profile', filetype = 'tetherprofile' })
+    vim.api.nvim_exec_autocmds('User', { pattern = 'TetherProfileShown', modeline = false })
+  end)
+end
+
+return M

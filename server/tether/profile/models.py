@@ -1,0 +1,97 @@
+"""What the profile hands to the rest of Tether: per-class numbers, policy choices, events."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+Mode = Literal["auto", "ask", "quiet"]
+Override = Literal["boundary", "pin", "drift", "exploration"]
+
+
+class PriorFit(BaseModel):
+    """The empirical-Bayes prior shared by every class, and how it was obtained."""
+
+    model_config = ConfigDict(frozen=True)
+
+    alpha: float
+    beta: float
+    method: Literal["weak", "pooled"]
+    classes: int = Field(description="Classes with user verdicts that the fit used.")
+    decisions: float = Field(description="User verdicts behind the fit.")
+    pooled_mean: float | None = Field(None, description="Approval rate over all classes.")
+    reason: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def mean(self) -> float:
+        return self.alpha / (self.alpha + self.beta)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def strength(self) -> float:
+        return self.alpha + self.beta
+
+
+class ClassStats(BaseModel):
+    """One decision class: its evidence, its posterior and its moving average."""
+
+    model_config = ConfigDict(frozen=True)
+
+    class_key: str
+    n: int = Field(description="User verdicts (accepted + rejected + corrected).")
+    accepts: int
+    rejects: int
+    corrections: int
+    traffic: int = Field(description="Proposals seen in the class (for the maturity share).")
+    approvals: float = Field(description="Approval weight: accepts + w * corrections.")
+    prior_alpha: float
+    prior_beta: float
+    alpha: float
+    beta: float
+    mean: float
+    lower: float
+    upper: float
+    credible_mass: float
+    ema: float | None = Field(description="Moving average of approval; None before any verdict.")
+    ema_weight: float = Field(description="Effective number of verdicts behind the average.")
+    evidence_width: float = Field(
+        description="Width of the interval from the class's own verdicts alone (uniform prior);"
+        " maturity is judged on it so the pooled prior cannot make an unseen class mature."
+    )
+    mature: bool
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def width(self) -> float:
+        return self.upper - self.lower
+
+
+class PolicyDecision(BaseModel):
+    """What to do with one proposal, and why, with the numbers the editor can show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    class_key: str
+    mode: Mode
+    base_mode: Mode = Field(description="What the posterior alone said, before any override.")
+    override: Override | None = None
+    reason: str
+    numbers: dict[str, Any]
+    risky: bool = Field(False, description="A risky flag is set: prompt through a modal dialog.")
+    risky_flags: list[str] = Field(default_factory=list)
+
+
+class MaturityEvent(BaseModel):
+    """A class, or the whole profile, became mature or stopped being mature."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["class", "profile"]
+    class_key: str | None = None
+    mature: bool
+    seq: int = Field(description="The decision row that caused the change.")
+    width: float | None = Field(None, description="Class events: the evidence interval width.")
+    share: float = Field(description="Share of traffic in mature classes after the change.")
+    message: str

@@ -1,0 +1,302 @@
+"""The profile: per decision class, how likely the user is to approve, learned from the log.
+
+Pure and synchronous: it folds decision rows in order (`observe`) and answers questions
+(`stats`, `decide`, `mature`). Persistence and keeping in step with the store live in
+`tether.profile.store`. Work is proportional to what changed: a verdict updates one class and
+marks the shared prior stale; the prior is refitted (O(classes)) on the next question, and a
+class's numbers are cached until its evidence or the prior changes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from tether.config import PolicySettings
+from tether.core.types import Outcome
+from tether.decisions.models import DecisionRecord
+from tether.profile import beta
+from tether.profile.evidence import PENDING_ACCEPTS, ClassEvidence, decay_for, is_user_verdict
+from tether.profile.models import ClassStats, MaturityEvent, PolicyDecision, PriorFit
+from tether.profile.policy import RandomSource
+from tether.profile.policy import decide as policy_decide
+from tether.profile.prior import fit_prior
+
+SNAPSHOT_FORMAT = 1
+
+
+class SnapshotError(ValueError):
+    """A snapshot this profile cannot continue from (other format or settings, or damaged)."""
+
+
+def evidence_fingerprint(settings: PolicySettings) -> dict[str, float]:
+    """The settings baked into the stored state; a snapshot made under others is stale."""
+    return {
+        "correction_weight": settings.correction_weight,
+        "ema_half_life": settings.ema_half_life,
+    }
+
+
+class Profile:
+    def __init__(self, settings: PolicySettings) -> None:
+        self.settings = settings
+        self.last_seq = 0
+        self._classes: dict[str, ClassEvidence] = {}
+        # proposal id -> (class, moving-average step) of recent user accepts
+        self._pending: OrderedDict[str, tuple[str, int]] = OrderedDict()
+        self._mature: set[str] = set()
+        self._traffic = 0
+        self._mature_traffic = 0
+        self._decay = decay_for(settings.ema_half_life)
+        self._prior: PriorFit | None = None
+        self._cache: dict[str, ClassStats] = {}
+
+    # ------------------------------------------------------------------ learning
+    def observe(self, record: DecisionRecord) -> list[MaturityEvent]:
+        """Fold one decision row in; rows at or before `last_seq` were seen and are skipped."""
+        if record.seq <= self.last_seq:
+            return []
+        self.last_seq = record.seq
+        key = record.class_key
+        if key is None:
+            return []
+        was_mature = self.mature()
+        events: list[MaturityEvent] = []
+        if record.outcome == Outcome.PROPOSED:
+            ev = self._classes.setdefault(key, ClassEvidence())
+            before = ev.traffic
+            ev.proposed += 1
+            self._count_traffic(key, ev.traffic - before)
+        elif is_user_verdict(record):
+            events += self._verdict(key, record)
+        else:
+            return []
+        if self.mature() != was_mature:
+            events.append(self._profile_event(record.seq))
+        return events
+
+    def _verdict(self, key: str, record: DecisionRecord) -> list[MaturityEvent]:
+        w = self.settings.correction_weight
+        accepted = None
+        if record.outcome == Outcome.CORRECTED and record.proposal_id is not None:
+            accepted = self._pending.pop(record.proposal_id, None)
+        if accepted is not None:
+            key = accepted[0]  # the class the accept was counted in
+        ev = self._classes.setdefault(key, ClassEvidence())
+        before = ev.traffic
+        if record.outcome == Outcome.ACCEPTED:
+            ev.accepts += 1
+            ev.push(1.0, self._decay)
+            if record.proposal_id is not None:
+                self._pending[record.proposal_id] = (key, ev.steps)
+                self._pending.move_to_end(record.proposal_id)
+                while len(self._pending) > PENDING_ACCEPTS:
+                    self._pending.popitem(last=False)
+        elif record.outcome == Outcome.REJECTED:
+            ev.rejects += 1
+            ev.push(0.0, self._decay)
+        elif accepted is not None:  # the user changed their own accept: replace its evidence
+            ev.accepts -= 1
+            ev.corrections += 1
+            ev.revise(accepted[1], w - 1.0, self._decay)
+        else:  # corrected after an auto-apply: the user's first verdict on it
+            ev.corrections += 1
+            ev.push(w, self._decay)
+        self._count_traffic(key, ev.traffic - before)
+        self._prior = None
+        self._cache.clear()
+        return self._class_maturity(key, ev, record.seq)
+
+    def _count_traffic(self, key: str, delta: int) -> None:
+        self._traffic += delta
+        if key in self._mature:
+            self._mature_traffic += delta
+
+    def _class_maturity(self, key: str, ev: ClassEvidence, seq: int) -> list[MaturityEvent]:
+        width = self._evidence_width(ev)
+        now = width < self.settings.maturity_width
+        if now == (key in self._mature):
+            return []
+        if now:
+            self._mature.add(key)
+            self._mature_traffic += ev.traffic
+        else:
+            self._mature.discard(key)
+            self._mature_traffic -= ev.traffic
+        state = "mature" if now else "no longer mature"
+        return [
+            MaturityEvent(
+                kind="class",
+                class_key=key,
+                mature=now,
+                seq=seq,
+                width=width,
+                share=self.mature_share(),
+                message=(
+                    f"class {key} is {state}: its own {ev.n} verdicts give an interval "
+                    f"{width:.3f} wide (mature under {self.settings.maturity_width:g})"
+                ),
+            )
+        ]
+
+    def _profile_event(self, seq: int) -> MaturityEvent:
+        now = self.mature()
+        share = self.mature_share()
+        return MaturityEvent(
+            kind="profile",
+            mature=now,
+            seq=seq,
+            share=share,
+            message=(
+                f"profile is {'mature' if now else 'no longer mature'}: {share:.0%} of traffic "
+                f"is in mature classes (needs {self.settings.maturity_share:.0%})"
+            ),
+        )
+
+    def _evidence_width(self, ev: ClassEvidence) -> float:
+        w = self.settings.correction_weight
+        lo, hi = beta.interval(
+            1.0 + ev.approvals(w), 1.0 + ev.disapprovals(w), self.settings.credible_mass
+        )
+        return hi - lo
+
+    # ------------------------------------------------------------------ questions
+    def prior(self) -> PriorFit:
+        if self._prior is None:
+            w = self.settings.correction_weight
+            self._prior = fit_prior(
+                ((ev.approvals(w), float(ev.n)) for ev in self._classes.values()), self.settings
+            )
+        return self._prior
+
+    def stats(self, class_key: str) -> ClassStats:
+        """Numbers for a class; a class never seen gets the prior alone."""
+        cached = self._cache.get(class_key)
+        if cached is not None:
+            return cached
+        ev = self._classes.get(class_key) or ClassEvidence()
+        prior = self.prior()
+        s = self.settings
+        w = s.correction_weight
+        a = prior.alpha + ev.approvals(w)
+        b = prior.beta + ev.disapprovals(w)
+        lower, upper = beta.interval(a, b, s.credible_mass)
+        stats = ClassStats(
+            class_key=class_key,
+            n=ev.n,
+            accepts=ev.accepts,
+            rejects=ev.rejects,
+            corrections=ev.corrections,
+            traffic=ev.traffic,
+            approvals=ev.approvals(w),
+            prior_alpha=prior.alpha,
+            prior_beta=prior.beta,
+            alpha=a,
+            beta=b,
+            mean=a / (a + b),
+            lower=lower,
+            upper=upper,
+            credible_mass=s.credible_mass,
+            ema=ev.ema,
+            ema_weight=ev.ema_weight,
+            evidence_width=self._evidence_width(ev),
+            mature=class_key in self._mature,
+        )
+        self._cache[class_key] = stats
+        return stats
+
+    def classes(self) -> list[ClassStats]:
+        """Every class seen so far, busiest first."""
+        keys = sorted(self._classes, key=lambda k: (-self._classes[k].traffic, k))
+        return [self.stats(k) for k in keys]
+
+    def decide(
+        self,
+        class_key: str,
+        risk: Collection[str] = (),
+        *,
+        pins: Mapping[str, str] | None = None,
+        always_ask: bool = False,
+        rng: RandomSource | None = None,
+        explore: bool = True,
+    ) -> PolicyDecision:
+        """Ask, auto-apply or stay quiet for a proposal of `class_key`.
+
+        `pins` are the user's pins (`store.pins()`), `always_ask` the agent spec's boundary
+        for the task, `rng` the exploration draw (seed it for reproducible runs); views pass
+        `explore=False` to show the policy without the random draw.
+        """
+        return policy_decide(
+            self.stats(class_key),
+            self.settings,
+            risk,
+            pins=pins,
+            always_ask=always_ask,
+            rng=rng,
+            explore=explore,
+        )
+
+    def mature_share(self) -> float:
+        return self._mature_traffic / self._traffic if self._traffic else 0.0
+
+    def mature(self) -> bool:
+        return self._traffic > 0 and self.mature_share() >= self.settings.maturity_share
+
+    @property
+    def decisions(self) -> int:
+        """User verdicts observed, over all classes."""
+        return sum(ev.n for ev in self._classes.values())
+
+    # ------------------------------------------------------------------ settings
+    def update_settings(self, settings: PolicySettings) -> bool:
+        """Adopt new thresholds in place; False when the change needs a rebuild from the log."""
+        if evidence_fingerprint(settings) != evidence_fingerprint(self.settings):
+            return False
+        self.settings = settings
+        self._recompute_maturity()
+        return True
+
+    def _recompute_maturity(self) -> None:
+        self._prior = None
+        self._cache.clear()
+        self._mature = {
+            k
+            for k, ev in self._classes.items()
+            if self._evidence_width(ev) < self.settings.maturity_width
+        }
+        self._traffic = sum(ev.traffic for ev in self._classes.values())
+        self._mature_traffic = sum(self._classes[k].traffic for k in self._mature)
+
+    # ------------------------------------------------------------------ persistence
+    def to_snapshot(self) -> dict[str, Any]:
+        """JSON-ready state from which `from_snapshot` continues bit-identically."""
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "settings": evidence_fingerprint(self.settings),
+            "last_seq": self.last_seq,
+            "classes": {k: ev.to_json() for k, ev in sorted(self._classes.items())},
+            "pending": [[pid, key, step] for pid, (key, step) in self._pending.items()],
+        }
+
+    @classmethod
+    def from_snapshot(cls, body: Mapping[str, Any], settings: PolicySettings) -> Profile:
+        if body.get("format") != SNAPSHOT_FORMAT:
+            raise SnapshotError(f"snapshot format {body.get('format')!r} is not {SNAPSHOT_FORMAT}")
+        if body.get("settings") != evidence_fingerprint(settings):
+            raise SnapshotError(
+                f"snapshot made with {body.get('settings')}, now {evidence_fingerprint(settings)}"
+            )
+        profile = cls(settings)
+        try:
+            profile.last_seq = int(body["last_seq"])
+            profile._classes = {
+                str(k): ClassEvidence.from_json(v) for k, v in body["classes"].items()
+            }
+            profile._pending = OrderedDict(
+                (str(pid), (str(key), int(step))) for pid, key, step in body["pending"]
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SnapshotError(f"damaged snapshot: {exc!r}") from exc
+        profile._recompute_maturity()
+        return profile
