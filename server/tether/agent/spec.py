@@ -249,7 +249,9 @@ def _loc_key(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def _validate(data: Any, body: str, source: str, line_of: Any) -> AgentSpec:
+def _validate(
+    data: Any, body: str, source: str, line_of: Any, key_prefix: tuple[str, ...] = ()
+) -> AgentSpec:
     """Validate raw data; `line_of(path_tuple)` gives the best line for a key path."""
     if data is None:
         data = {}
@@ -263,14 +265,16 @@ def _validate(data: Any, body: str, source: str, line_of: Any) -> AgentSpec:
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         if msg.startswith("Value error, "):
             msg = msg.removeprefix("Value error, ")
-        raise SpecError(msg, key=_loc_key(loc), line=line_of(loc), source=source) from None
+        raise SpecError(
+            msg, key=_loc_key((*key_prefix, *loc)), line=line_of(loc), source=source
+        ) from None
     task_names = set(raw.tasks) if raw.tasks is not None else {t.name for t in default_tasks()}
     for i, name in enumerate(raw.boundaries.always_ask):
         if name not in task_names:
             loc = ("boundaries", "always_ask", i)
             raise SpecError(
                 f"no task named {name!r} (tasks: {', '.join(sorted(task_names))})",
-                key=_loc_key(loc), line=line_of(loc), source=source,
+                key=_loc_key((*key_prefix, *loc)), line=line_of(loc), source=source,
             )
     return _build(raw, body, source)
 
@@ -315,9 +319,13 @@ def parse_agent_md(text: str, source: str = str(SPEC_FILE)) -> AgentSpec:
         node = yaml.compose(fm, Loader=yaml.SafeLoader)
         data = yaml.safe_load(fm)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # an unclosed bracket or quote is reported at the end; where it opened is more useful
+        mark = exc.context_mark or exc.problem_mark
         line = offset + mark.line + 1 if mark is not None else None
-        raise SpecError(f"not valid YAML: {exc.problem or exc}", source=source, line=line) from None
+        what = exc.problem or str(exc)
+        if exc.context:
+            what += f" ({exc.context})"
+        raise SpecError(f"not valid YAML: {what}", source=source, line=line) from None
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
         _yaml_lines(node, (), lines)
@@ -370,9 +378,8 @@ def parse_toml_agent(text: str, source: str = TOML_FILE) -> AgentSpec | None:
         return None
     lines = _toml_lines(text)
     agent = data["agent"]
-    body = ""
     return _validate(
-        agent, body, source, lambda loc: _nearest(lines, ("agent", *loc), 0) or None
+        agent, "", source, lambda loc: _nearest(lines, ("agent", *loc), 0) or None, ("agent",)
     )
 
 

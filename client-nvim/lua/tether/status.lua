@@ -1,0 +1,151 @@
+--- What the server is doing: LSP work-done progress, training status and the last decision.
+---
+--- Progress arrives through Neovim's own `$/progress` handler (which fires `LspProgress`);
+--- Tether's own notifications come through the handlers below. Each update fires a `User`
+--- autocommand (TetherProgress, TetherTrainingStatus, TetherDecisionRecorded) so statuslines
+--- and user code can react without polling.
+local config = require('tether.config')
+
+local M = {}
+
+--- Work-done progress per token: { title, message, percentage, done }.
+--- @type table<string, { title: string?, message: string?, percentage: integer?, done: boolean }>
+M.progress = {}
+--- The latest tether/trainingStatus payload.
+M.training = nil
+--- The latest tether/decisionRecorded payload.
+M.last_decision = nil
+--- Every progress update seen since start-up, in order (kind, title, message, percentage).
+M.progress_log = {}
+
+local function is_tether(client_id)
+  local client = vim.lsp.get_client_by_id(client_id)
+  return client ~= nil and client.name == require('tether.client').name
+end
+
+local function progress_text(p)
+  local parts = { p.title or 'working' }
+  if p.message and p.message ~= '' then
+    parts[#parts + 1] = p.message
+  end
+  if p.percentage then
+    parts[#parts + 1] = ('(%d%%)'):format(p.percentage)
+  end
+  return table.concat(parts, ' ')
+end
+
+--- Record one `$/progress` value for a Tether client.
+--- @param token string|integer
+--- @param value table
+function M.on_progress(token, value)
+  local key = tostring(token)
+  local p = M.progress[key] or { done = false }
+  if value.kind == 'begin' then
+    p = { title = value.title, message = value.message, percentage = value.percentage, done = false }
+  elseif value.kind == 'report' then
+    p.message = value.message or p.message
+    p.percentage = value.percentage or p.percentage
+  elseif value.kind == 'end' then
+    p.message = value.message or p.message
+    p.done = true
+  end
+  M.progress[key] = p
+  M.progress_log[#M.progress_log + 1] = {
+    kind = value.kind,
+    title = p.title,
+    message = value.message,
+    percentage = value.percentage,
+  }
+  if config.options.progress.echo then
+    local text = 'Tether: ' .. progress_text(p)
+    if p.done then
+      text = text .. ' ✓'
+    end
+    vim.api.nvim_echo({ { text, p.done and 'MoreMsg' or 'None' } }, false, {})
+  end
+  if p.done then
+    M.progress[key] = nil
+  end
+  vim.cmd('redrawstatus')
+  vim.api.nvim_exec_autocmds('User', {
+    pattern = 'TetherProgress',
+    modeline = false,
+    data = { token = token, value = value },
+  })
+end
+
+--- Handler for the `tether/trainingStatus` notification.
+function M.on_training_status(_, params)
+  M.training = params
+  local state = type(params) == 'table' and (params.state or params.status) or nil
+  local message = type(params) == 'table' and params.message or nil
+  if message and message ~= '' and (state == 'done' or state == 'failed' or state == 'refused'
+    or state == 'promoted' or state == 'error' or state == 'cancelled') then
+    local level = (state == 'failed' or state == 'error') and vim.log.levels.ERROR
+      or vim.log.levels.INFO
+    vim.notify('Tether: ' .. message, level, { title = 'Tether' })
+  end
+  vim.cmd('redrawstatus')
+  vim.api.nvim_exec_autocmds('User', {
+    pattern = 'TetherTrainingStatus',
+    modeline = false,
+    data = params,
+  })
+end
+
+--- Handler for the `tether/decisionRecorded` notification.
+function M.on_decision_recorded(_, params)
+  M.last_decision = params
+  vim.api.nvim_exec_autocmds('User', {
+    pattern = 'TetherDecisionRecorded',
+    modeline = false,
+    data = params,
+  })
+  require('tether.history').refresh()
+  vim.cmd('redrawstatus')
+end
+
+--- The notification handlers to give the client.
+--- @return table<string, function>
+function M.handlers()
+  return {
+    ['tether/trainingStatus'] = M.on_training_status,
+    ['tether/decisionRecorded'] = M.on_decision_recorded,
+  }
+end
+
+--- Listen to LspProgress for Tether clients (once).
+function M.attach_autocmds(group)
+  vim.api.nvim_create_autocmd('LspProgress', {
+    group = group,
+    callback = function(args)
+      local data = args.data or {}
+      local params = data.params
+      if params and is_tether(data.client_id) and type(params.value) == 'table' then
+        M.on_progress(params.token, params.value)
+      end
+    end,
+  })
+end
+
+--- A short text for a statusline: running work first, then pending proposals.
+--- @return string
+function M.statusline()
+  for _, p in pairs(M.progress) do
+    if not p.done then
+      return 'Tether: ' .. progress_text(p)
+    end
+  end
+  local client_mod = require('tether.client')
+  local bufnr = vim.api.nvim_get_current_buf()
+  if #client_mod.clients({ bufnr = bufnr }) == 0 then
+    return ''
+  end
+  local pending = #require('tether.proposals').diagnostics(bufnr)
+  if pending > 0 then
+    return ('Tether: %d pending'):format(pending)
+  end
+  return 'Tether'
+end
+
+return M

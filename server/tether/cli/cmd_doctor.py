@@ -1,0 +1,130 @@
+"""`tether doctor`: what is installed, what is missing, and the command that fixes it."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import platform
+import shutil
+import sys
+from typing import Any
+
+from tether import __version__, embedded
+from tether.cli.common import add_workspace_args, settings_for, workspace_paths
+
+_PACKAGES = {
+    "pygls": "core",
+    "lsprotocol": "core",
+    "aiosqlite": "core",
+    "pydantic": "core",
+    "torch": "train",
+    "transformers": "train",
+    "peft": "train",
+    "trl": "train",
+    "datasets": "train",
+    "litellm": "teacher",
+    "ollama": "ollama",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("doctor", help="check the installation and show what is missing")
+    add_workspace_args(p, db=False)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _device() -> dict[str, Any]:
+    if _version("torch") is None:
+        return {"device": None}
+    import torch
+
+    info: dict[str, Any] = {"device": embedded.pick_device(), "threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        info["cuda"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def collect(args: argparse.Namespace) -> dict[str, Any]:
+    settings = settings_for(args)
+    wp = workspace_paths(args, settings)
+    problems: list[dict[str, str]] = []
+    versions = {name: _version(name) for name in _PACKAGES}
+    for name, extra in _PACKAGES.items():
+        if versions[name] is None:
+            fix = (
+                "pip install torch==2.13.0"
+                if name == "torch"
+                else f"pip install -e '.[{extra}]'" if extra != "core" else "pip install -e ."
+            )
+            problems.append({"what": f"{name} is not installed ({extra})", "fix": fix})
+    model = embedded.status()
+    if not model["installed"]:
+        problems.append({"what": "embedded model missing", "fix": model["fix"]})
+    db = wp.db
+    store = {"path": str(db), "exists": db.exists(), "bytes": db.stat().st_size if db.exists() else 0}
+    if settings.model.startswith("ollama:") and _version("ollama") is None:
+        problems.append({"what": "model is ollama but the client is missing",
+                         "fix": "pip install -e '.[ollama]'"})
+    if settings.teacher and _version("litellm") is None:
+        problems.append({"what": "a teacher is configured but litellm is missing",
+                         "fix": "pip install -e '.[teacher]'"})
+    return {
+        "tether": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "executable": sys.executable,
+        "torch": _device(),
+        "versions": versions,
+        "model": settings.model,
+        "teacher": settings.teacher,
+        "embedded_model": model,
+        "store": store,
+        "data_root": str(settings.data_root),
+        "nvim": shutil.which("nvim"),
+        "problems": problems,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    report = collect(args)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 1 if report["problems"] else 0
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title="tether doctor", show_header=False)
+    table.add_row("Tether", report["tether"])
+    table.add_row("Python", f"{report['python']} ({report['executable']})")
+    torch_info = report["torch"]
+    table.add_row("Torch device", str(torch_info.get("device") or "torch not installed")
+                  + (f" — {torch_info['cuda']}" if torch_info.get("cuda") else ""))
+    em = report["embedded_model"]
+    table.add_row(
+        "Embedded model",
+        ("installed" + (", converted" if em["converted"] else ", converts on first use"))
+        if em["installed"] else "MISSING",
+    )
+    table.add_row("Student / teacher", f"{report['model']} / {report['teacher'] or 'none'}")
+    st = report["store"]
+    table.add_row("Store", f"{st['path']} ({st['bytes']:,} bytes)" if st["exists"]
+                  else f"{st['path']} (created on first use)")
+    for name, version in report["versions"].items():
+        table.add_row(name, version or "not installed")
+    console.print(table)
+    if report["problems"]:
+        for p in report["problems"]:
+            console.print(f"[red]✗[/red] {p['what']} — fix: [bold]{p['fix']}[/bold]")
+        return 1
+    console.print("[green]✓ everything Tether needs is here[/green]")
+    return 0

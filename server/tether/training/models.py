@@ -1,0 +1,155 @@
+"""The boundary types of training: the job a worker runs, the events it streams back,
+evaluation reports, results and status.
+
+They are pydantic models because they cross a process boundary (the job file and the
+worker's JSON lines) and reach the editor (`tether/trainingStatus`), so both ends validate
+the same shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Method = Literal["dpo", "kto"]
+Phase = Literal["preparing", "loading", "training", "evaluating", "saving", "promoting"]
+
+
+class DecisionRange(BaseModel):
+    """Which part of the decision log a dataset was built from."""
+
+    first_seq: int | None = None  # oldest decision that contributed an example
+    last_seq: int | None = None  # newest decision that contributed an example
+    head_seq: int = 0  # the log's head when the data was read
+    head_hash: str = ""  # the log's head hash then (ties an adapter to an exact log state)
+
+
+class Hyperparameters(BaseModel):
+    """What the worker needs to reproduce a run; copied into lineage.json."""
+
+    lora_r: int
+    lora_alpha: int
+    lora_dropout: float = 0.0
+    target_modules: str | list[str] = "all-linear"
+    learning_rate: float
+    epochs: float
+    max_steps: int
+    batch_size: int
+    max_length: int
+    beta: float
+    seed: int = 0
+
+
+class TrainingJob(BaseModel):
+    """Everything a worker process reads from JOB.json; paths are absolute strings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    job_id: str
+    method: Method
+    train_file: str  # JSONL in the method's TRL format
+    heldout_pairs_file: str  # JSONL prompt/chosen/rejected
+    heldout_labels_file: str  # JSONL prompt/completion/label
+    output_dir: str  # where the candidate adapter is saved (a temp dir, promoted later)
+    base_model: str | None = None  # plain model dir; None: the embedded SmolLM2
+    active_adapter: str | None = None  # dir of the active adapter, evaluated for the gate
+    device: str = "auto"  # auto | cpu | cuda | mps
+    hyper: Hyperparameters
+
+
+class ProgressEvent(BaseModel):
+    """One line of the worker's stream, and what `train_now` passes to `on_progress`."""
+
+    event: Literal["started", "progress", "done", "error", "cancelled"]
+    phase: Phase | None = None
+    step: int | None = None
+    total: int | None = None
+    loss: float | None = None
+    message: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelScores(BaseModel):
+    """How well one model (base, active or candidate) agrees with held-out decisions.
+
+    The reward is DPO's implicit reward, beta * (log p_model(y|x) - log p_base(y|x)), so the
+    base model scores exactly 0 on everything: accuracy 0.5 and AUC 0.5 by construction
+    (ties count half). `policy_accuracy` is the model's own preference, log p(chosen) >
+    log p(rejected), which is meaningful for the base model too.
+    """
+
+    preference_accuracy: float | None = None  # over held-out pairs
+    pairs_margin: float | None = None  # mean reward(chosen) - reward(rejected)
+    policy_accuracy: float | None = None
+    auc: float | None = None  # reward vs label over held-out KTO examples
+    labels_margin: float | None = None  # mean reward(desirable) - mean reward(undesirable)
+    pairs: int = 0
+    labels: int = 0
+
+
+class EvalReport(BaseModel):
+    base: ModelScores
+    active: ModelScores | None = None
+    candidate: ModelScores
+
+
+class WorkerReport(BaseModel):
+    """The `data` of the worker's "done" event."""
+
+    metrics: EvalReport
+    adapter_sha256: str
+    steps: int
+    train_seconds: float
+    seconds_per_step: float | None
+    device: str
+    final_loss: float | None = None
+
+
+class GateDecision(BaseModel):
+    promote: bool
+    metric: str  # preference_accuracy | auc
+    candidate: float
+    reference: float
+    reference_name: Literal["active", "base"]
+    eval_margin: float
+    reason: str
+
+
+ResultStatus = Literal["promoted", "refused", "skipped", "cancelled", "failed"]
+
+
+class TrainingResult(BaseModel):
+    status: ResultStatus
+    reason: str = ""
+    version: str | None = None  # the new adapter's version (promoted or refused)
+    parent: str | None = None
+    method: Method | None = None
+    gate: GateDecision | None = None
+    metrics: EvalReport | None = None
+    data_hash: str | None = None
+    decision_range: DecisionRange | None = None
+    train_examples: int = 0
+    heldout_examples: int = 0
+    steps: int = 0
+    seconds: float = 0.0  # wall time of the whole run
+    seconds_per_step: float | None = None
+    device: str | None = None
+    adapter_sha256: str | None = None
+
+
+TrainingState = Literal["idle", "preparing", "training", "evaluating", "promoting", "cancelling"]
+
+
+class TrainingStatus(BaseModel):
+    """What `tether/trainingStatus` and `tether/profile` show."""
+
+    state: TrainingState = "idle"
+    job_id: str | None = None
+    phase: Phase | None = None
+    step: int | None = None
+    total: int | None = None
+    loss: float | None = None
+    message: str = ""
+    started_at: str | None = None
+    last_result: TrainingResult | None = None
