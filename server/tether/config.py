@@ -82,6 +82,9 @@ class TrainingSettings(_Section):
     max_length: int = Field(512, ge=64)
     beta: float = Field(0.1, gt=0)
     auto_schedule: bool = True
+    dedupe_threshold: float = Field(0.95, gt=0, le=1, description="Similarity of near-duplicates.")
+    seed: int = Field(0, ge=0, description="Seed of LoRA init and data order.")
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
 
 
 class Settings(BaseModel):

@@ -68,7 +68,7 @@ def feed() -> Callable[[Profile], Feed]:
 
 
 def make_proposal(class_key: str, number: int) -> Proposal:
-    task, _, rest = class_key.partition(":")
+    task = class_key.partition(":")[0]
     original = f"def f{number}(x):\n    return x+{number}\n"
     return Proposal(
         uri=f"file:///ws/src/mod{number % 7}.py",

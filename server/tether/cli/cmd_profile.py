@@ -111,7 +111,8 @@ def _render(view: Any, rebuilt: dict[str, Any] | None, plot: Path | None) -> str
         lines.append(
             f"{c.class_key:<{width}}  {c.n:>4} {c.accepts:>4} {c.rejects:>4} {c.corrections:>4}"
             f"  {c.mean:>5.2f}  [{c.lower:.2f}, {c.upper:.2f}]{'':<2}  {ema:>5}  "
-            f"{'yes' if c.mature else 'no':<6}  {c.policy}" + (f" (pinned {c.pin})" if c.pin else "")
+            f"{'yes' if c.mature else 'no':<6}  {c.policy}"
+            + (f" (pinned {c.pin})" if c.pin else "")
         )
         lines.append(f"    {c.reason}")
     if plot is not None:

@@ -27,7 +27,9 @@ LABEL_CHARS = 34
 Scale = Callable[[float], float]
 
 
-def profile_svg(profile: Profile, pins: Mapping[str, str] | None = None, *, width: int = 760) -> str:
+def profile_svg(
+    profile: Profile, pins: Mapping[str, str] | None = None, *, width: int = 760
+) -> str:
     """An interval-and-density plot with one row per class, coloured by the current policy."""
     view = profile_view(profile, pins)
     x0, x1 = LABEL_WIDTH, width - RIGHT
@@ -67,7 +69,11 @@ def profile_svg(profile: Profile, pins: Mapping[str, str] | None = None, *, widt
 def _row(row: ClassView, top: float, sx: Scale) -> list[str]:
     colour = MODE_COLOURS[row.policy]
     mid = top + ROW_HEIGHT / 2
-    label = row.class_key if len(row.class_key) <= LABEL_CHARS else row.class_key[: LABEL_CHARS - 1] + "…"
+    label = (
+        row.class_key
+        if len(row.class_key) <= LABEL_CHARS
+        else row.class_key[: LABEL_CHARS - 1] + "…"
+    )
     detail = f"n={row.n} · {row.policy}" + (f" · pinned {row.pin}" if row.pin else "")
     if row.mature:
         detail += " · mature"
@@ -105,7 +111,9 @@ def _density_path(a: float, b: float, top: float, base: float, sx: Scale) -> str
     logs = [beta.log_pdf(x, a, b) for x in xs]
     peak = max(logs)
     ys = [math.exp(v - peak) if math.isfinite(v) else 0.0 for v in logs]
-    points = " ".join(f"L{sx(x):.1f},{base - (base - top) * y:.1f}" for x, y in zip(xs, ys, strict=True))
+    points = " ".join(
+        f"L{sx(x):.1f},{base - (base - top) * y:.1f}" for x, y in zip(xs, ys, strict=True)
+    )
     return f"M{sx(0.0):.1f},{base:.1f} {points} L{sx(1.0):.1f},{base:.1f} Z"
 
 

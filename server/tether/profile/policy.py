@@ -66,7 +66,11 @@ def decide(
         why = f"the agent spec's boundaries always ask for this task (else {base}: {why})"
     elif pin is not None and (pin not in PIN_MODES or pin == "always_ask" or base == "auto"):
         mode, override = "ask", "pin"
-        label = pin.replace("_", " ") if pin in PIN_MODES else f"unknown pin {pin!r}, read as always ask"
+        label = (
+            pin.replace("_", " ")
+            if pin in PIN_MODES
+            else f"unknown pin {pin!r}, read as always ask"
+        )
         why = f"pinned {label} (else {base}: {why})"
     elif drift:
         mode, override = "ask", "drift"

@@ -25,9 +25,13 @@ from tether.profile.models import PriorFit
 WEAK_STRENGTH = 2.0
 
 
-def weak_prior(settings: PolicySettings, why: str) -> PriorFit:
+def weak_prior(
+    settings: PolicySettings, why: str, classes: int = 0, decisions: float = 0.0
+) -> PriorFit:
     half = min(WEAK_STRENGTH, settings.prior_strength_max) / 2.0
-    return PriorFit(alpha=half, beta=half, method="weak", classes=0, decisions=0.0, reason=why)
+    return PriorFit(
+        alpha=half, beta=half, method="weak", classes=classes, decisions=decisions, reason=why
+    )
 
 
 def fit_prior(counts: Iterable[tuple[float, float]], settings: PolicySettings) -> PriorFit:
@@ -39,7 +43,9 @@ def fit_prior(counts: Iterable[tuple[float, float]], settings: PolicySettings) -
         return weak_prior(
             settings,
             f"uniform prior: {k} classes with {total:g} verdicts; pooling needs "
-            f"{settings.prior_min_classes} classes and {settings.prior_min_decisions} verdicts",
+            f"{settings.prior_min_classes} classes and {settings.prior_min_decisions:g} verdicts",
+            k,
+            total,
         )
     approvals = sum(s for s, _ in data)
     m = approvals / total

@@ -134,7 +134,9 @@ async def _from_latest_snapshot(
     if snap is None:
         return Profile(settings)
     if snap.head_seq > head:
-        log.warning("profile snapshot is ahead of the log (%s > %s); rebuilding", snap.head_seq, head)
+        log.warning(
+            "profile snapshot is ahead of the log (%s > %s); rebuilding", snap.head_seq, head
+        )
         return Profile(settings)
     try:
         return Profile.from_snapshot(snap.body, settings)
