@@ -45,3 +45,16 @@ format: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# VS Code extension: npm packages (and, for its end-to-end test, Debian's chromium, ripgrep,
+# libkrb5-dev and code-server) come from the project's own setup script; idempotent.
+.PHONY: vscode-setup vscode-e2e-setup
+vscode-setup:
+	bash client-vscode/scripts/setup-e2e.sh
+
+vscode-e2e-setup:
+	bash client-vscode/scripts/setup-e2e.sh --e2e
+
+# Builds client-vscode/tether-<version>.vsix offline with @vscode/vsce 3.9.2.
+vsix: vscode-setup
+	cd client-vscode && npm run --silent package

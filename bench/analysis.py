@@ -52,6 +52,15 @@ def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
     return [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
 
 
+def call_signature(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """How callers see a function: its name and parameters, without annotations."""
+    args = ast.parse(f"def _({ast.unparse(fn.args)}): pass").body[0].args  # type: ignore[attr-defined]
+    for a in [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]:
+        if a is not None:
+            a.annotation = None
+    return f"{fn.name}({ast.unparse(args)})"
+
+
 def _params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
     a = fn.args
     names = [x.arg for x in [*a.posonlyargs, *a.args, *a.kwonlyargs]]
@@ -89,6 +98,11 @@ def _is_none(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
 
+def _is_type_call(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "type" and len(node.args) == 1)
+
+
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
     """The tree without docstrings, to tell a docstring-only edit from any other."""
     tree = ast.parse(ast.unparse(tree))  # a private copy
@@ -110,6 +124,7 @@ class Features:
     format_calls: int = 0
     eq_none: int = 0
     is_none: int = 0
+    unidiomatic_compares: int = 0  # == None, type(x) == T, not x in y (pycodestyle E711-E721)
     os_path_calls: int = 0
     path_uses: int = 0
     annotations: int = 0
@@ -136,10 +151,18 @@ def features(tree: ast.AST) -> Features:
             f.format_calls += 1
         elif isinstance(node, ast.Compare) and len(node.ops) == 1:
             none_side = _is_none(node.comparators[0]) or _is_none(node.left)
-            if none_side and isinstance(node.ops[0], ast.Eq | ast.NotEq):
+            equality = isinstance(node.ops[0], ast.Eq | ast.NotEq)
+            if none_side and equality:
                 f.eq_none += 1
+                f.unidiomatic_compares += 1
             elif none_side and isinstance(node.ops[0], ast.Is | ast.IsNot):
                 f.is_none += 1
+            elif equality and _is_type_call(node.left):
+                f.unidiomatic_compares += 1
+        elif (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+              and isinstance(node.operand, ast.Compare) and len(node.operand.ops) == 1
+              and isinstance(node.operand.ops[0], ast.Is | ast.In)):
+            f.unidiomatic_compares += 1
         elif _is_os_path_call(node):
             f.os_path_calls += 1
         elif isinstance(node, ast.Name) and node.id in ("Path", "PurePath"):
@@ -153,7 +176,7 @@ def features(tree: ast.AST) -> Features:
         if fn.name.startswith("test"):
             f.test_functions += 1
         if not fn.name.startswith("_"):
-            f.public_signatures[f"{fn.name}({ast.unparse(fn.args)})"] += 1
+            f.public_signatures[call_signature(fn)] += 1
         doc = ast.get_docstring(fn, clean=True)
         if doc is not None:
             f.docstrings[fn.name] = doc
@@ -184,7 +207,8 @@ class Change:
 
     @property
     def signature_changed(self) -> bool:
-        return self.after is not None and self.after.public_signatures != self.before.public_signatures
+        after = self.after
+        return after is not None and after.public_signatures != self.before.public_signatures
 
     def new_or_changed_docstrings(self) -> dict[str, str]:
         assert self.after is not None

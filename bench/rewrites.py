@@ -25,11 +25,14 @@ from bench.analysis import parse_fragment
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 
+#: Longer functions are not proposed on (nobody reviews a 200-line replacement).
+MAX_FUNCTION_LINES = 80
+
 #: Task names, as the agent would be asked; the reverse rewrites are a bad model's edits.
 TASKS: tuple[str, ...] = (
     "fstring",
     "printf-format",
-    "is-none",
+    "compare-idiom",
     "eq-none",
     "pathlib",
     "docstring",
@@ -41,10 +44,10 @@ TASKS: tuple[str, ...] = (
 
 #: How often each task shows up in the learning stream (a user's traffic is uneven).
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "fstring": 0.20,
+    "fstring": 0.19,
     "printf-format": 0.06,
-    "is-none": 0.04,
-    "eq-none": 0.06,
+    "compare-idiom": 0.06,
+    "eq-none": 0.05,
     "pathlib": 0.08,
     "docstring": 0.22,
     "type-hints": 0.14,
@@ -86,10 +89,9 @@ class SourceFile:
         self.line_starts = [0]
         for line in self.lines:
             self.line_starts.append(self.line_starts[-1] + len(line))
-        self.parents: dict[int, ast.AST] = {}
-        for node in ast.walk(self.tree):
-            for child in ast.iter_child_nodes(node):
-                self.parents[id(child)] = node
+        self._parents: dict[int, ast.AST] | None = None
+        self._own: dict[int, list[ast.AST]] = {}
+        self._functions: list[Function] = []
 
     @classmethod
     def read(cls, path: Path, root: Path) -> SourceFile:
@@ -109,9 +111,53 @@ class SourceFile:
     def source(self, node: ast.AST) -> str:
         return self.text[self.start(node) : self.end(node)]
 
-    def functions(self) -> list[Function]:
-        found = [n for n in ast.walk(self.tree) if isinstance(n, Function)]
-        return sorted(found, key=lambda n: (n.lineno, n.col_offset))
+    @property
+    def parents(self) -> dict[int, ast.AST]:
+        if self._parents is None:
+            self._index()
+        assert self._parents is not None
+        return self._parents
+
+    def _index(self) -> None:
+        """One pass over the tree: each node's parent, and each function's own nodes."""
+        parents: dict[int, ast.AST] = {}
+        own: dict[int, list[ast.AST]] = {}
+        functions: list[Function] = []
+        stack: list[tuple[ast.AST, Function | None]] = [(self.tree, None)]
+        while stack:
+            node, owner = stack.pop()
+            if isinstance(node, Function):
+                functions.append(node)
+                own[id(node)] = []
+            for name, value in ast.iter_fields(node):
+                children = value if isinstance(value, list) else [value]
+                for child in children:
+                    if not isinstance(child, ast.AST):
+                        continue
+                    parents[id(child)] = node
+                    if isinstance(node, Function) and name == "body":
+                        child_owner: Function | None = node
+                    elif isinstance(node, ast.ClassDef | ast.Lambda):
+                        child_owner = None
+                    else:
+                        child_owner = owner
+                    if child_owner is not None:
+                        own[id(child_owner)].append(child)
+                    stack.append((child, child_owner))
+        self._parents, self._own = parents, own
+        self._functions = sorted(functions, key=lambda n: (n.lineno, n.col_offset))
+
+    def functions(self, max_lines: int = MAX_FUNCTION_LINES) -> list[Function]:
+        """Functions (methods and nested ones too) short enough to review in one proposal."""
+        if self._parents is None:
+            self._index()
+        return [n for n in self._functions if (n.end_lineno or n.lineno) - n.lineno < max_lines]
+
+    def own_nodes(self, fn: Function) -> list[ast.AST]:
+        """Nodes of a function's body, not descending into nested functions or classes."""
+        if self._parents is None:
+            self._index()
+        return self._own[id(fn)]
 
     def line_span(self, fn: Function) -> tuple[int, int]:
         first = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
@@ -235,7 +281,7 @@ def rewrite_fstring(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | N
     variant = _stable_choice(f"{src.rel}:{fn.name}", ["fstring", "fstring", "fstring",
                                                        "format-call"])
     edits = []
-    for node in _walk_own(fn):
+    for node in src.own_nodes(fn):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
             new = _percent_to_fstring(src, node, as_format_call=variant == "format-call")
             if new is not None:
@@ -243,15 +289,21 @@ def rewrite_fstring(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | N
     return (edits, variant) if edits else None
 
 
+def _fragment_source(code: str) -> tuple[SourceFile, int] | None:
+    """A fragment as a SourceFile (indented ones inside `if 1:`), and the prefix length."""
+    prefix = "if 1:\n" if code[:1].isspace() else ""
+    try:
+        return SourceFile("<fragment>", prefix + code), len(prefix)
+    except (SyntaxError, ValueError):
+        return None
+
+
 def format_calls_to_fstrings(code: str) -> str:
     """Turn `'{}…'.format(a, …)` calls into f-strings (what the modernizer types by hand)."""
-    tree = parse_fragment(code)
-    if tree is None:
+    found = _fragment_source(code)
+    if found is None:
         return code
-    src = SourceFile("<fragment>", code) if not code[:1].isspace() else None
-    if src is None:  # indented fragment: address it through the same `if 1:` wrapper
-        wrapped = "if 1:\n" + code
-        src = SourceFile("<fragment>", wrapped)
+    src, skip = found
     edits = []
     for node in ast.walk(src.tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
@@ -267,10 +319,7 @@ def format_calls_to_fstrings(code: str) -> str:
                 parts.append(ast.Constant(literal))
             if field_name is None:
                 continue
-            if field_name != "":
-                ok = False
-                break
-            value = next(args, None)
+            value = next(args, None) if field_name == "" else None
             if value is None:
                 ok = False
                 break
@@ -282,9 +331,26 @@ def format_calls_to_fstrings(code: str) -> str:
             edits.append(Edit(src.start(node), src.end(node), ast.unparse(ast.JoinedStr(parts))))
         except (ValueError, TypeError):
             continue
-    out = _apply(src.text, 0, len(src.text), edits)
-    return out[len("if 1:\n") :] if src.text.startswith("if 1:\n") and not code.startswith(
-        "if 1:\n") else out
+    return _apply(src.text, skip, len(src.text), edits)
+
+
+def replace_docstrings(code: str, docs: dict[str, str]) -> str:
+    """The fragment with the docstrings of the named functions replaced by new text."""
+    found = _fragment_source(code)
+    if found is None:
+        return code
+    src, skip = found
+    edits = []
+    for fn in src.functions(max_lines=10**9):
+        if fn.name not in docs or ast.get_docstring(fn) is None:
+            continue
+        node = fn.body[0]
+        line = src.lines[node.lineno - 1]
+        indent = line[: len(line) - len(line.lstrip())]
+        start = src.line_starts[node.lineno - 1]
+        end = src.line_starts[node.end_lineno or node.lineno]
+        edits.append(Edit(start, end, render_docstring(docs[fn.name], indent)))
+    return _apply(src.text, skip, len(src.text), _disjoint(edits))
 
 
 def _formatter_parse(template: str) -> list[tuple[str, str | None, str, str | None]]:
@@ -301,7 +367,7 @@ def rewrite_printf(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | No
     spec_ids = {id(n.format_spec) for n in ast.walk(fn)
                 if isinstance(n, ast.FormattedValue) and n.format_spec is not None}
     edits = []
-    for node in _walk_own(fn):
+    for node in src.own_nodes(fn):
         if not isinstance(node, ast.JoinedStr) or id(node) in spec_ids:
             continue
         if src.source(node)[:1] not in "fF":  # implicit concatenation with plain strings
@@ -338,7 +404,7 @@ def rewrite_printf(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | No
 def _none_compare(src: SourceFile, fn: Function, ops: tuple[type, ...],
                   make: Callable[[str, bool], str]) -> list[Edit]:
     edits = []
-    for node in _walk_own(fn):
+    for node in src.own_nodes(fn):
         if not (isinstance(node, ast.Compare) and len(node.ops) == 1
                 and isinstance(node.ops[0], ops)):
             continue
@@ -354,10 +420,34 @@ def _none_compare(src: SourceFile, fn: Function, ops: tuple[type, ...],
     return edits
 
 
-def rewrite_is_none(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | None:
+def _is_type_call(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "type" and len(node.args) == 1)
+
+
+def rewrite_compare_idiom(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | None:
+    """pycodestyle's E711/E713/E714/E721: `is None`, `x not in y`, `type(a) is B`."""
     edits = _none_compare(src, fn, (ast.Eq, ast.NotEq),
                           lambda s, neg: f"{s} is not None" if neg else f"{s} is None")
-    return (edits, "is") if edits else None
+    variant = "is-none" if edits else ""
+    for node in src.own_nodes(fn):
+        if (isinstance(node, ast.Compare) and len(node.ops) == 1
+                and isinstance(node.ops[0], ast.Eq | ast.NotEq) and _is_type_call(node.left)
+                and isinstance(node.comparators[0], ast.Name | ast.Attribute | ast.Call)):
+            op = "is not" if isinstance(node.ops[0], ast.NotEq) else "is"
+            new = f"{src.source(node.left)} {op} {_atom(src, node.comparators[0])}"
+            edits.append(Edit(src.start(node), src.end(node), new))
+            variant = variant or "type-is"
+        elif (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
+              and isinstance(node.operand, ast.Compare) and len(node.operand.ops) == 1
+              and isinstance(node.operand.ops[0], ast.Is | ast.In)):
+            cmp = node.operand
+            op = "is not" if isinstance(cmp.ops[0], ast.Is) else "not in"
+            new = f"{_atom(src, cmp.left)} {op} {_atom(src, cmp.comparators[0])}"
+            edits.append(Edit(src.start(node), src.end(node), new))
+            variant = variant or "not-in"
+    edits = _disjoint(edits)
+    return (edits, variant) if edits else None
 
 
 def rewrite_eq_none(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | None:
@@ -380,7 +470,7 @@ _PATH_METHODS = {
 
 def rewrite_pathlib(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | None:
     edits = []
-    for node in _walk_own(fn):
+    for node in src.own_nodes(fn):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "path"
                 and isinstance(node.func.value.value, ast.Name)
@@ -414,8 +504,9 @@ def _param_names(fn: Function) -> list[str]:
     return [n for n in names if n not in ("self", "cls")]
 
 
-def _returns_value(fn: Function) -> bool:
-    return any(isinstance(n, ast.Return) and n.value is not None for n in _walk_own(fn))
+def _returns_value(fn: Function, nodes: Sequence[ast.AST] | None = None) -> bool:
+    own = nodes if nodes is not None else list(_walk_own(fn))
+    return any(isinstance(n, ast.Return) and n.value is not None for n in own)
 
 
 def make_docstring(fn: Function, style: str) -> str:
@@ -429,13 +520,13 @@ def make_docstring(fn: Function, style: str) -> str:
     if style == "google":
         if params:
             lines.append("Args:")
-            lines += [f"    {p.lstrip('*')}: The {_words(p)}." for p in params]
+            lines += [f"    {p.lstrip('*')}: The {_words(p.lstrip('*'))}." for p in params]
         if returns:
             if params:
                 lines.append("")
             lines += ["Returns:", f"    The {_words(fn.name)} result."]
     else:  # sphinx
-        lines += [f":param {p.lstrip('*')}: The {_words(p)}." for p in params]
+        lines += [f":param {p.lstrip('*')}: The {_words(p.lstrip('*'))}." for p in params]
         if returns:
             lines.append(f":returns: The {_words(fn.name)} result.")
     return "\n".join(lines)
@@ -520,8 +611,9 @@ def rewrite_type_hints(src: SourceFile, fn: Function) -> tuple[list[Edit], str] 
         if between.strip() != "=":
             continue
         edits.append(Edit(src.end(arg), src.start(default), f": {kind} = "))
-    yields = any(isinstance(n, ast.Yield | ast.YieldFrom | ast.Await) for n in _walk_own(fn))
-    if not _returns_value(fn) and not yields:
+    own = src.own_nodes(fn)
+    yields = any(isinstance(n, ast.Yield | ast.YieldFrom | ast.Await) for n in own)
+    if not _returns_value(fn, own) and not yields:
         colon = _header_colon(src, fn)
         if colon is not None:
             edits.append(Edit(colon, colon, " -> None"))
@@ -540,9 +632,11 @@ def _own_lines(src: SourceFile, stmt: ast.stmt, prev: ast.AST | None) -> bool:
     return prev is None or (prev.end_lineno or 0) < stmt.lineno  # type: ignore[attr-defined]
 
 
-def _bodies(fn: Function) -> Iterator[list[ast.stmt]]:
+def _bodies(src: SourceFile, fn: Function) -> Iterator[list[ast.stmt]]:
     yield fn.body
-    for node in _walk_own(fn):
+    for node in src.own_nodes(fn):
+        if not isinstance(node, ast.stmt | ast.ExceptHandler):
+            continue
         for name in ("body", "orelse", "finalbody"):
             block = getattr(node, name, None)
             if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
@@ -555,9 +649,11 @@ def _bodies(fn: Function) -> Iterator[list[ast.stmt]]:
 def rewrite_dead_code(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | None:
     edits: list[Edit] = []
     variant = ""
-    for block in _bodies(fn):
+    for block in _bodies(src, fn):
         for i, stmt in enumerate(block[:-1]):
-            if isinstance(stmt, _TERMINATORS) and _own_lines(src, block[i + 1], stmt):
+            if (isinstance(stmt, _TERMINATORS) and _own_lines(src, block[i + 1], stmt)
+                    and not any(isinstance(n, ast.Yield | ast.YieldFrom | ast.Await)
+                                for dead in block[i + 1 :] for n in ast.walk(dead))):
                 first, last = block[i + 1], block[-1]
                 edits.append(Edit(src.line_starts[first.lineno - 1],
                                   src.line_starts[last.end_lineno or last.lineno], ""))
@@ -578,7 +674,7 @@ def rewrite_dead_code(src: SourceFile, fn: Function) -> tuple[list[Edit], str] |
     if (len(fn.body) > 1 and isinstance(last, ast.Return)
             and (last.value is None or isinstance(last.value, ast.Constant)
                  and last.value.value is None)
-            and not _returns_value(fn)
+            and not _returns_value(fn, src.own_nodes(fn))
             and src.lines[last.lineno - 1].strip() in ("return", "return None")
             and _own_lines(src, last, fn.body[-2])):
         edits.append(Edit(src.line_starts[last.lineno - 1], src.line_starts[last.lineno], ""))
@@ -634,7 +730,7 @@ def rewrite_keyword_only(src: SourceFile, fn: Function) -> tuple[list[Edit], str
 REWRITERS: dict[str, Callable[[SourceFile, Function], tuple[list[Edit], str] | None]] = {
     "fstring": rewrite_fstring,
     "printf-format": rewrite_printf,
-    "is-none": rewrite_is_none,
+    "compare-idiom": rewrite_compare_idiom,
     "eq-none": rewrite_eq_none,
     "pathlib": rewrite_pathlib,
     "docstring": rewrite_docstring,
@@ -644,6 +740,17 @@ REWRITERS: dict[str, Callable[[SourceFile, Function], tuple[list[Edit], str] | N
     "keyword-only": rewrite_keyword_only,
 }
 assert set(REWRITERS) == set(TASKS)
+
+#: Cheap text tests: a file is parsed for a task only if it might hold a site for it.
+PREFILTERS: dict[str, re.Pattern[str]] = {
+    "fstring": re.compile(r"['\"]\s*%\s*[\w(]"),
+    "printf-format": re.compile(r"\b[fF]['\"]"),
+    "compare-idiom": re.compile(r"[=!]= None\b|\btype\([^)]*\) [=!]=|\bif not [\w.]+ (is|in) "),
+    "eq-none": re.compile(r"\bis (not )?None\b"),
+    "pathlib": re.compile(r"\bos\.path\.(join|exists|isdir|isfile|basename|dirname|getsize|abspath)\("),
+    "rename-test": re.compile(r"def test[A-Z]"),
+    "dead-code": re.compile(r"^\s*(return|raise|continue|break|pass)\b", re.MULTILINE),
+}
 
 
 # ---------------------------------------------------------------------- applying
@@ -711,8 +818,16 @@ def collect(
         if not open_tasks:
             break
         try:
-            src = SourceFile.read(path, root)
-        except (SyntaxError, UnicodeDecodeError, ValueError, OSError, RecursionError):
+            with tokenize.open(path) as f:
+                text = f.read()
+        except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
+            continue
+        open_tasks = [t for t in open_tasks if t not in PREFILTERS or PREFILTERS[t].search(text)]
+        if not open_tasks:
+            continue
+        try:
+            src = SourceFile(path.relative_to(root).as_posix(), text)
+        except (SyntaxError, ValueError, RecursionError):
             continue
         functions = src.functions()
         for task in open_tasks:
@@ -728,23 +843,70 @@ def collect(
     return pools
 
 
+def _cache_file(key: dict[str, object]) -> Path:
+    import json
+
+    import platformdirs
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode())
+    for module in ("rewrites.py", "analysis.py"):
+        digest.update((here / module).read_bytes())
+    return Path(platformdirs.user_cache_dir("tether-bench")) / f"rewrites-{digest.hexdigest()[:16]}.json"
+
+
+def collect_cached(tasks: Sequence[str], *, per_task: int, seed: int,
+                   root: Path | None = None) -> dict[str, list[Rewrite]]:
+    """`collect`, remembered on disk: scanning the whole standard library takes half a minute.
+
+    The cache key covers the arguments, the Python version and this module's own code, so a
+    change to any rewrite makes a fresh scan.
+    """
+    import dataclasses
+    import json
+    import platform
+
+    root = root or stdlib_root()
+    key = {"tasks": list(tasks), "per_task": per_task, "seed": seed, "root": str(root),
+           "python": platform.python_version()}
+    path = _cache_file(key)
+    if path.is_file():
+        try:
+            data = json.loads(path.read_text())
+            return {t: [Rewrite(**r) for r in data[t]] for t in tasks}
+        except (ValueError, KeyError, TypeError):
+            pass  # unreadable cache: scan again
+    pools = collect(tasks, per_task=per_task, seed=seed, root=root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({t: [dataclasses.asdict(r) for r in v] for t, v in pools.items()}))
+    tmp.replace(path)
+    return pools
+
+
 def stream(
     n: int,
     *,
     seed: int = 0,
     weights: dict[str, float] | None = None,
     root: Path | None = None,
+    cache: bool = True,
 ) -> list[Rewrite]:
     """n proposals, tasks drawn by weight with a seeded generator; the same list every run."""
     weights = dict(weights or DEFAULT_WEIGHTS)
-    quota = {t: int(n * w * 1.5) + 5 for t, w in weights.items() if w > 0}
-    pools = collect(list(quota), per_task=max(quota.values()), seed=seed, root=root)
+    quota = {t: int(n * w * 1.3) + 5 for t, w in weights.items() if w > 0}
+    tasks, per_task = sorted(quota), max(quota.values())
+    if cache:
+        pools = collect_cached(tasks, per_task=per_task, seed=seed, root=root)
+    else:
+        pools = collect(tasks, per_task=per_task, seed=seed, root=root)
     rng = random.Random(seed + 1)
-    for t in pools:
+    for t in tasks:
+        pools[t] = pools[t][: quota[t]]
         rng.shuffle(pools[t])
     out: list[Rewrite] = []
     while len(out) < n:
-        live = [t for t in pools if pools[t]]
+        live = [t for t in tasks if pools[t]]
         if not live:
             break
         task = rng.choices(live, weights=[weights[t] for t in live])[0]

@@ -37,10 +37,8 @@ end
 --- @param err table|string
 --- @return string
 function M.error_message(err)
-  if type(err) == 'table' then
-    return tostring(err.message or vim.inspect(err))
-  end
-  return tostring(err)
+  local text = type(err) == 'table' and tostring(err.message or vim.inspect(err)) or tostring(err)
+  return (text:gsub('^Tether:%s*', '')) -- the server's messages already name it
 end
 
 --- The client, or a message saying none runs; callers stop when it returns nil.
@@ -71,7 +69,8 @@ function M.request(client, method, params, on_result, bufnr, on_error)
       if on_error then
         on_error(err)
       else
-        M.notify(method .. ' failed: ' .. M.error_message(err), vim.log.levels.ERROR)
+        local what = method == 'workspace/executeCommand' and params.command or method
+        M.notify(what .. ' failed: ' .. M.error_message(err), vim.log.levels.ERROR)
       end
       return
     end

@@ -92,16 +92,16 @@ local function validate(opts)
   check('history', opts.history, 'table')
   check('float', opts.float, 'table')
   if opts.filetypes == true then
-    error('filetypes: expected a list of filetypes, or false for every filetype')
+    error('filetypes: expected a list of filetypes, or false for every filetype', 0)
   end
   if opts.keymaps == true then
-    error('keymaps: expected a table of mappings, or false for none')
+    error('keymaps: expected a table of mappings, or false for none', 0)
   end
   if opts.history.diff ~= 'unified' and opts.history.diff ~= 'split' then
-    error(("history.diff: expected 'unified' or 'split', got %q"):format(opts.history.diff))
+    error(("history.diff: expected 'unified' or 'split', got %q"):format(opts.history.diff), 0)
   end
   if type(opts.history.page_size) ~= 'number' or opts.history.page_size < 1 then
-    error('history.page_size: expected a positive number')
+    error('history.page_size: expected a positive number', 0)
   end
 end
 
@@ -114,7 +114,7 @@ function M.resolve(user)
   local merged = vim.deepcopy(M.defaults)
   for key, value in pairs(user) do
     if M.defaults[key] == nil and key ~= 'python' and key ~= 'cmd' and key ~= 'model' then
-      error(('tether: unknown option %q'):format(key))
+      error(('tether: unknown option %q'):format(key), 0)
     end
     if REPLACED[key] or type(value) ~= 'table' or type(merged[key]) ~= 'table' then
       merged[key] = vim.deepcopy(value)
@@ -200,6 +200,9 @@ function M.server_settings(opts)
   local settings = vim.deepcopy(opts.settings or {})
   if opts.model then
     settings.model = opts.model
+  end
+  if next(settings) == nil then
+    return vim.empty_dict() -- an empty Lua table would be sent as [] (not an object)
   end
   return settings
 end

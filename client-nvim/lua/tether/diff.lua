@@ -58,10 +58,13 @@ function M.unified_lines(proposal)
       lines[#lines + 1] = '# ' .. l
     end
   end
-  lines[#lines + 1] = '--- a/' .. path
-  lines[#lines + 1] = '+++ b/' .. path
-  local text_diff = (vim.text and vim.text.diff) or vim.diff -- renamed in 0.11
+  -- Diffed here rather than taken from the server's `diff` field: a range that does not end
+  -- in a newline makes difflib glue the last removed and added lines together.
+  local text_diff = (vim.text and vim.text.diff) or vim.diff -- renamed after 0.11
   local body = text_diff(original, proposed, { ctxlen = 3 }) or ''
+  if body ~= '' then
+    body = ('--- a/%s\n+++ b/%s\n%s'):format(path, path, body)
+  end
   if body == '' then
     lines[#lines + 1] = '# (no change)'
   end

@@ -110,7 +110,8 @@ local function load(view)
   if not client then
     return
   end
-  local params = { offset = view.offset, limit = config.options.history.page_size, filter = view.filter }
+  local filter = next(view.filter) and view.filter or vim.empty_dict() -- {} would encode as []
+  local params = { offset = view.offset, limit = config.options.history.page_size, filter = filter }
   client_mod.request(client, 'tether/history', params, function(page)
     if vim.api.nvim_buf_is_valid(view.buf) then
       fill(view, page or {})

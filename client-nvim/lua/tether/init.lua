@@ -8,6 +8,7 @@ local M = {}
 --- @param opts tether.Options?
 function M.setup(opts)
   require('tether.config').set(opts)
+  require('tether.commands').register()
   require('tether.lsp').register()
 end
 
@@ -89,7 +90,7 @@ function M.diff(opts)
   end
 end
 
---- Pin a decision class's policy (`mode`: auto, ask or quiet; nil removes the pin).
+--- Pin a decision class (`mode`: always_ask or never_auto; nil removes the pin).
 --- @param class_key string
 --- @param mode string?
 function M.pin(class_key, mode)
@@ -97,7 +98,7 @@ function M.pin(class_key, mode)
   local client = client_mod.require_client()
   if client then
     client_mod.exec(client, 'tether.pin', { classKey = class_key, mode = mode or vim.NIL }, function()
-      client_mod.notify(('%s pinned to %s'):format(class_key, mode or 'the learnt policy'))
+      client_mod.notify(mode and ('%s pinned: %s'):format(class_key, mode) or ('%s unpinned'):format(class_key))
     end)
   end
 end

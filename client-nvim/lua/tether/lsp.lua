@@ -27,20 +27,28 @@ function M.root_for(bufnr)
   return root or vim.fn.getcwd()
 end
 
---- Client-side commands: server commands that need the editor (a prompt, a window).
+--- Client-side handlers for server commands that are better done with Neovim's own UI.
+--- Neovim runs these instead of sending `workspace/executeCommand` when a code action
+--- carries the command; they forward to the server themselves.
 --- @return table<string, fun(command: lsp.Command, ctx: table)>
 function M.client_commands()
   local function arg0(command)
     local a = command.arguments and command.arguments[1]
-    return type(a) == 'table' and a or { proposalId = a }
+    return type(a) == 'table' and a or {}
   end
   return {
-    -- "Reject with reason": ask for the reason here, then tell the server.
-    ['tether.rejectWithReason'] = function(command, ctx)
+    -- "Reject with reason…": the server can only offer a fixed list through
+    -- showMessageRequest; here the user types the reason (vim.ui.input).
+    ['tether.reject'] = function(command, ctx)
       local a = arg0(command)
-      require('tether.proposals').reject_with_reason({ id = a.proposalId, bufnr = ctx.bufnr })
+      local proposals = require('tether.proposals')
+      if a.askReason and not a.reason then
+        proposals.reject_with_reason({ id = a.proposalId, bufnr = ctx.bufnr })
+      else
+        proposals.reject({ id = a.proposalId, reason = a.reason, bufnr = ctx.bufnr })
+      end
     end,
-    -- "Show diff": the proposal's diff in a split.
+    -- "Show diff": a diff buffer in a split instead of a long message.
     ['tether.showDiff'] = function(command)
       require('tether.diff').show_proposal(arg0(command).proposalId)
     end,

@@ -63,15 +63,6 @@ local ADAPTER_COLUMNS = {
   },
 }
 
---- Lines of `key: value` for a flat table (nested tables inline).
-local function pairs_lines(t)
-  local lines = {}
-  for k, v in vim.spairs(t) do
-    lines[#lines + 1] = ('  %s: %s'):format(k, ui.cell(v))
-  end
-  return lines
-end
-
 --- The buffer text for a tether/profile result.
 --- @param profile table
 --- @return string[]
@@ -96,12 +87,25 @@ function M.render(profile)
   if type(training) == 'table' and next(training) then
     lines[#lines + 1] = ''
     lines[#lines + 1] = 'Training'
-    vim.list_extend(lines, pairs_lines(training))
+    lines[#lines + 1] = '  state: ' .. ui.cell(field(training, 'state'))
+    local message = field(training, 'message')
+    if message and message ~= '' then
+      lines[#lines + 1] = '  ' .. ui.cell(message)
+    end
+    local result = field(training, 'last_result')
+    if type(result) == 'table' then
+      lines[#lines + 1] = '  last run: ' .. (require('tether.status').result_text(result))
+    end
   end
-  for k, v in vim.spairs(profile) do
-    if k ~= 'classes' and k ~= 'adapters' and k ~= 'training' and type(v) ~= 'table' then
-      lines[#lines + 1] = ''
-      lines[#lines + 1] = ('%s: %s'):format(k, ui.cell(v))
+  local summary = field(profile, 'profile')
+  if type(summary) == 'table' then
+    lines[#lines + 1] = ''
+    lines[#lines + 1] = 'Profile'
+    for _, key in ipairs({ 'decisions', 'mature', 'mature_share', 'auto_threshold', 'quiet_threshold' }) do
+      local v = field(summary, key)
+      if v ~= nil then
+        lines[#lines + 1] = ('  %s: %s'):format(key:gsub('_', ' '), ui.cell(v))
+      end
     end
   end
   lines[#lines + 1] = ''

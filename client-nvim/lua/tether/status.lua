@@ -23,12 +23,14 @@ local function is_tether(client_id)
   return client ~= nil and client.name == require('tether.client').name
 end
 
+--- "Tether: <title> <message> (<n>%)" (the server's titles may already say Tether).
 local function progress_text(p)
-  local parts = { p.title or 'working' }
+  local title = (p.title or 'working'):gsub('^Tether:%s*', '')
+  local parts = { 'Tether: ' .. title }
   if p.message and p.message ~= '' then
     parts[#parts + 1] = p.message
   end
-  if p.percentage then
+  if p.percentage and not p.done then
     parts[#parts + 1] = ('(%d%%)'):format(p.percentage)
   end
   return table.concat(parts, ' ')
@@ -57,7 +59,7 @@ function M.on_progress(token, value)
     percentage = value.percentage,
   }
   if config.options.progress.echo then
-    local text = 'Tether: ' .. progress_text(p)
+    local text = progress_text(p)
     if p.done then
       text = text .. ' ✓'
     end
@@ -74,16 +76,41 @@ function M.on_progress(token, value)
   })
 end
 
---- Handler for the `tether/trainingStatus` notification.
+--- A line about the end of a training run, from `last_result` of a training status.
+--- @param result table
+--- @return string text, integer level
+function M.result_text(result)
+  local status = result.status or '?'
+  local reason = result.reason ~= nil and result.reason ~= vim.NIL and result.reason or ''
+  local version = result.version ~= nil and result.version ~= vim.NIL and result.version or nil
+  local text
+  if status == 'promoted' then
+    text = ('training done: adapter %s is now active'):format(version or '?')
+  elseif status == 'refused' then
+    text = ('training done: adapter %s was not promoted'):format(version or '?')
+  else
+    text = 'training ' .. status
+  end
+  if reason ~= '' then
+    text = text .. ' (' .. reason .. ')'
+  end
+  local level = status == 'failed' and vim.log.levels.ERROR
+    or (status == 'promoted' and vim.log.levels.INFO or vim.log.levels.WARN)
+  return text, level
+end
+
+--- Handler for the `tether/trainingStatus` notification: remember it, and when a run ends
+--- (the state goes back to idle) say how it ended.
 function M.on_training_status(_, params)
+  local previous = M.training
   M.training = params
-  local state = type(params) == 'table' and (params.state or params.status) or nil
-  local message = type(params) == 'table' and params.message or nil
-  if message and message ~= '' and (state == 'done' or state == 'failed' or state == 'refused'
-    or state == 'promoted' or state == 'error' or state == 'cancelled') then
-    local level = (state == 'failed' or state == 'error') and vim.log.levels.ERROR
-      or vim.log.levels.INFO
-    vim.notify('Tether: ' .. message, level, { title = 'Tether' })
+  if type(params) == 'table' then
+    local was_running = previous and previous.state and previous.state ~= 'idle'
+    local result = params.last_result
+    if params.state == 'idle' and was_running and type(result) == 'table' then
+      local text, level = M.result_text(result)
+      vim.notify('Tether: ' .. text, level, { title = 'Tether' })
+    end
   end
   vim.cmd('redrawstatus')
   vim.api.nvim_exec_autocmds('User', {
@@ -133,8 +160,16 @@ end
 function M.statusline()
   for _, p in pairs(M.progress) do
     if not p.done then
-      return 'Tether: ' .. progress_text(p)
+      return progress_text(p)
     end
+  end
+  local training = M.training
+  if type(training) == 'table' and training.state and training.state ~= 'idle' then
+    local text = 'Tether: ' .. training.state
+    if type(training.step) == 'number' and type(training.total) == 'number' then
+      text = text .. (' %d/%d'):format(training.step, training.total)
+    end
+    return text
   end
   local client_mod = require('tether.client')
   local bufnr = vim.api.nvim_get_current_buf()

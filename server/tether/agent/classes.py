@@ -160,3 +160,26 @@ def classify(
         elif part == "risk":
             parts.append("+".join(flags) if flags else "plain")
     return ":".join(parts), flags
+
+
+#: Class parts that depend on the answer, unknown before the model has spoken.
+ANSWER_PARTS = frozenset({"size", "risk"})
+
+
+def route_key(class_key: str, settings: ClassSettings) -> str:
+    """The part of a class key known before answering (task, language, area).
+
+    Routing must decide before there is an answer, so it judges the student on this
+    family of classes; proposals' full keys map onto it by dropping size and risk.
+    """
+    parts = class_key.split(":")
+    if len(parts) != len(settings.parts):
+        return class_key
+    kept = [v for name, v in zip(settings.parts, parts, strict=True) if name not in ANSWER_PARTS]
+    return ":".join(kept)
+
+
+def request_key(path: str, task: str, language: str, settings: ClassSettings) -> str:
+    """The route key of a request, from what is known before answering."""
+    key, _ = classify(path, task, language, "", None, settings)
+    return route_key(key, settings)

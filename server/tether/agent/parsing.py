@@ -1,0 +1,160 @@
+"""Turning raw model output into a replacement for the selected lines, or a reason why not.
+
+Small models wander: they answer in prose, repeat the surrounding code, stop mid-block, or
+return the input unchanged. Each of those must give no proposal and a reason the user (and
+the benchmarks) can read, never a half-applied edit; so the parser accepts exactly one
+closed fenced block (the format of `tether.core.response_format`) and checks the result
+before anything is built from it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from dataclasses import dataclass
+
+from tether.core.response_format import FENCE
+
+_OPEN = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.\-]*)[^\n]*$", re.M)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A usable answer: the replacement text and the rationale written before it."""
+
+    text: str
+    rationale: str
+
+
+@dataclass(frozen=True)
+class ParseFailure:
+    """Why an answer could not be used."""
+
+    reason: str
+
+
+def _blocks(output: str) -> tuple[list[str], bool, str]:
+    """(closed block bodies, whether a block was left open, text before the first fence)."""
+    bodies: list[str] = []
+    pos = 0
+    before = output
+    first = True
+    while True:
+        m = _OPEN.search(output, pos)
+        if m is None:
+            return bodies, False, before
+        if first:
+            before, first = output[: m.start()], False
+        fence = m.group(1)
+        close = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.M)
+        body_start = m.end() + 1
+        c = close.search(output, body_start) if body_start <= len(output) else None
+        if c is None:
+            return bodies, True, before
+        bodies.append(output[body_start : c.start()])
+        pos = c.end()
+
+
+def _first_paragraph(text: str) -> str:
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return " ".join(paragraphs[0].split()) if paragraphs else ""
+
+
+def _indent_of(lines: list[str]) -> str:
+    widths = [ln[: len(ln) - len(ln.lstrip())] for ln in lines if ln.strip()]
+    return min(widths, key=len) if widths else ""
+
+
+def _reindent(code: str, original: str) -> str:
+    """Models often drop the indentation of a nested range; put the original's back."""
+    want = _indent_of(original.splitlines())
+    have = _indent_of(code.splitlines())
+    if len(have) >= len(want):
+        return code
+    body = textwrap.dedent(code)
+    return "\n".join((want + ln) if ln.strip() else ln for ln in body.split("\n"))
+
+
+def _norm(s: str) -> str:
+    return "\n".join(ln.rstrip() for ln in s.strip("\n").splitlines())
+
+
+def _repeats_context(code: str, original: str, before: str, after: str) -> bool:
+    """Whether the block is mostly lines copied from outside the selection.
+
+    Small models often echo the code shown around the selection; applying that would
+    duplicate it. Lines that also occur in the selection, and short lines (`return`,
+    `else:`), prove nothing and are not counted.
+    """
+    inside = {ln.strip() for ln in original.splitlines()}
+    outside = {
+        ln.strip() for ln in (before + "\n" + after).splitlines() if len(ln.strip()) >= 8
+    } - inside
+    lines = [ln.strip() for ln in code.splitlines() if ln.strip()]
+    copied = sum(1 for ln in lines if ln in outside)
+    return copied >= 2 and copied * 2 >= len(lines)
+
+
+def parse_completion(
+    output: str,
+    original: str,
+    *,
+    language: str = "python",
+    before: str = "",
+    after: str = "",
+    document: str | None = None,
+    doc_start: int = 0,
+    doc_end: int = 0,
+) -> Parsed | ParseFailure:
+    """Parse one completion for a range whose text is `original`.
+
+    `before`/`after` are the lines shown around the selection (to spot echoed context);
+    `document` with the range's offsets lets a Python edit be checked to still parse.
+    """
+    if not output or not output.strip():
+        return ParseFailure("empty output: the model returned nothing")
+    bodies, unclosed, prose = _blocks(output)
+    if not bodies and unclosed:
+        return ParseFailure("truncated output: the code block was never closed")
+    if not bodies:
+        return ParseFailure("no code block: the model answered in prose only")
+    if len(bodies) > 1:
+        return ParseFailure(f"{len(bodies)} code blocks: expected exactly one replacement")
+    if unclosed:
+        return ParseFailure("truncated output: a second code block was never closed")
+    code = bodies[0]
+    if code.endswith("\n"):
+        code = code[:-1]
+    if not code.strip():
+        if original.strip():
+            return ParseFailure("empty code block: the model proposed deleting the selection")
+        return ParseFailure("empty code block: nothing to insert")
+    code = _reindent(code, original)
+    if "\r\n" in original and "\r\n" not in code:
+        code = code.replace("\n", "\r\n")
+    if _norm(code) == _norm(original):
+        return ParseFailure("unchanged: the model returned the selection as it was")
+    if _repeats_context(code, original, before, after):
+        return ParseFailure("out of range: the block repeats code from outside the selection")
+    orig_lines = max(1, len(original.splitlines()))
+    if len(code.splitlines()) > 4 * orig_lines + 20:
+        return ParseFailure(
+            f"out of range: {len(code.splitlines())} lines for a {orig_lines}-line selection"
+        )
+    if language == "python" and document is not None:
+        new_doc = document[:doc_start] + code + document[doc_end:]
+        if _parses(document) and not _parses(new_doc):
+            return ParseFailure("broken edit: the file would no longer parse as Python")
+    return Parsed(text=code, rationale=_first_paragraph(prose))
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+__all__ = ["FENCE", "ParseFailure", "Parsed", "parse_completion"]

@@ -1,0 +1,132 @@
+"""The one interface every model sits behind, and the errors a user can act on.
+
+The agent must not care whether an answer comes from a model in this process, from
+Ollama or from a cloud API; so each provider takes chat messages and returns the prompt
+it actually used (needed verbatim for training) with n completions, and honours the
+same cancellation event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, Field
+
+from tether.agent.prompting import Message, render_chatml
+
+T = TypeVar("T")
+
+#: The active adapter: (version, directory), or None for the base model.
+AdapterRef = tuple[str, Path]
+AdapterSource = Callable[[], "AdapterRef | None | Awaitable[AdapterRef | None]"]
+
+
+class ProviderError(RuntimeError):
+    """A model could not answer; the message says what the user can do about it."""
+
+
+class ProviderUnavailable(ProviderError):
+    """The model's server or service cannot be reached."""
+
+
+class ProviderConfigError(ProviderError):
+    """The model string, a key or a file is wrong."""
+
+
+class GenerationCancelled(Exception):  # noqa: N818  (a normal outcome, not a failure)
+    """The caller's cancel event fired before the model finished."""
+
+
+class Generation(BaseModel):
+    prompt: str  # exactly what the model was given, chat template applied
+    completions: list[str]
+    finish_reasons: list[str] = Field(default_factory=list)  # stop | length | …
+    model: str
+    adapter_version: str | None = None
+
+
+class Provider(ABC):
+    """Base of all providers; `model_id` is what proposals record (e.g. `ollama:qwen2.5`)."""
+
+    model_id: str = ""
+
+    @abstractmethod
+    async def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        n: int = 1,
+        max_new_tokens: int = 256,
+        temperature: float = 0.2,
+        cancel: asyncio.Event | None = None,
+        hints: dict[str, Any] | None = None,
+    ) -> Generation:
+        """n completions for the messages; raises ProviderError or GenerationCancelled.
+
+        `hints` (task, path) are for providers that need them (replay); others ignore them.
+        """
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_new_tokens: int = 256,
+        temperature: float = 0.2,
+        cancel: asyncio.Event | None = None,
+        hints: dict[str, Any] | None = None,
+    ) -> AsyncIterator[str]:
+        """Text pieces as they are produced; the default yields the whole answer at once."""
+        gen = await self.generate(
+            messages, n=1, max_new_tokens=max_new_tokens, temperature=temperature,
+            cancel=cancel, hints=hints,
+        )
+        yield gen.completions[0] if gen.completions else ""
+
+    def render_prompt(self, messages: Sequence[Message]) -> str:
+        return render_chatml(messages)
+
+    async def aclose(self) -> None:
+        """Release what the provider holds (connections, the model)."""
+
+
+async def until_cancelled(coro: Coroutine[Any, Any, T], cancel: asyncio.Event | None) -> T:
+    """Await `coro`, abandoning it (and raising GenerationCancelled) if `cancel` fires."""
+    if cancel is None:
+        return await coro
+    if cancel.is_set():
+        coro.close()
+        raise GenerationCancelled()
+    work = asyncio.ensure_future(coro)
+    stop = asyncio.ensure_future(cancel.wait())
+    try:
+        done, _ = await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        work.cancel()
+        stop.cancel()
+        raise
+    if work in done:
+        stop.cancel()
+        return work.result()
+    work.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await work
+    raise GenerationCancelled()
+
+
+async def resolve_adapter(source: AdapterSource | None) -> AdapterRef | None:
+    """Call the adapter source, which may be sync or async."""
+    if source is None:
+        return None
+    ref = source()
+    if inspect.isawaitable(ref):
+        ref = await ref
+    if ref is None:
+        return None
+    version, path = ref
+    return str(version), Path(path)

@@ -1,0 +1,337 @@
+"""The in-process model: transformers + the active LoRA adapter, used the moment it is trained.
+
+The model loads lazily, once, on first use; generation runs in a worker thread so the
+event loop (and with it the language server) stays responsive. Before each generation the
+provider asks which adapter is active and, when the version changed, loads it into the
+same base model with peft: an adapter swap needs no restart and no second copy of the
+base weights.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tether.agent.prompting import Message, render_chatml
+from tether.agent.providers.base import (
+    AdapterRef,
+    AdapterSource,
+    Generation,
+    GenerationCancelled,
+    Provider,
+    ProviderConfigError,
+    ProviderError,
+    resolve_adapter,
+)
+
+log = logging.getLogger("tether.agent.embedded")
+
+Loader = Callable[[], tuple[Any, Any]]
+
+
+def _default_loader(name: str, device: str | None) -> Loader:
+    def load_embedded() -> tuple[Any, Any]:
+        from tether.embedded import EmbeddedModelMissing, load_model_and_tokenizer
+
+        try:
+            return load_model_and_tokenizer(device)
+        except EmbeddedModelMissing as exc:
+            raise ProviderConfigError(str(exc)) from None
+
+    def load_directory() -> tuple[Any, Any]:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from tether.embedded import pick_device
+
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = AutoModelForCausalLM.from_pretrained(name)
+        model.to(device or pick_device())
+        model.eval()
+        return model, tokenizer
+
+    if name == "smollm2":
+        return load_embedded
+    if Path(name).expanduser().is_dir():
+        name = str(Path(name).expanduser())
+        return load_directory
+    raise ProviderConfigError(
+        f"unknown embedded model {name!r}: use embedded:smollm2 or embedded:/path/to/model-dir"
+    )
+
+
+class EmbeddedProvider(Provider):
+    def __init__(
+        self,
+        name: str = "smollm2",
+        *,
+        adapters: AdapterSource | None = None,
+        loader: Loader | None = None,
+        device: str | None = None,
+    ) -> None:
+        self.model_id = f"embedded:{name}"
+        self._loader = loader or _default_loader(name, device)
+        self._adapters = adapters
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._active: str | None = None  # adapter version loaded and selected in the model
+        self._failed: set[str] = set()  # adapter versions that would not load
+        self._load_lock = asyncio.Lock()
+        self._run_lock = threading.Lock()  # one forward pass at a time on the shared model
+        self.base_loads = 0  # how many times the base weights were read (tests check swaps)
+
+    # ------------------------------------------------------------------ loading
+    async def _ensure_loaded(self) -> None:
+        if self._model is not None:
+            return
+        async with self._load_lock:
+            if self._model is not None:
+                return
+            try:
+                model, tokenizer = await asyncio.to_thread(self._loader)
+            except ProviderError:
+                raise
+            except ImportError as exc:
+                raise ProviderConfigError(
+                    f"the embedded model needs torch and transformers ({exc}); install them "
+                    "with: pip install 'tether[train]'"
+                ) from None
+            self._model, self._tokenizer = model, tokenizer
+            self.base_loads += 1
+
+    def _sync_adapter(self, want: AdapterRef | None) -> str | None:
+        """Make the wanted adapter the active one (in the worker thread); returns its version."""
+        if want is None:
+            return None
+        version, path = want
+        if version == self._active:
+            return version
+        if version in self._failed:
+            return self._active
+        try:
+            from peft import PeftModel
+
+            if isinstance(self._model, PeftModel):
+                self._model.load_adapter(str(path), adapter_name=version, is_trainable=False)
+                self._model.set_adapter(version)
+                previous = self._active
+                if previous is not None and previous in self._model.peft_config:
+                    self._model.delete_adapter(previous)
+            else:
+                self._model = PeftModel.from_pretrained(
+                    self._model, str(path), adapter_name=version, is_trainable=False
+                )
+            self._model.eval()
+        except Exception as exc:  # a broken adapter must not stop proposals
+            log.error("adapter %s at %s would not load (%s); using the base model", version, path, exc)
+            self._failed.add(version)
+            return self._active
+        self._active = version
+        log.info("adapter %s is now active", version)
+        return version
+
+    def _is_peft(self) -> bool:
+        return self._active is not None or type(self._model).__name__.startswith("Peft")
+
+    # ------------------------------------------------------------------ prompting
+    def render_prompt(self, messages: Sequence[Message]) -> str:
+        tok = self._tokenizer
+        if tok is not None and getattr(tok, "chat_template", None):
+            return tok.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+        return render_chatml(messages)
+
+    # ------------------------------------------------------------------ generation
+    def _run(
+        self,
+        prompt: str,
+        n: int,
+        max_new_tokens: int,
+        temperature: float,
+        stop: threading.Event,
+        want: AdapterRef | None,
+        streamer: Any = None,
+    ) -> tuple[list[str], list[str], str | None]:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                return torch.full(
+                    (input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device
+                )
+
+        with self._run_lock:
+            version = self._sync_adapter(want)
+            model, tok = self._model, self._tokenizer
+            inputs = tok(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
+            limit = getattr(model.config, "max_position_embeddings", None)
+            prompt_len = int(inputs["input_ids"].shape[1])
+            if limit and prompt_len + max_new_tokens > limit:
+                raise ProviderError(
+                    f"the prompt is {prompt_len} tokens; with {max_new_tokens} new tokens it "
+                    f"exceeds the model's {limit}: select fewer lines or lower context_lines"
+                )
+            eos = tok.eos_token_id
+            kwargs: dict[str, Any] = {
+                "max_new_tokens": max_new_tokens,
+                "num_return_sequences": n,
+                "pad_token_id": tok.pad_token_id if tok.pad_token_id is not None else eos,
+                "eos_token_id": eos,
+                "stopping_criteria": StoppingCriteriaList([_Stop()]),
+            }
+            if n > 1:  # several candidates only differ when sampled
+                kwargs.update(do_sample=True, temperature=max(temperature, 0.3), top_p=0.95)
+            else:  # one candidate: the model's most likely answer, reproducibly
+                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            if streamer is not None:
+                kwargs["streamer"] = streamer
+            adapter_off = (
+                model.disable_adapter()
+                if version is None and self._is_peft() and hasattr(model, "disable_adapter")
+                else contextlib.nullcontext()
+            )
+            with torch.inference_mode(), adapter_off:
+                out = model.generate(**inputs, **kwargs)
+            new = out[:, prompt_len:]
+            texts = tok.batch_decode(new, skip_special_tokens=True)
+            reasons = []
+            for row in new.tolist():
+                if stop.is_set():
+                    reasons.append("cancelled")
+                elif eos in row:
+                    reasons.append("stop")
+                else:
+                    reasons.append("length")
+            return texts, reasons, version
+
+    async def _guarded(self, fn: Callable[[], Any], stop: threading.Event, cancel: asyncio.Event | None) -> Any:
+        """Run `fn` in a thread; the cancel event (or task cancellation) stops generation."""
+        watcher: asyncio.Task[Any] | None = None
+        if cancel is not None:
+            async def watch() -> None:
+                await cancel.wait()
+                stop.set()
+
+            watcher = asyncio.create_task(watch())
+        try:
+            return await asyncio.to_thread(fn)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+    async def generate(
+        self,
+        messages: Sequence[Message],
+        *,
+        n: int = 1,
+        max_new_tokens: int = 256,
+        temperature: float = 0.2,
+        cancel: asyncio.Event | None = None,
+        hints: dict[str, Any] | None = None,
+    ) -> Generation:
+        if cancel is not None and cancel.is_set():
+            raise GenerationCancelled()
+        await self._ensure_loaded()
+        want = await resolve_adapter(self._adapters)
+        prompt = self.render_prompt(messages)
+        stop = threading.Event()
+        texts, reasons, version = await self._guarded(
+            lambda: self._run(prompt, n, max_new_tokens, temperature, stop, want), stop, cancel
+        )
+        if stop.is_set():
+            raise GenerationCancelled()
+        return Generation(
+            prompt=prompt, completions=texts, finish_reasons=reasons, model=self.model_id,
+            adapter_version=version,
+        )
+
+    async def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_new_tokens: int = 256,
+        temperature: float = 0.2,
+        cancel: asyncio.Event | None = None,
+        hints: dict[str, Any] | None = None,
+    ) -> AsyncIterator[str]:
+        from transformers import TextIteratorStreamer
+
+        await self._ensure_loaded()
+        want = await resolve_adapter(self._adapters)
+        prompt = self.render_prompt(messages)
+        stop = threading.Event()
+        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+        def run() -> Any:
+            try:
+                return self._run(prompt, 1, max_new_tokens, temperature, stop, want, streamer)
+            except BaseException:
+                streamer.end()  # unblock the reader; the error surfaces from the task below
+                raise
+
+        task = asyncio.ensure_future(self._guarded(run, stop, cancel))
+        pieces = iter(streamer)
+        try:
+            while True:
+                piece = await asyncio.to_thread(next, pieces, None)
+                if piece is None:
+                    break
+                if piece:
+                    yield piece
+            await task
+        finally:
+            stop.set()
+            if not task.done():
+                with contextlib.suppress(BaseException):
+                    await task
+        if cancel is not None and cancel.is_set():
+            raise GenerationCancelled()
+
+    # ------------------------------------------------------------------ scoring
+    def _score(self, prompt: str, completion: str, want: AdapterRef | None) -> float:
+        import torch
+
+        with self._run_lock:
+            version = self._sync_adapter(want)
+            model, tok = self._model, self._tokenizer
+            p = tok(prompt, add_special_tokens=False)["input_ids"]
+            c = tok(completion, add_special_tokens=False)["input_ids"]
+            if not c:
+                return 0.0
+            ids = torch.tensor([p + c], device=model.device)
+            adapter_off = (
+                model.disable_adapter()
+                if version is None and self._is_peft() and hasattr(model, "disable_adapter")
+                else contextlib.nullcontext()
+            )
+            with torch.inference_mode(), adapter_off:
+                logits = model(input_ids=ids).logits[0, len(p) - 1 : -1].float()
+            logprobs = torch.log_softmax(logits, dim=-1)
+            picked = logprobs.gather(1, torch.tensor(c, device=model.device).unsqueeze(1))
+            return float(picked.mean())
+
+    async def score(self, messages: Sequence[Message], completion: str) -> float:
+        """Mean log-probability of `completion` after the prompt, with the active adapter.
+
+        Used to rank sampled candidates; it also shows that an adapter changed the model.
+        """
+        await self._ensure_loaded()
+        want = await resolve_adapter(self._adapters)
+        prompt = self.render_prompt(messages)
+        return await asyncio.to_thread(self._score, prompt, completion, want)
+
+    @property
+    def adapter_version(self) -> str | None:
+        return self._active
+
+    async def aclose(self) -> None:
+        self._model = None
+        self._tokenizer = None
+        self._active = None

@@ -1,0 +1,77 @@
+"""`tether export`: your decisions as a JSONL corpus (DPO, KTO, SFT, Alpaca, ShareGPT, ChatML)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from tether.cli.common import add_workspace_args, db_path, fail, settings_for
+
+FORMATS = ("dpo", "kto", "sft", "alpaca", "sharegpt", "chatml")  # = tether.publish.FORMATS
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "export",
+        help="export your decisions as a training corpus (JSONL)",
+        description="Writes one JSON object per line, duplicates removed and secrets "
+        "redacted. dpo/kto are TRL's preference formats; sft, alpaca, sharegpt and chatml "
+        "hold only what you accepted or wrote yourself.",
+    )
+    add_workspace_args(parser)
+    parser.add_argument("--format", "-f", choices=FORMATS, required=True)
+    parser.add_argument("--output", "-o", required=True, help="output file, or - for stdout")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_run(args))
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from tether.decisions import DecisionStore, StoreError
+    from tether.publish.export import ExportSummary, export, load_clean, rows_for
+    from tether.training.redaction import RedactorMissing
+
+    settings = settings_for(args)
+    try:
+        store = await DecisionStore.open(db_path(args), create=False)
+    except StoreError as exc:
+        return fail(str(exc))
+    try:
+        async with store:
+            if args.output == "-":
+                data = await load_clean(store, settings.training)
+                rows = rows_for(args.format, data, threshold=settings.training.dedupe_threshold)
+                for row in rows:
+                    sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+                summary = ExportSummary(
+                    format=args.format,
+                    path="-",
+                    rows=len(rows),
+                    duplicates_removed=data.exact_duplicates + data.near_duplicates,
+                    redactions=data.redactions,
+                )
+            else:
+                summary = await export(store, args.format, Path(args.output), settings.training)
+    except RedactorMissing as exc:
+        return fail(str(exc))
+    except OSError as exc:
+        return fail(f"cannot write {args.output}: {exc.strerror or exc}")
+    if args.json:
+        print(
+            json.dumps(summary.model_dump(), indent=2),
+            file=sys.stderr if args.output == "-" else sys.stdout,
+        )
+    else:
+        print(
+            f"{summary.rows} {summary.format} rows written to {summary.path} "
+            f"({summary.duplicates_removed} duplicates removed, {summary.redactions} secrets "
+            "redacted)",
+            file=sys.stderr,
+        )
+    return 0

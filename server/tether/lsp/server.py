@@ -1,0 +1,163 @@
+"""The Tether language server: lifecycle, document sync, and the registration of features.
+
+Start-up imports nothing heavy (no torch, transformers, trl, peft, datasets or litellm):
+`initialize` answers at once and the workspace's store opens in the background. Models
+load on the first proposal; training runs in a child process.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+
+from tether import __version__
+from tether.lsp import actions, commands, requests
+from tether.lsp.convert import text_changes
+from tether.lsp.protocol import TetherProtocol
+from tether.lsp.session import Session
+from tether.service import ServiceError
+
+log = logging.getLogger(__name__)
+
+
+class TetherServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "tether",
+            __version__,
+            text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental,
+            protocol_cls=TetherProtocol,
+            converter_factory=converter,
+        )
+        self.session = Session(self)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        from pygls.exceptions import FeatureRequestError
+
+        if source is FeatureRequestError:
+            return  # the client already got an error response
+        self.window_show_message(
+            lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"Tether: {error}")
+        )
+
+
+def converter() -> Any:
+    """pygls' converter, except that custom messages keep their params as plain JSON.
+
+    pygls turns the params of methods it has no type for into namedtuples; Tether's own
+    requests validate plain dicts with pydantic instead.
+    """
+    from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, default_converter
+
+    conv = default_converter()
+    conv.register_structure_hook(JsonRPCRequestMessage, lambda obj, cls: cls(**obj))
+    conv.register_structure_hook(JsonRPCNotification, lambda obj, cls: cls(**obj))
+    return conv
+
+
+def _guarded(
+    session: Session, what: str
+) -> Callable[[Callable[..., Awaitable[None]]], Callable[..., Awaitable[None]]]:
+    """Notifications have no response: report their failures as messages, keep serving."""
+
+    def decorate(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        @functools.wraps(fn)
+        async def wrapper(params: Any) -> None:
+            try:
+                await fn(params)
+            except ServiceError as exc:
+                session.show(f"Tether: {exc}", lsp.MessageType.Error)
+            except Exception as exc:
+                log.exception("%s failed", what)
+                session.show(f"Tether: {what} failed: {exc}", lsp.MessageType.Error)
+
+        return wrapper
+
+    return decorate
+
+
+def create_server() -> TetherServer:
+    server = TetherServer()
+    session = server.session
+
+    @server.feature(lsp.INITIALIZE)
+    def initialize(params: lsp.InitializeParams) -> None:
+        session.initialize(params)
+
+    @server.feature(lsp.INITIALIZED)
+    @_guarded(session, "start-up")
+    async def initialized(params: lsp.InitializedParams) -> None:
+        await session.initialized()
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    @_guarded(session, "opening a document")
+    async def did_open(params: lsp.DidOpenTextDocumentParams) -> None:
+        doc = params.text_document
+        service = await session.service_for(doc.uri)
+        service.open_document(doc.uri, doc.language_id, doc.version, doc.text)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    @_guarded(session, "following an edit")
+    async def did_change(params: lsp.DidChangeTextDocumentParams) -> None:
+        doc = params.text_document
+        service = await session.service_for(doc.uri)
+        service.change_document(doc.uri, doc.version, text_changes(params.content_changes))
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
+    @_guarded(session, "handling a save")
+    async def did_save(params: lsp.DidSaveTextDocumentParams) -> None:
+        service = await session.service_for(params.text_document.uri)
+        await service.save_document(params.text_document.uri)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    @_guarded(session, "closing a document")
+    async def did_close(params: lsp.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        service = await session.service_for(uri)
+        await service.close_document(uri)
+        server.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+        )
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(params: lsp.DidChangeConfigurationParams) -> None:
+        session.did_change_configuration(params.settings)
+
+    @server.feature(lsp.SHUTDOWN)
+    async def shutdown(params: Any) -> None:
+        await session.close()
+
+    actions.register(server, session)
+    commands.register(server, session)
+    requests.register(server, session)
+    return server
+
+
+def configure_logging() -> None:
+    """Logs go to stderr (stdout is the protocol); TETHER_LOG sets the level."""
+    level = os.environ.get("TETHER_LOG", "WARNING").upper()
+    logging.basicConfig(
+        stream=sys.stderr, level=getattr(logging, level, logging.WARNING),
+        format="tether %(levelname)s %(name)s: %(message)s",
+    )
+    if level != "DEBUG":
+        logging.getLogger("pygls").setLevel(logging.WARNING)
+
+
+def serve(tcp: str | None = None) -> int:
+    """Run the server over stdio, or on HOST:PORT for debugging."""
+    configure_logging()
+    server = create_server()
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0

@@ -1,0 +1,286 @@
+"""One editor connection: its workspace folders, their services, settings and notifications.
+
+Settings are layered per folder: the files and TETHER_* variables (`load_settings`), then
+what the editor sends (`initializationOptions`, `workspace/configuration`,
+`workspace/didChangeConfiguration`). An invalid editor value is reported with a
+`window/showMessage` naming the setting, and the last good values stay in force.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+
+from tether.config import ConfigError, Settings, load_settings
+from tether.decisions import DecisionRecord, StoreError
+from tether.lsp.convert import diagnostic
+from tether.service import (
+    ProposeOutcome,
+    ServiceError,
+    ServiceEvents,
+    TetherService,
+    uri_to_path,
+)
+
+if TYPE_CHECKING:
+    from tether.lsp.server import TetherServer
+
+log = logging.getLogger(__name__)
+
+SECTION = "tether"
+DECISION_RECORDED = "tether/decisionRecorded"
+TRAINING_STATUS = "tether/trainingStatus"
+
+
+@dataclass
+class Folder:
+    root: Path
+    base: Settings  # files + environment
+    settings: Settings  # base + editor overlays (last good)
+    opening: asyncio.Task[TetherService] | None = None
+    service: TetherService | None = None
+    error: str | None = None
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+
+class Bridge(ServiceEvents):
+    """Service events as LSP notifications, diagnostics and messages."""
+
+    def __init__(self, session: Session, folder: Folder) -> None:
+        self.session = session
+        self.folder = folder
+
+    def decision_recorded(self, record: DecisionRecord) -> None:
+        self.session.notify(DECISION_RECORDED, record.model_dump(mode="json"))
+
+    def proposals_changed(self, uri: str) -> None:
+        self.session.publish(self.folder, uri)
+
+    def review_ready(self, uri: str, outcome: ProposeOutcome) -> None:
+        from tether.lsp import flows
+
+        service = self.folder.service
+        if service is not None:
+            self.session.spawn(flows.present(self.session, service, outcome), "review")
+
+    def training_status(self, status: dict[str, Any]) -> None:
+        self.session.notify(TRAINING_STATUS, status)
+
+    def problem(self, message: str) -> None:
+        self.session.show(message, lsp.MessageType.Error)
+
+
+class Session:
+    def __init__(self, server: TetherServer) -> None:
+        self.server = server
+        self.folders: list[Folder] = []
+        self.editor: dict[str, Any] = {}  # last good editor overrides
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ------------------------------------------------------------------ start-up
+    def initialize(self, params: lsp.InitializeParams) -> None:
+        """Work out the folders and their settings; open their stores in the background."""
+        roots = _roots(params)
+        options = params.initialization_options
+        if isinstance(options, dict) and isinstance(options.get(SECTION), dict):
+            options = options[SECTION]
+        for root in roots:
+            try:
+                base = load_settings(root)
+            except ConfigError as exc:
+                self.show(f"Tether: {exc}; using the defaults", lsp.MessageType.Error)
+                base = Settings()
+            self.folders.append(Folder(root=root, base=base, settings=base))
+        if isinstance(options, dict) and options:
+            self.apply_editor_settings(options, source="initializationOptions")
+        elif options is not None and not isinstance(options, dict):
+            self.show(
+                "Tether: initializationOptions must be an object of settings; ignored",
+                lsp.MessageType.Error,
+            )
+        for folder in self.folders:
+            folder.opening = asyncio.get_running_loop().create_task(self._open(folder))
+
+    async def _open(self, folder: Folder) -> TetherService:
+        try:
+            folder.service = await TetherService.open(
+                folder.root, folder.settings, events=Bridge(self, folder)
+            )
+        except (StoreError, OSError) as exc:
+            folder.error = str(exc)
+            self.show(f"Tether cannot open its store: {exc}", lsp.MessageType.Error)
+            raise
+        return folder.service
+
+    async def initialized(self) -> None:
+        """Pull the editor's settings and ask to hear when they change."""
+        caps = self.server.client_capabilities.workspace
+        if caps and caps.did_change_configuration and caps.did_change_configuration.dynamic_registration:
+            with contextlib.suppress(Exception):
+                await self.server.client_register_capability_async(
+                    lsp.RegistrationParams(
+                        registrations=[
+                            lsp.Registration(
+                                id="tether-configuration",
+                                method=lsp.WORKSPACE_DID_CHANGE_CONFIGURATION,
+                                register_options=lsp.DidChangeConfigurationRegistrationOptions(
+                                    section=SECTION
+                                ),
+                            )
+                        ]
+                    )
+                )
+        await self.pull_configuration()
+
+    async def pull_configuration(self) -> None:
+        caps = self.server.client_capabilities.workspace
+        if not (caps and caps.configuration):
+            return
+        try:
+            result = await self.server.workspace_configuration_async(
+                lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section=SECTION)])
+            )
+        except Exception as exc:
+            log.warning("workspace/configuration failed: %s", exc)
+            return
+        value = result[0] if result else None
+        if isinstance(value, dict):
+            self.apply_editor_settings(value, source="workspace/configuration")
+
+    def did_change_configuration(self, settings: Any) -> None:
+        if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
+            self.apply_editor_settings(settings[SECTION], source="workspace/didChangeConfiguration")
+        else:  # the pull model: the notification only says "something changed"
+            self.spawn(self.pull_configuration(), "reading settings")
+
+    def apply_editor_settings(self, values: dict[str, Any], *, source: str) -> bool:
+        """Overlay editor settings on every folder, all or nothing."""
+        merged = {**self.editor, **values}
+        updated: list[tuple[Folder, Settings]] = []
+        for folder in self.folders:
+            try:
+                updated.append((folder, folder.base.overlay(merged)))
+            except ConfigError as exc:
+                name = exc.key or "a setting"
+                self.show(
+                    f"Tether: invalid setting {name} (from {source}): {exc}. "
+                    "Keeping the previous settings.",
+                    lsp.MessageType.Error,
+                )
+                return False
+        self.editor = merged
+        for folder, settings in updated:
+            folder.settings = settings
+            if folder.service is not None:
+                for note in folder.service.update_settings(settings):
+                    self.show(f"Tether: {note}", lsp.MessageType.Warning)
+        self.server.window_log_message(
+            lsp.LogMessageParams(
+                type=lsp.MessageType.Info,
+                message=f"Tether: settings from {source} applied ({', '.join(sorted(values))})",
+            )
+        )
+        return True
+
+    # ------------------------------------------------------------------ services
+    def folder_for(self, uri: str | None) -> Folder:
+        if not self.folders:
+            raise ServiceError("Tether has no workspace folder")
+        local = uri_to_path(uri) if uri else None
+        if local is not None:
+            best: Folder | None = None
+            for folder in self.folders:
+                if local.is_relative_to(folder.root) and (
+                    best is None or len(folder.root.parts) > len(best.root.parts)
+                ):
+                    best = folder
+            if best is not None:
+                return best
+        return self.folders[0]
+
+    async def service_for(self, uri: str | None = None) -> TetherService:
+        folder = self.folder_for(uri)
+        if folder.service is not None:
+            return folder.service
+        if folder.opening is None:
+            folder.opening = asyncio.get_running_loop().create_task(self._open(folder))
+        try:
+            return await asyncio.shield(folder.opening)
+        except (StoreError, OSError):
+            raise ServiceError(f"the store for {folder.root} is unavailable: {folder.error}") from None
+
+    def services(self) -> list[TetherService]:
+        return [f.service for f in self.folders if f.service is not None]
+
+    async def close(self) -> None:
+        for folder in self.folders:
+            if folder.opening is not None and not folder.opening.done():
+                with contextlib.suppress(BaseException):
+                    await folder.opening
+            if folder.service is not None:
+                try:
+                    await folder.service.close()
+                except Exception as exc:
+                    log.warning("closing %s: %s", folder.root, exc)
+        for task in list(self._tasks):
+            task.cancel()
+
+    # ------------------------------------------------------------------ editor output
+    def notify(self, method: str, params: Any) -> None:
+        self.server.protocol.notify(method, params)
+
+    def show(self, message: str, kind: lsp.MessageType = lsp.MessageType.Info) -> None:
+        self.server.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
+
+    def publish(self, folder: Folder, uri: str) -> None:
+        service = folder.service
+        if service is None:
+            return
+        risky = set(folder.settings.policy.risky_flags)
+        diagnostics = [diagnostic(p, bool(risky & set(p.risk))) for p in service.live_proposals(uri)]
+        doc = service._docs.get(uri)
+        self.server.text_document_publish_diagnostics(
+            lsp.PublishDiagnosticsParams(
+                uri=uri, diagnostics=diagnostics, version=doc.version if doc else None
+            )
+        )
+
+    def spawn(self, coro: Any, what: str) -> asyncio.Task[Any]:
+        async def run() -> None:
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except ServiceError as exc:
+                self.show(f"Tether: {exc}", lsp.MessageType.Warning)
+            except Exception as exc:
+                log.exception("%s failed", what)
+                self.show(f"Tether: {what} failed: {exc}", lsp.MessageType.Error)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+def _roots(params: lsp.InitializeParams) -> list[Path]:
+    roots: list[Path] = []
+    for folder in params.workspace_folders or []:
+        local = uri_to_path(folder.uri)
+        if local is not None:
+            roots.append(local)
+    if not roots and params.root_uri:
+        local = uri_to_path(params.root_uri)
+        if local is not None:
+            roots.append(local)
+    if not roots and params.root_path:
+        roots.append(Path(params.root_path))
+    if not roots:
+        roots.append(Path.cwd())
+    return [r.expanduser().resolve() for r in roots]

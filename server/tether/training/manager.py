@@ -1,0 +1,411 @@
+"""TrainingManager: "Train now" for one workspace, from the log to a promoted adapter.
+
+It prepares the data in the server's process (cheap, async), runs the training in a
+worker process (`worker.py`) whose progress lines it relays, and then applies the eval
+gate and records the outcome (`registry.py`). One training per workspace at a time: an
+in-process flag plus a file lock on `train.lock`, so a CLI run and the language server
+cannot train the same workspace together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from tether.config import Settings, TrainingSettings
+from tether.core.types import USER_VERDICTS, Actor, new_id, utcnow
+from tether.decisions.store import DecisionStore
+from tether.paths import WorkspacePaths
+from tether.training.dataset import TrainingData, load_training_data, write_jsonl
+from tether.training.gate import judge
+from tether.training.lineage import ADAPTER_FILE, Lineage, software_versions
+from tether.training.models import (
+    Hyperparameters,
+    ProgressEvent,
+    TrainingJob,
+    TrainingResult,
+    TrainingStatus,
+    WorkerReport,
+)
+from tether.training.redaction import RedactorMissing
+from tether.training.registry import AdapterRegistry
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[ProgressEvent], Awaitable[None] | None]
+CANCEL_GRACE_SECONDS = 10.0
+EMBEDDED_NAME = "embedded:smollm2"
+
+
+class TrainingBusy(RuntimeError):
+    """A training is already running for this workspace (here or in another process)."""
+
+
+class TrainingManager:
+    def __init__(
+        self,
+        store: DecisionStore,
+        paths: WorkspacePaths,
+        settings: Settings | TrainingSettings,
+        *,
+        base_model: Path | None = None,
+        python: str = sys.executable,
+    ) -> None:
+        """`base_model`: a plain model dir to train instead of the embedded SmolLM2."""
+        self.store = store
+        self.paths = paths
+        self.settings = settings.training if isinstance(settings, Settings) else settings
+        self.base_model = base_model
+        self.python = python
+        self.registry = AdapterRegistry(store, paths)
+        self._status = TrainingStatus()
+        self._running = False
+        self._cancel = False
+        self._proc: asyncio.subprocess.Process | None = None
+        self._finished = asyncio.Event()
+        self._finished.set()
+        self._last_attempt_head = 0
+
+    # ------------------------------------------------------------------ state
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._proc.pid if self._proc and self._proc.returncode is None else None
+
+    def status(self) -> TrainingStatus:
+        return self._status.model_copy(deep=True)
+
+    async def last_trained_seq(self) -> int:
+        """Head seq of the newest run's data (promoted, refused, failed or cancelled)."""
+        seqs = [self._last_attempt_head]
+        for row in await self.store.adapters():
+            seqs.append(int(row.lineage.get("decision_range", {}).get("head_seq", 0)))
+        return max(seqs)
+
+    async def new_labels(self) -> int:
+        """User verdicts recorded since the last training's data was read."""
+        rows = await self.store.decisions(after_seq=await self.last_trained_seq())
+        return sum(1 for r in rows if r.actor == Actor.USER and r.outcome in USER_VERDICTS)
+
+    # ------------------------------------------------------------------ control
+    async def cancel(self) -> bool:
+        """Stop the running training, if any; returns once it has ended. Nothing is promoted."""
+        if not self._running:
+            return False
+        self._cancel = True
+        self._status.state = "cancelling"
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
+                assert proc.stdin is not None
+                proc.stdin.write(b"cancel\n")
+                await proc.stdin.drain()
+                proc.stdin.close()
+            try:
+                await asyncio.wait_for(proc.wait(), CANCEL_GRACE_SECONDS)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+        await self._finished.wait()
+        return True
+
+    async def train_now(
+        self,
+        on_progress: ProgressCallback | None = None,
+        *,
+        max_steps: int | None = None,
+        data: TrainingData | None = None,
+    ) -> TrainingResult:
+        """Train, evaluate and promote or refuse; raises TrainingBusy when already training.
+
+        `data` replaces what the log would give (benchmarks and tests use it to train on
+        prepared data); `max_steps` caps the run.
+        """
+        if self._running:
+            raise TrainingBusy("a training is already running for this workspace")
+        self.paths.ensure()
+        lock = FileLock(str(self.paths.train_lock), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise TrainingBusy(
+                f"another Tether process is training this workspace (lock {self.paths.train_lock})"
+            ) from None
+        self._running, self._cancel = True, False
+        self._finished.clear()
+        job_id = new_id()[:12]
+        started = time.perf_counter()
+        self._status = TrainingStatus(
+            state="preparing",
+            job_id=job_id,
+            phase="preparing",
+            message="preparing data",
+            started_at=utcnow(),
+            last_result=self._status.last_result,
+        )
+        job_dir = self.paths.jobs / job_id
+        result: TrainingResult | None = None
+        try:
+            await self._emit(
+                on_progress,
+                ProgressEvent(event="progress", phase="preparing", message="preparing data"),
+            )
+            self._clear_stale_jobs()
+            result = await self._run(job_id, job_dir, data, max_steps, on_progress)
+        except asyncio.CancelledError:
+            result = TrainingResult(status="cancelled", reason="the training task was cancelled")
+            raise
+        finally:
+            proc = self._proc
+            if proc is not None and proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(proc.wait(), CANCEL_GRACE_SECONDS)
+            self._proc = None
+            shutil.rmtree(job_dir, ignore_errors=True)
+            if result is not None:
+                result.seconds = round(time.perf_counter() - started, 3)
+            self._status = TrainingStatus(state="idle", last_result=result)
+            self._running = False
+            lock.release()
+            self._finished.set()
+        return result
+
+    # ------------------------------------------------------------------ internals
+    async def _run(
+        self,
+        job_id: str,
+        job_dir: Path,
+        data: TrainingData | None,
+        max_steps: int | None,
+        on_progress: ProgressCallback | None,
+    ) -> TrainingResult:
+        s = self.settings
+        if data is None:
+            try:
+                data = await load_training_data(self.store, s)
+            except RedactorMissing as exc:
+                return TrainingResult(status="failed", reason=str(exc))
+        base = TrainingResult(
+            status="skipped",
+            data_hash=data.data_hash,
+            decision_range=data.decision_range,
+            heldout_examples=data.heldout_count,
+        )
+        why_not = data.trainable(s)
+        if why_not:
+            return base.model_copy(update={"reason": why_not})
+        self._last_attempt_head = max(self._last_attempt_head, data.decision_range.head_seq)
+        if self._cancel:
+            return base.model_copy(update={"status": "cancelled", "reason": "cancelled"})
+
+        method = data.method(s)
+        rows = data.train_rows(method)
+        active = await self.store.active_adapter()
+        active_dir = Path(active.path) if active else None
+        if active_dir is not None and not (active_dir / ADAPTER_FILE).is_file():
+            log.warning(
+                "active adapter %s has no weights at %s; judging against the base",
+                active.version if active else None,
+                active_dir,
+            )
+            active_dir = None
+        hyper = Hyperparameters(
+            lora_r=s.lora_r,
+            lora_alpha=s.lora_alpha,
+            learning_rate=s.learning_rate,
+            epochs=s.epochs,
+            max_steps=max_steps if max_steps is not None else s.max_steps,
+            batch_size=s.batch_size,
+            max_length=s.max_length,
+            beta=s.beta,
+            seed=s.seed,
+        )
+        job_dir.mkdir(parents=True, exist_ok=True)
+        job = TrainingJob(
+            job_id=job_id,
+            method=method,
+            train_file=str(job_dir / "train.jsonl"),
+            heldout_pairs_file=str(job_dir / "heldout_pairs.jsonl"),
+            heldout_labels_file=str(job_dir / "heldout_labels.jsonl"),
+            output_dir=str(job_dir / "candidate"),
+            base_model=str(self.base_model) if self.base_model else None,
+            active_adapter=str(active_dir) if active_dir else None,
+            device=s.device,
+            hyper=hyper,
+        )
+        write_jsonl(job.train_file, rows)
+        write_jsonl(job.heldout_pairs_file, (p.trl() for p in data.pairs_heldout))
+        write_jsonl(job.heldout_labels_file, (k.trl() for k in data.labels_heldout))
+        job_file = job_dir / "job.json"
+        job_file.write_text(job.model_dump_json(indent=2), encoding="utf-8")
+
+        self._status.state = "training"
+        report, failure = await self._run_worker(job_file, job_dir, on_progress)
+        common = base.model_copy(update={"method": method, "train_examples": len(rows)})
+        if self._cancel:
+            return common.model_copy(
+                update={
+                    "status": "cancelled",
+                    "reason": "cancelled; the active adapter is unchanged",
+                }
+            )
+        if report is None:
+            return common.model_copy(update={"status": "failed", "reason": failure})
+
+        self._status.state = "promoting"
+        await self._emit(
+            on_progress,
+            ProgressEvent(event="progress", phase="promoting", message="applying the eval gate"),
+        )
+        gate = judge(report.metrics, s.eval_margin)
+        version = await self.registry.next_version()
+        lineage = Lineage(
+            version=version,
+            parent=active.version if active else None,
+            created_at=utcnow(),
+            status="active" if gate.promote else "refused",
+            method=method,
+            base_model=job.base_model or EMBEDDED_NAME,
+            data_hash=data.data_hash,
+            decision_range=data.decision_range,
+            head_hash=data.decision_range.head_hash,
+            config=hyper,
+            metrics=report.metrics,
+            gate=gate,
+            adapter_file=ADAPTER_FILE,
+            adapter_sha256=report.adapter_sha256,
+            train_examples=len(rows),
+            heldout_pairs=len(data.pairs_heldout),
+            heldout_labels=len(data.labels_heldout),
+            redactions=data.redactions,
+            duplicates_removed=data.exact_duplicates + data.near_duplicates,
+            steps=report.steps,
+            train_seconds=report.train_seconds,
+            seconds_per_step=report.seconds_per_step,
+            device=report.device,
+            job_id=job_id,
+            software=software_versions(),
+        )
+        await self.registry.record(Path(job.output_dir), lineage)
+        return common.model_copy(
+            update={
+                "status": "promoted" if gate.promote else "refused",
+                "reason": gate.reason,
+                "version": version,
+                "parent": lineage.parent,
+                "gate": gate,
+                "metrics": report.metrics,
+                "steps": report.steps,
+                "seconds_per_step": report.seconds_per_step,
+                "device": report.device,
+                "adapter_sha256": report.adapter_sha256,
+            }
+        )
+
+    async def _run_worker(
+        self, job_file: Path, job_dir: Path, on_progress: ProgressCallback | None
+    ) -> tuple[WorkerReport | None, str]:
+        env = {
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+        log_path = job_dir / "worker.log"
+        with log_path.open("wb") as stderr:
+            self._proc = proc = await asyncio.create_subprocess_exec(
+                self.python,
+                "-m",
+                "tether.training.worker",
+                str(job_file),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=stderr,
+                env=env,
+                limit=1 << 24,
+            )
+            report: WorkerReport | None = None
+            error = ""
+            assert proc.stdout is not None
+            async for raw in proc.stdout:
+                try:
+                    event = ProgressEvent.model_validate_json(raw)
+                except ValueError:
+                    log.debug("worker: %s", raw.decode(errors="replace").rstrip())
+                    continue
+                if event.event == "done":
+                    report = WorkerReport.model_validate(event.data)
+                elif event.event == "error":
+                    error = event.message
+                elif event.event == "progress":
+                    self._status = self._status.model_copy(
+                        update={
+                            "phase": event.phase,
+                            "step": event.step if event.step is not None else self._status.step,
+                            "total": event.total if event.total is not None else self._status.total,
+                            "loss": event.loss if event.loss is not None else self._status.loss,
+                            "message": event.message,
+                            "state": self._state_for(event),
+                        }
+                    )
+                await self._emit(on_progress, event)
+            code = await proc.wait()
+        if report is not None:
+            return report, ""
+        if not error:
+            if code < 0:
+                error = f"the training process was killed ({signal.Signals(-code).name})"
+            else:
+                error = f"the training process exited with code {code}"
+        tail = log_path.read_text(encoding="utf-8", errors="replace")[-1500:].strip()
+        return None, f"{error}\n{tail}" if tail else error
+
+    def _state_for(self, event: ProgressEvent) -> str:
+        if self._cancel:
+            return "cancelling"
+        return "evaluating" if event.phase in ("evaluating", "saving") else "training"
+
+    async def _emit(self, on_progress: ProgressCallback | None, event: ProgressEvent) -> None:
+        if on_progress is None:
+            return
+        try:
+            out = on_progress(event)
+            if inspect.isawaitable(out):
+                await out
+        except Exception:  # a broken progress display must not break the training
+            log.exception("on_progress failed")
+
+    def _clear_stale_jobs(self) -> None:
+        """Leftovers of runs that died with their parent; safe, we hold the lock."""
+        if self.paths.jobs.is_dir():
+            for entry in self.paths.jobs.iterdir():
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def describe(result: TrainingResult) -> str:
+    """One line for people (CLI, editor message)."""
+    if result.status in ("promoted", "refused"):
+        verb = "promoted" if result.status == "promoted" else "refused"
+        return f"adapter {result.version} {verb}: {result.reason}"
+    return f"training {result.status}: {result.reason}"
+
+
+def result_json(result: TrainingResult) -> str:
+    return json.dumps(result.model_dump(mode="json"), indent=2)

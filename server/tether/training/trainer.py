@@ -1,0 +1,210 @@
+"""One training run inside the worker process: LoRA with TRL, then the held-out eval.
+
+The candidate is trained from the base model on all training data (not stacked on the
+active adapter): every adapter is then a function of the log alone, reproducible from its
+lineage, and the DPO reference (the base, adapters disabled) is the same one the gate
+and the reranker measure rewards against.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tether.training.device import precision_args, resolve_device
+from tether.training.lineage import ADAPTER_FILE, file_sha256
+from tether.training.models import ProgressEvent, TrainingJob, WorkerReport
+
+Emit = Callable[[ProgressEvent], None]
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _progress_callback(emit: Emit, clock: dict[str, float]) -> Any:
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        """Turns the Trainer's step and log events into progress lines."""
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            clock["start"] = time.perf_counter()
+            emit(
+                ProgressEvent(
+                    event="progress",
+                    phase="training",
+                    step=0,
+                    total=state.max_steps,
+                    message="training",
+                )
+            )
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            loss = (logs or {}).get("loss")
+            if loss is None:
+                return
+            clock["loss"] = float(loss)
+            emit(
+                ProgressEvent(
+                    event="progress",
+                    phase="training",
+                    step=state.global_step,
+                    total=state.max_steps,
+                    loss=float(loss),
+                    message=f"step {state.global_step}/{state.max_steps}",
+                )
+            )
+
+        def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            clock["end"] = time.perf_counter()
+            clock["steps"] = float(state.global_step)
+
+    return Progress()
+
+
+def _trainer(
+    job: TrainingJob,
+    model: Any,
+    tokenizer: Any,
+    rows: list[dict[str, Any]],
+    device: str,
+    callback: Any,
+) -> Any:
+    from datasets import Dataset
+    from peft import LoraConfig
+
+    h = job.hyper
+    peft_config = LoraConfig(
+        r=h.lora_r,
+        lora_alpha=h.lora_alpha,
+        lora_dropout=h.lora_dropout,
+        target_modules=h.target_modules,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    common: dict[str, Any] = dict(
+        output_dir=str(Path(job.output_dir).parent / "trainer"),
+        per_device_train_batch_size=h.batch_size,
+        gradient_accumulation_steps=1,
+        num_train_epochs=h.epochs,
+        max_steps=h.max_steps,
+        learning_rate=h.learning_rate,
+        lr_scheduler_type="constant",
+        logging_steps=1,
+        save_strategy="no",
+        eval_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        seed=h.seed,
+        data_seed=h.seed,
+        max_length=h.max_length,
+        beta=h.beta,
+        dataloader_num_workers=0,
+        **precision_args(device),
+    )
+    dataset = Dataset.from_list(rows)
+    if job.method == "dpo":
+        from trl import DPOConfig, DPOTrainer
+
+        return DPOTrainer(
+            model=model,
+            args=DPOConfig(**common),
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            callbacks=[callback],
+        )
+    from trl import KTOConfig, KTOTrainer
+
+    desirable = sum(1 for r in rows if r["label"])
+    undesirable = len(rows) - desirable
+    # Balance the two kinds as the KTO paper suggests (weight x count about equal).
+    weights = {"desirable_weight": 1.0, "undesirable_weight": 1.0}
+    if desirable and undesirable:
+        if desirable < undesirable:
+            weights["desirable_weight"] = round(undesirable / desirable, 3)
+        else:
+            weights["undesirable_weight"] = round(desirable / undesirable, 3)
+    return KTOTrainer(
+        model=model,
+        args=KTOConfig(**common, **weights),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[callback],
+    )
+
+
+def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    from tether.training.evaluate import evaluate
+    from tether.training.scoring import load_adapter_model
+
+    hf_logging.set_verbosity_error()
+    device = resolve_device(job.device)
+    emit(ProgressEvent(event="progress", phase="loading", message=f"loading the model ({device})"))
+    if job.base_model:
+        base_dir = Path(job.base_model)
+    else:
+        from tether.embedded import ensure_plain_model
+
+        base_dir = ensure_plain_model()
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    rows = read_jsonl(job.train_file)
+    clock: dict[str, float] = {}
+    trainer = _trainer(job, model, tokenizer, rows, device, _progress_callback(emit, clock))
+    trainer.train()
+    emit(ProgressEvent(event="progress", phase="saving", message="saving the candidate"))
+    out = Path(job.output_dir)
+    trainer.model.save_pretrained(out)
+    del trainer, model
+    gc.collect()
+
+    emit(ProgressEvent(event="progress", phase="evaluating", message="evaluating"))
+    am = load_adapter_model(
+        out, base_model=base_dir, device=device, version="candidate", beta=job.hyper.beta
+    )
+    if job.active_adapter:
+        am.model.load_adapter(job.active_adapter, adapter_name="active")
+    report = evaluate(
+        am,
+        read_jsonl(job.heldout_pairs_file),
+        read_jsonl(job.heldout_labels_file),
+        candidate="candidate",
+        active="active" if job.active_adapter else None,
+        beta=job.hyper.beta,
+        max_length=job.hyper.max_length,
+        on_step=lambda name: emit(
+            ProgressEvent(event="progress", phase="evaluating", message=f"evaluating {name}")
+        ),
+    )
+    steps = int(clock.get("steps", 0))
+    seconds = clock.get("end", 0.0) - clock.get("start", 0.0)
+    return WorkerReport(
+        metrics=report,
+        adapter_sha256=file_sha256(out / ADAPTER_FILE),
+        steps=steps,
+        train_seconds=round(seconds, 3),
+        seconds_per_step=round(seconds / steps, 3) if steps else None,
+        device=device,
+        final_loss=clock.get("loss"),
+    )
+
+
+def planned_steps(examples: int, batch_size: int, epochs: float, max_steps: int) -> int:
+    if max_steps > 0:
+        return max_steps
+    return max(1, math.ceil(math.ceil(examples / batch_size) * epochs))

@@ -1,0 +1,46 @@
+"""The plugin without a server: commands, setup() options, and the :help file."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from nvim_harness import REPO, Nvim
+
+
+def test_commands_setup_and_help(nvim: Nvim, tmp_path: Path) -> None:
+    doc_copy = tmp_path / "doc-copy"  # :helptags writes a tags file; keep it out of the repo
+    shutil.copytree(REPO / "client-nvim" / "doc", doc_copy / "doc")
+
+    run = nvim.run("plugin_basics.lua", str(doc_copy))
+
+    assert set(run["commands_before_setup"]) >= {
+        "TetherTrain",
+        "TetherHistory",
+        "TetherProfile",
+        "TetherAccept",
+        "TetherReject",
+        "TetherPending",
+        "TetherVerify",
+    }
+    assert run["typo_error"] == 'tether: unknown option "pyhton"'
+    assert "history.diff" in run["bad_value_error"]
+    config = run["config"]
+    assert config["cmd"] == [sys.executable, "-m", "tether", "lsp"]
+    assert config["filetypes"] == ["python"]  # a second setup() replaces, never merges lists
+    assert config["init_options"] == {"training": {"max_steps": 2}}
+    assert config["settings"] == {"tether": {"training": {"max_steps": 2}}}
+    assert config["enabled"] is True
+    assert config["root_dir_is_function"] is True
+    assert set(config["handlers"]) == {"tether/decisionRecorded", "tether/trainingStatus"}
+    assert run["statusline_without_client"] == ""
+    assert "language server is not running" in run["history_without_server"]
+
+    opened = run["help_opened"]
+    assert opened["tether"].startswith("tether.txt:") and "*tether*" in opened["tether"]
+    assert "*:TetherTrain*" in opened[":TetherTrain"]
+    assert "*tether.setup()*" in opened["tether.setup()"]
+    assert "*tether-health*" in opened["tether-health"]
+    assert run["links_checked"] > 20
+    assert run["broken_links"] == []

@@ -1,0 +1,132 @@
+"""A simulated user with a clear taste, recorded as real proposals and decisions.
+
+The user wants type hints: every proposal offers an untyped function, and the user
+corrects it to the typed one (a DPO pair), or accepts typed code and rejects untyped code
+(KTO labels). Proposal ids are fixed so the held-out split, and so every run, is the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tether.core.diff import make_hunks
+from tether.core.response_format import render_completion
+from tether.core.types import Actor, Candidate, Outcome, Position, Proposal, Range
+from tether.decisions import DecisionStore
+
+SYSTEM = "You are Tether, a careful coding assistant. Answer with one fenced code block."
+
+FUNCTIONS: list[tuple[str, str]] = [
+    ("add", "+"),
+    ("sub", "-"),
+    ("mul", "*"),
+    ("div", "/"),
+    ("mod", "%"),
+    ("power", "**"),
+    ("floor_div", "//"),
+    ("bit_and", "&"),
+    ("bit_or", "|"),
+    ("bit_xor", "^"),
+    ("shl", "<<"),
+    ("shr", ">>"),
+    ("plus", "+"),
+    ("minus", "-"),
+    ("times", "*"),
+    ("ratio", "/"),
+    ("remainder", "%"),
+    ("exponent", "**"),
+    ("quotient", "//"),
+    ("mask", "&"),
+    ("merge", "|"),
+    ("toggle", "^"),
+    ("left", "<<"),
+    ("right", ">>"),
+]
+
+
+def untyped(name: str, op: str) -> str:
+    return f"def {name}(a, b):\n    return a {op} b\n"
+
+
+def typed(name: str, op: str) -> str:
+    return f"def {name}(a: int, b: int) -> int:\n    return a {op} b\n"
+
+
+def chat_prompt(name: str, original: str) -> str:
+    user = f"Improve the function `{name}`.\n```python\n{original}```"
+    return (
+        f"<|im_start|>system\n{SYSTEM}<|im_end|>\n"
+        f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
+    )
+
+
+def proposal(pid: str, name: str, original: str, proposed: str, **extra: Any) -> Proposal:
+    completion = render_completion(proposed)
+    return Proposal(
+        id=pid,
+        uri=f"file:///ws/src/{name}.py",
+        path=f"src/{name}.py",
+        range=Range.of(0, 0, original.count("\n"), 0),
+        task="improve",
+        class_key="improve|python|src|small",
+        rationale="Simplify",
+        original=original,
+        proposed=proposed,
+        hunks=make_hunks(original, proposed, Position(line=0, character=0)),
+        candidates=[Candidate(text=proposed, completion=completion)],
+        prompt=chat_prompt(name, original),
+        completion=completion,
+        model="embedded:smollm2",
+        **extra,
+    )
+
+
+async def record_corrections(store: DecisionStore, count: int, *, prefix: str = "c") -> None:
+    """`count` proposals of untyped code, each corrected by the user to typed code."""
+    for i, (name, op) in enumerate(FUNCTIONS[:count]):
+        original = f"def {name}(a, b): return a{op}b\n"
+        p = proposal(f"{prefix}{i:03d}", name, original, untyped(name, op))
+        await store.add_proposal(p)
+        await store.record(Outcome.ACCEPTED, actor=Actor.USER, proposal_id=p.id)
+        await store.record(
+            Outcome.CORRECTED, actor=Actor.USER, proposal_id=p.id, after=typed(name, op)
+        )
+
+
+async def record_labels(store: DecisionStore, count: int, *, prefix: str = "k") -> None:
+    """`count` proposals alternately typed (accepted) and untyped (rejected)."""
+    for i, (name, op) in enumerate(FUNCTIONS[:count]):
+        original = f"def {name}(a, b): return a{op}b\n"
+        good = i % 2 == 0
+        text = typed(name, op) if good else untyped(name, op)
+        p = proposal(f"{prefix}{i:03d}", name, original, text)
+        await store.add_proposal(p)
+        outcome = Outcome.ACCEPTED if good else Outcome.REJECTED
+        await store.record(outcome, actor=Actor.USER, proposal_id=p.id)
+
+
+def build_tiny_model(target: Path, tokenizer_dir: Path) -> Path:
+    """A randomly initialised, very small Llama that speaks SmolLM2's tokenizer."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return target
