@@ -21,7 +21,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/tether demo
+	$(BIN)/tether demo --source examples
 
 test: setup
 	$(BIN)/python -m pytest -q

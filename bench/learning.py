@@ -125,7 +125,8 @@ async def run_persona(
                 index=i, task=rw.task, path=rw.path, class_key=proposal.class_key,
                 mode=decision.mode, override=decision.override,
                 predicted=float(decision.numbers["mean"]), verdict=verdict.kind,
-                label=verdict.approves, same_text=proposal.proposed == rw.proposed,
+                label=verdict.approves,
+                same_text=proposal.proposed.rstrip("\n") == rw.proposed.rstrip("\n"),
             ))
     finally:
         await service.close()

@@ -895,7 +895,8 @@ def stream(
     """n proposals, tasks drawn by weight with a seeded generator; the same list every run."""
     weights = dict(weights or DEFAULT_WEIGHTS)
     quota = {t: int(n * w * 1.3) + 5 for t, w in weights.items() if w > 0}
-    tasks, per_task = sorted(quota), max(quota.values())
+    # one pool size for every n up to 400, so runs of different lengths share the cache
+    tasks, per_task = sorted(quota), max(120, *quota.values())
     if cache:
         pools = collect_cached(tasks, per_task=per_task, seed=seed, root=root)
     else:

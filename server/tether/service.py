@@ -105,6 +105,12 @@ class WorkCancelled(ServiceError):
     kind = "cancelled"
 
 
+class StaleWork(WorkCancelled):
+    """The document changed under the agent's work; its result would not fit any more."""
+
+    kind = "stale"
+
+
 class AgentFailed(ServiceError):
     """The model provider is down or answered with nothing usable."""
 
@@ -221,18 +227,26 @@ class _Job:
     version: int | None
     cancel: asyncio.Event
     reason: str = ""
+    stale: bool = False
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: str, *, stale: bool = False) -> None:
         if not self.cancel.is_set():
-            self.reason = reason
+            self.reason, self.stale = reason, stale
             self.cancel.set()
 
+    def error(self) -> WorkCancelled:
+        if self.stale:
+            return StaleWork(self.reason)
+        return WorkCancelled(self.reason or "cancelled")
 
-@dataclass
+
+@dataclass(eq=False)
 class _Review:
+    """A review waiting out its debounce, or running; `cancel` drops it (a newer save)."""
+
     version: int | None
-    task: asyncio.Task[None]
-    job: _Job | None = None
+    cancel: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
 
 
 @dataclass
@@ -241,6 +255,7 @@ class _Components:
     memory: Any = None
     agent: Any = None
     agent_key: tuple[Any, ...] | None = None
+    agent_pinned: bool = False
     training: Any = None
     spec: AgentSpec | None = None
     spec_key: tuple[Any, ...] | None = None
@@ -333,13 +348,16 @@ class TetherService:
         for job in list(self._jobs):
             job.stop("the server is shutting down")
         for review in self._reviews.values():
-            review.task.cancel()
+            review.cancel.set()
         for task in list(self._tasks):
             task.cancel()
         training = self._c.training
         if training is not None and hasattr(training, "cancel"):
             with contextlib.suppress(Exception):
                 await training.cancel()
+        if self._c.agent is not None:
+            with contextlib.suppress(Exception):
+                await self._c.agent.close()
         self._closed = True
         await self.store.close()
 
@@ -353,8 +371,6 @@ class TetherService:
         self.settings = settings
         if self._c.profile is not None and settings.policy != old.policy:
             self._spawn(self._c.profile.reconfigure(settings), "profile settings")
-        if settings.model_dump() != old.model_dump():
-            self._c.agent = None  # rebuilt with the new model on the next proposal
         return notes
 
     # ------------------------------------------------------------------ components
@@ -400,18 +416,32 @@ class TetherService:
                 self._c.memory = Memory(self.store, teacher=teacher, redact_patterns=redact)
             return self._c.memory
 
-    async def agent(self) -> Agent:
-        spec = self.spec()
-        async with self._c.lock("agent"):
-            key = (self.settings.model_dump_json(), self._c.spec_key)
-            if self._c.agent is None or self._c.agent_key != key:
-                from tether.agent import Agent
+    def use_agent(self, agent: Agent) -> None:
+        """Use this agent from now on, whatever the settings say (benchmarks, tests)."""
+        self._c.agent = agent
+        self._c.agent_key = None
+        self._c.agent_pinned = True
 
-                self._c.agent = Agent(
-                    self.settings, spec, await self.memory(), self.workspace,
-                    **self._agent_extras(),
-                )
-                self._c.agent_key = key
+    async def agent(self) -> Agent:
+        """The workspace's agent; rebuilt only when the models or the spec change, so a
+        loaded model survives unrelated settings changes."""
+        if self._c.agent_pinned:
+            return self._c.agent
+        spec = self.spec()
+        s = self.settings
+        async with self._c.lock("agent"):
+            key = (s.model, s.teacher, s.ollama_host, self._c.spec_key)
+            if self._c.agent is not None and self._c.agent_key == key:
+                self._c.agent.settings = s
+                return self._c.agent
+            if self._c.agent is not None:
+                with contextlib.suppress(Exception):
+                    await self._c.agent.close()
+            from tether.agent import Agent
+
+            self._c.agent = Agent(s, spec, await self.memory(), self.workspace,
+                                  **self._agent_extras())
+            self._c.agent_key = key
             return self._c.agent
 
     def _agent_extras(self) -> dict[str, Any]:
@@ -466,7 +496,7 @@ class TetherService:
         doc.text, doc.version = text, version
         for job in list(self._jobs):
             if job.uri == uri:
-                job.stop(f"{doc.path} changed while the agent was working")
+                job.stop(f"{doc.path} changed while the agent was working", stale=True)
         self._follow_watches(uri, text, edits)
         stale = [p for p in self._live.values() if p.uri == uri and p.version != version
                  and p.id not in self._busy]
@@ -490,12 +520,10 @@ class TetherService:
             await self._finish_watch(watch)
         review = self._reviews.pop(uri, None)
         if review is not None:
-            review.task.cancel()
-            if review.job:
-                review.job.stop("the document was closed")
+            review.cancel.set()
         for job in list(self._jobs):
             if job.uri == uri:
-                job.stop("the document was closed")
+                job.stop("the document was closed", stale=True)
         self._docs.pop(uri, None)
 
     def live_proposals(self, uri: str | None = None) -> list[Proposal]:
@@ -572,8 +600,11 @@ class TetherService:
         try:
             agent = await self.agent()
             async with self._model_lock:
+                doc = self._docs.get(req.uri)
+                if doc is not None and req.version is not None and doc.version != req.version:
+                    job.stop(f"{doc.path} changed before the agent started", stale=True)
                 if job.cancel.is_set():
-                    raise WorkCancelled(job.reason or "cancelled")
+                    raise job.error()
                 try:
                     result = await agent.propose(req, cancel=job.cancel)
                 except asyncio.CancelledError:
@@ -583,18 +614,23 @@ class TetherService:
             raise BadRequest(f"the agent spec is invalid: {exc}") from None
         except ProviderError as exc:
             if job.cancel.is_set():
-                raise WorkCancelled(job.reason or "cancelled") from None
+                raise job.error() from None
             raise AgentFailed(f"the model could not answer: {exc}") from None
         finally:
             self._jobs.discard(job)
         if job.cancel.is_set():
-            raise WorkCancelled(job.reason or "cancelled")
-        failures = [str(f) for f in getattr(result, "failures", []) or []]
-        outcome = ProposeOutcome(failures=failures)
-        for proposal in result.proposals:
+            raise job.error()
+        admission = asyncio.get_running_loop().create_task(self._admit_all(result.proposals))
+        outcome = await asyncio.shield(admission)  # recording is never half done
+        outcome.failures = list(result.failures)
+        if not outcome.proposals and outcome.failures:
+            raise AgentFailed("no proposal: " + "; ".join(outcome.failures))
+        return outcome
+
+    async def _admit_all(self, proposals: Sequence[Proposal]) -> ProposeOutcome:
+        outcome = ProposeOutcome()
+        for proposal in proposals:
             outcome.proposals.append(await self._admit(proposal))
-        if not outcome.proposals and failures:
-            raise AgentFailed("; ".join(failures))
         return outcome
 
     async def _admit(self, proposal: Proposal) -> PlannedProposal:
@@ -635,38 +671,32 @@ class TetherService:
     def _schedule_review(self, uri: str) -> None:
         old = self._reviews.pop(uri, None)
         if old is not None:  # a newer save makes the older review stale
-            old.task.cancel()
-            if old.job:
-                old.job.stop("a newer save replaced this review")
-        doc = self._docs[uri]
-        review = _Review(version=doc.version, task=None)  # type: ignore[arg-type]
-        review.task = asyncio.get_running_loop().create_task(self._review(uri, review))
+            old.cancel.set()
+        review = _Review(version=self._docs[uri].version)
         self._reviews[uri] = review
+        review.task = self._spawn(self._review(uri, review), "review on save")
 
     async def _review(self, uri: str, review: _Review) -> None:
+        """Debounce, then propose on the whole document; a newer save or an edit drops it."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(review.cancel.wait(), self.settings.review_debounce_ms / 1000)
         try:
-            await asyncio.sleep(self.settings.review_debounce_ms / 1000)
             doc = self._docs.get(uri)
-            if doc is None or doc.version != review.version:
-                return
             task = self._review_task()
+            if review.cancel.is_set() or doc is None or doc.version != review.version:
+                return
             if task is None or not doc.text.strip():
                 return
             lines = doc.text.split("\n")
             whole = full_lines(doc.text, Range.of(0, 0, len(lines) - 1, 0))
             req = self.request_for(uri, whole, task, version=doc.version)
-            review.job = None
-            cancel = asyncio.Event()
-            outcome = await self.propose(req, cancel=cancel)
-            if self._reviews.get(uri) is review:
-                self.events.review_ready(uri, outcome)
-        except (asyncio.CancelledError, WorkCancelled):
+            outcome = await self.propose(req, cancel=review.cancel)
+            self.events.review_ready(uri, outcome)
+        except WorkCancelled:
             return
         except ServiceError as exc:
-            self.events.problem(f"review of {uri} failed: {exc}")
-        except Exception as exc:
-            log.exception("review failed")
-            self.events.problem(f"review of {uri} failed: {exc}")
+            self.events.problem(f"the review of {self._docs[uri].path if uri in self._docs else uri}"
+                                f" failed: {exc}")
         finally:
             if self._reviews.get(uri) is review:
                 del self._reviews[uri]

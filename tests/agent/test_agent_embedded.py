@@ -126,3 +126,40 @@ async def test_streaming_yields_the_same_text(tiny_model: Any, smol_tokenizer: A
     pieces = [p async for p in provider.stream(MESSAGES, max_new_tokens=10)]
     assert len(pieces) >= 1
     assert "".join(pieces).strip() == whole.completions[0].strip()
+
+
+@pytest.mark.slow
+async def test_real_smollm2_answers_a_request_through_the_agent(
+    workspace: Path, smol_dir: Path, smol_tokenizer: Any
+) -> None:
+    """The embedded default, end to end: the real model's answer becomes a checked proposal
+    or a recorded reason; never a broken edit."""
+    import ast
+
+    from tether.agent import Agent, AgentRequest, load_spec
+    from tether.config import Settings
+    from tether.core.diff import apply_hunks
+    from tether.core.text import replace_range
+    from tether.core.types import Range
+
+    settings = Settings(model="embedded:smollm2", context_lines=3, max_new_tokens=48)
+    agent = Agent(settings, load_spec(workspace), None, workspace)
+    text = (workspace / "src" / "settings.py").read_text()
+    line = text.split("\n").index("    if value == None:")
+    req = AgentRequest(uri="file:///w/src/settings.py", path="src/settings.py", text=text,
+                       range=Range.of(line, 0, line + 1, 16), task="improve")
+    result = await agent.propose(req)
+    prompt = result.prompts["student"]
+    assert prompt.startswith("<|im_start|>system\n")
+    assert prompt.endswith("<|im_start|>assistant\n")
+    assert "    if value == None:\n        return 5" in prompt
+    assert result.raw["student"][0].strip()  # the model said something
+    if result.proposals:
+        [p] = result.proposals
+        assert (p.model, p.role, p.prompt, p.completion) == (
+            "embedded:smollm2", "student", prompt, result.raw["student"][0])
+        new_text = apply_hunks(p.original, p.hunks)
+        assert new_text == p.proposed != p.original
+        ast.parse(replace_range(text, p.range, new_text))  # never a broken edit
+    else:
+        assert result.failures and result.failures[0].startswith("student: ")

@@ -100,3 +100,19 @@ def test_a_broken_original_does_not_block_edits() -> None:
         "```python\n    x = 2\n```", "    x = 1", document=doc, doc_start=8, doc_end=17
     )
     assert isinstance(out, Parsed) and out.text == "    x = 2"
+
+
+def test_a_copied_def_header_from_the_context_is_out_of_range() -> None:
+    out = parse("```python\ndef threshold(settings):\n    return 5\n```")
+    assert isinstance(out, ParseFailure) and "out of range" in out.reason
+
+
+def test_documentation_tasks_may_not_change_code() -> None:
+    original = "def area(r):\n    return 3.14 * r * r"
+    documented = 'def area(r):\n    """Area of a circle."""\n    # pi, roughly\n    return 3.14 * r * r'
+    ok = parse_completion(f"```python\n{documented}\n```", original, keeps_code=True)
+    assert isinstance(ok, Parsed)
+    changed = 'def area(r):\n    """Area of a circle."""\n    return math.pi * r * r'
+    out = parse_completion(f"```python\n{changed}\n```", original, keeps_code=True)
+    assert isinstance(out, ParseFailure) and "changes code" in out.reason
+    assert isinstance(parse_completion(f"```python\n{changed}\n```", original), Parsed)

@@ -17,6 +17,7 @@ import pytest_asyncio
 from lsprotocol import types as lsp
 from pytest_lsp import client_capabilities
 
+from tether.core.types import Range
 from tether.paths import WorkspacePaths
 
 from .editor import Editor, make_editor, start
@@ -48,6 +49,14 @@ GREET_IMPROVED = (
     "    print(message, flush=True)\n"
     "    return message\n"
 )
+TOTAL = Range.of(6, 0, 10, 17)
+TOTAL_IMPROVED = (
+    "def total(values: list[int]) -> int:\n"
+    "    result = 0\n"
+    "    for v in values:\n"
+    "        result += v\n"
+    "    return result\n"
+)
 #: Deletes a line of code: a risky proposal.
 GREET_RISKY = 'def greet(name):\n    message = "Hello, " + name\n    return message\n'
 
@@ -57,6 +66,7 @@ def fenced(code: str, rationale: str) -> str:
 
 
 IMPROVE = {"task": "improve", "completion": fenced(GREET_IMPROVED, "Annotate greet and flush.")}
+IMPROVE_TOTAL = {"task": "improve", "completion": fenced(TOTAL_IMPROVED, "Annotate total.")}
 RISKY = {"task": "improve", "completion": fenced(GREET_RISKY, "Drop the print call.")}
 
 

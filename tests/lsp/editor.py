@@ -15,15 +15,22 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import uuid
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
 from lsprotocol import types as lsp
-from pygls.protocol import JsonRPCNotification, JsonRPCResponseMessage, default_converter
+from pygls.protocol import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    JsonRPCResponseMessage,
+    default_converter,
+)
 from pytest_lsp import LanguageClient, LanguageClientProtocol
-from pytest_lsp.client import register_lsp_features
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 from tether.core.text import replace_range, utf16_len
 from tether.core.types import Range
@@ -96,6 +103,9 @@ class Editor:
         self.training: list[dict[str, Any]] = []
         self.registrations: list[str] = []
         self.init_result: lsp.InitializeResult | None = None
+        self.hold = asyncio.Event()  # cleared: progress creation waits (see make_editor)
+        self.hold.set()
+        self.progress_created: list[lsp.ProgressToken] = []
         self._deferred: list[tuple[str, int, list[lsp.TextDocumentContentChangeEvent]]] = []
 
     # ------------------------------------------------------------------ documents
@@ -151,8 +161,22 @@ class Editor:
         finally:
             self.flush()
 
-    async def request(self, method: str, params: Any) -> Any:
-        return await self.client.protocol.send_request_async(method, params)
+    async def request(self, method: str, params: Any, msg_id: str | None = None) -> Any:
+        return await self.client.protocol.send_request_async(method, params, msg_id)
+
+    def cancel(self, msg_id: str) -> None:
+        self.client.protocol.notify(lsp.CANCEL_REQUEST, lsp.CancelParams(id=msg_id))
+
+    async def raw_request(self, method: str, params: Any) -> Any:
+        """Send params exactly as given, without the client's typing (for malformed input)."""
+        proto = self.client.protocol
+        msg_id = str(uuid.uuid4())
+        future: Future[Any] = Future()
+        proto._request_futures[msg_id] = future
+        proto._send_data(
+            JsonRPCRequestMessage(id=msg_id, method=method, params=params, jsonrpc="2.0")
+        )
+        return await asyncio.wrap_future(future)
 
     async def propose(self, uri: str, rng: Range, task: str = "improve") -> list[str]:
         result = await self.command(
@@ -279,7 +303,20 @@ class Editor:
 def make_editor(root: Path, echo_edits: str) -> Editor:
     client = EditorClient()
     editor = Editor(client, root, echo_edits)
-    register_lsp_features(client)
+    features = dict(DEFAULT_CLIENT_FEATURES)
+    default_create = features[lsp.WINDOW_WORK_DONE_PROGRESS_CREATE]
+
+    async def create_progress(
+        client: EditorClient, params: lsp.WorkDoneProgressCreateParams
+    ) -> None:
+        """Like the default, but can be held: the server's work waits at its start."""
+        editor.progress_created.append(params.token)
+        client.wake()
+        await editor.hold.wait()
+        return default_create(client, params)
+
+    features[lsp.WINDOW_WORK_DONE_PROGRESS_CREATE] = create_progress
+    register_lsp_features(client, features)
 
     @client.feature(lsp.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:

@@ -65,8 +65,8 @@ async def test_settings_from_initialization_options(launch: Launch) -> None:
 
 async def test_settings_from_workspace_configuration_and_changes(launch: Launch) -> None:
     editor = await launch(configuration={"maxFileBytes": 40})
-    assert "workspace/didChangeConfiguration" in editor.registrations
     await editor.log("settings from workspace/configuration applied (maxFileBytes)")
+    assert "workspace/didChangeConfiguration" in editor.registrations  # asked before the pull
     uri = editor.open("app.py", SOURCE)
     with pytest.raises(JsonRpcException) as err:
         await editor.propose(uri, Range.of(0, 0, 3, 18))

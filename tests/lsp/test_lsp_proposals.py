@@ -17,15 +17,25 @@ from .conftest import BOTH, GREET_IMPROVED, SOURCE, Launch, store_path
 GREET = Range.of(0, 0, 3, 18)
 
 
+def _read(db: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{db}?mode=ro", uri=True)  # never creates the file
+
+
 def rows(db: Path) -> list[dict]:
     """The decision log as the SQLite file holds it (not through Tether's code)."""
-    with sqlite3.connect(db) as conn:
+    conn = _read(db)
+    try:
         return [json.loads(b) for (b,) in conn.execute("SELECT body FROM decisions ORDER BY seq")]
+    finally:
+        conn.close()
 
 
 def proposal_state(db: Path, pid: str) -> str:
-    with sqlite3.connect(db) as conn:
+    conn = _read(db)
+    try:
         return conn.execute("SELECT state FROM proposals WHERE id = ?", (pid,)).fetchone()[0]
+    finally:
+        conn.close()
 
 
 @BOTH

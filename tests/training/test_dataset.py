@@ -89,7 +89,9 @@ async def test_secrets_are_redacted_before_training(ws_store: DecisionStore) -> 
     await ws_store.add_proposal(p)
     await ws_store.record(Outcome.ACCEPTED, actor=Actor.USER, proposal_id=p.id)
     await ws_store.record(
-        Outcome.CORRECTED, actor=Actor.USER, proposal_id=p.id,
+        Outcome.CORRECTED,
+        actor=Actor.USER,
+        proposal_id=p.id,
         after=f'KEY = "{AWS_KEY}"\n' + typed(name, op),
     )
     assert AWS_KEY in (await load_signals(ws_store)).dpo[0].prompt  # the log keeps the truth

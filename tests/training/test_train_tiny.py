@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tether.cli.main import main as cli
-from tether.core.types import Outcome
-from tether.decisions import DecisionStore, HistoryFilter
+from tether.core.types import Actor, Outcome, utcnow
+from tether.decisions import DecisionContent, DecisionStore, HistoryFilter
 from tether.paths import WorkspacePaths
 from tether.training import TrainingManager
 from tether.training.dataset import load_training_data
@@ -26,6 +26,7 @@ from .helpers import record_corrections
 pytestmark = pytest.mark.slow
 
 PAIRS = 17  # three of these ids fall on the held-out side (hash rule)
+STEPS = 3
 
 
 async def _rows(store: DecisionStore, outcome: Outcome) -> list:  # type: ignore[type-arg]
@@ -33,15 +34,18 @@ async def _rows(store: DecisionStore, outcome: Outcome) -> list:  # type: ignore
     return page.items
 
 
-async def test_train_promote_lineage_then_a_sabotaged_candidate_is_refused(
-    ws_store: DecisionStore, ws_paths: WorkspacePaths, tiny_model: Path
+async def test_train_promote_lineage_refuse_a_sabotaged_candidate_and_roll_back(
+    ws_store: DecisionStore,
+    ws_paths: WorkspacePaths,
+    tiny_model: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     await record_corrections(ws_store, PAIRS)
     settings = fast_settings()
     manager = TrainingManager(ws_store, ws_paths, settings, base_model=tiny_model)
     events: list[ProgressEvent] = []
 
-    first = await manager.train_now(events.append)
+    first = await manager.train_now(events.append, max_steps=STEPS)
 
     assert first.status == "promoted", first.reason
     assert first.version == "v1" and first.method == "dpo" and first.parent is None
@@ -62,9 +66,10 @@ async def test_train_promote_lineage_then_a_sabotaged_candidate_is_refused(
     data = await load_training_data(ws_store, settings.training)
     assert lineage.parent is None and lineage.status == "active"
     assert lineage.data_hash == data.data_hash == first.data_hash
-    head_seq, head_hash = await ws_store.head()
-    assert lineage.decision_range.head_hash == lineage.head_hash
+    head_seq, _ = await ws_store.head()
     assert lineage.decision_range.head_seq < head_seq  # the promotion row came after
+    at_training = (await ws_store.decisions(until_seq=lineage.decision_range.head_seq))[-1]
+    assert lineage.head_hash == lineage.decision_range.head_hash == at_training.hash
     assert lineage.decision_range.first_seq == 3  # add, accept, correct: first correction
     assert lineage.config.lora_r == settings.training.lora_r
     assert lineage.config.learning_rate == settings.training.learning_rate
@@ -91,7 +96,7 @@ async def test_train_promote_lineage_then_a_sabotaged_candidate_is_refused(
             ]
         }
     )
-    second = await manager.train_now(data=flipped)
+    second = await manager.train_now(data=flipped, max_steps=STEPS)
 
     assert second.status == "refused", second.reason
     assert second.version == "v2" and second.parent == "v1"
@@ -110,50 +115,50 @@ async def test_train_promote_lineage_then_a_sabotaged_candidate_is_refused(
     assert statuses == {"v1": "active", "v2": "refused"}
     assert (await ws_store.verify()).ok
 
-
-async def test_cli_lists_adapters_and_rolls_back(
-    ws_store: DecisionStore,
-    ws_paths: WorkspacePaths,
-    tiny_model: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    await record_corrections(ws_store, PAIRS)
-    manager = TrainingManager(ws_store, ws_paths, fast_settings(), base_model=tiny_model)
-    first = await manager.train_now(max_steps=2)
-    second = await manager.train_now(max_steps=2)
-    assert first.status == second.status == "promoted"  # equal or better than v1 on held-out
+    # `tether adapters` lists both with their numbers; rollback switches and is logged
     ws = ["--workspace", str(ws_paths.workspace)]
-
     assert cli(["adapters", "--json", *ws]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(a["version"], a["status"], a["parent"]) for a in listed] == [
-        ("v1", "retired", None),
-        ("v2", "active", "v1"),
+        ("v1", "active", None),
+        ("v2", "refused", "v1"),
     ]
-    assert listed[1]["metrics"]["metric"] == "preference_accuracy"
+    assert listed[0]["metrics"]["preference_accuracy"] == 1.0
+    assert listed[1]["metrics"]["candidate"] == 0.0
 
-    assert cli(["adapters", "rollback", "v1", "--reason", "v2 feels worse", *ws]) == 0
-    capsys.readouterr()
-    active = await ws_store.active_adapter()
-    assert active is not None and active.version == "v1"
-    [row] = await _rows(ws_store, Outcome.ADAPTER_ROLLBACK)
-    assert row.data["from"] == "v2" and row.data["to"] == "v1"
-    assert row.reason == "v2 feels worse" and row.actor == "user"
-
-    assert cli(["adapters", "rollback", "v1", *ws]) == 1  # already active
+    assert cli(["adapters", "rollback", "v2", *ws]) == 1  # refused by the gate: not offered
+    assert "refused by the eval gate" in capsys.readouterr().err
+    assert cli(["adapters", "rollback", "v1", *ws]) == 1
     assert "already the active adapter" in capsys.readouterr().err
     assert cli(["adapters", "rollback", "v9", *ws]) == 1
     assert "no adapter v9" in capsys.readouterr().err
 
-    # a tampered weights file is refused rather than activated
-    weights = ws_paths.adapters / "v2" / "adapter_model.safetensors"
-    weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
-    assert cli(["adapters", "rollback", "v2", *ws]) == 1
-    assert "does not match its recorded hash" in capsys.readouterr().err
-
-    assert cli(["adapters", "rollback", "base", *ws]) == 0
+    assert cli(["adapters", "rollback", "base", "--reason", "try without", *ws]) == 0
     assert await ws_store.active_adapter() is None
+    assert cli(["adapters", "rollback", "v1", *ws]) == 0
+    capsys.readouterr()
+    active = await ws_store.active_adapter()
+    assert active is not None and active.version == "v1"
+    rollbacks = await _rows(ws_store, Outcome.ADAPTER_ROLLBACK)
+    assert [(r.data["from"], r.data["to"], r.actor) for r in reversed(rollbacks)] == [
+        ("v1", None, "user"),
+        (None, "v1", "user"),
+    ]
+    assert rollbacks[-1].reason == "try without"
+
+    # weights changed on disk after the fact are not activated
+    await ws_store.activate_adapter(None, _note("test: back to base"))
+    weights = v1 / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
+    assert cli(["adapters", "rollback", "v1", *ws]) == 1
+    assert "does not match its recorded hash" in capsys.readouterr().err
     assert cli(["adapters", *ws]) == 0
     table = capsys.readouterr().out
-    assert "v1" in table and "retired" in table
+    assert "v1" in table and "refused" in table
     assert (await ws_store.verify()).ok
+
+
+def _note(reason: str) -> DecisionContent:
+    return DecisionContent(
+        ts=utcnow(), outcome=Outcome.ADAPTER_ROLLBACK, actor=Actor.SYSTEM, reason=reason
+    )

@@ -266,7 +266,7 @@ class Agent:
         for role, gen in gens:
             result.prompts[role] = gen.prompt
             result.raw[role] = list(gen.completions)
-        answers = self._answers(gens, req, view, start, end, result.failures)
+        answers = self._answers(gens, req, view, start, end, result.failures, task.keeps_code)
         if not answers:
             return result
         result.proposals.append(
@@ -291,6 +291,7 @@ class Agent:
         start: int,
         end: int,
         failures: list[str],
+        keeps_code: bool = False,
     ) -> list[_Answer]:
         answers: list[_Answer] = []
         seen: set[str] = set()
@@ -301,6 +302,7 @@ class Agent:
                 parsed = parse_completion(
                     completion, view.original, language=req.language, before=view.before,
                     after=view.after, document=req.text, doc_start=start, doc_end=end,
+                    keeps_code=keeps_code,
                 )
                 if isinstance(parsed, ParseFailure):
                     reason = parsed.reason

@@ -80,20 +80,47 @@ def _norm(s: str) -> str:
     return "\n".join(ln.rstrip() for ln in s.strip("\n").splitlines())
 
 
+_HEADER = re.compile(r"^(?:async\s+)?(?:def|class)\s")
+
+
 def _repeats_context(code: str, original: str, before: str, after: str) -> bool:
-    """Whether the block is mostly lines copied from outside the selection.
+    """Whether the block copies code from outside the selection.
 
     Small models often echo the code shown around the selection; applying that would
     duplicate it. Lines that also occur in the selection, and short lines (`return`,
-    `else:`), prove nothing and are not counted.
+    `else:`), prove nothing and are not counted; a copied def/class header is enough.
     """
     inside = {ln.strip() for ln in original.splitlines()}
     outside = {
         ln.strip() for ln in (before + "\n" + after).splitlines() if len(ln.strip()) >= 8
     } - inside
     lines = [ln.strip() for ln in code.splitlines() if ln.strip()]
-    copied = sum(1 for ln in lines if ln in outside)
-    return copied >= 2 and copied * 2 >= len(lines)
+    copied = [ln for ln in lines if ln in outside]
+    if any(_HEADER.match(ln) for ln in copied):
+        return True
+    return len(copied) >= 2 and len(copied) * 2 >= len(lines)
+
+
+def _without_docs(code: str) -> str | None:
+    """The code's AST with docstrings removed (comments are not in it), or None."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except (SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return ast.dump(tree)
+
+
+def changes_code(original: str, proposed: str) -> bool:
+    """Whether a Python edit changes more than docstrings and comments (None: cannot tell)."""
+    a, b = _without_docs(original), _without_docs(proposed)
+    return a is not None and b is not None and a != b
 
 
 def parse_completion(
@@ -106,11 +133,13 @@ def parse_completion(
     document: str | None = None,
     doc_start: int = 0,
     doc_end: int = 0,
+    keeps_code: bool = False,
 ) -> Parsed | ParseFailure:
     """Parse one completion for a range whose text is `original`.
 
     `before`/`after` are the lines shown around the selection (to spot echoed context);
-    `document` with the range's offsets lets a Python edit be checked to still parse.
+    `document` with the range's offsets lets a Python edit be checked to still parse;
+    `keeps_code` (documentation tasks) refuses edits that change more than docs/comments.
     """
     if not output or not output.strip():
         return ParseFailure("empty output: the model returned nothing")
@@ -142,6 +171,8 @@ def parse_completion(
         return ParseFailure(
             f"out of range: {len(code.splitlines())} lines for a {orig_lines}-line selection"
         )
+    if keeps_code and language == "python" and changes_code(original, code):
+        return ParseFailure("changes code: this task may only add documentation and comments")
     if language == "python" and document is not None:
         new_doc = document[:doc_start] + code + document[doc_end:]
         if _parses(document) and not _parses(new_doc):

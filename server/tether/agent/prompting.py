@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydantic import BaseModel
 
@@ -47,27 +48,38 @@ class CodeView:
     first_line: int  # zero-based line of the selection's start
 
 
-_BUILTIN_EXAMPLES: dict[str, tuple[str, str, str]] = {
-    # task -> (selected code, rationale, replacement)
-    "improve": (
-        'def label(name, count):\n    if name == None:\n        name = "item"\n'
-        '    return "%s: %d" % (name, count)',
+class _Example(NamedTuple):
+    before: str
+    selected: str
+    after: str
+    rationale: str
+    replacement: str
+
+
+# One demonstration per default task. Each shows context around the selection and an
+# answer that rewrites only the selected lines: small models otherwise echo the context.
+_BUILTIN_EXAMPLES: dict[str, _Example] = {
+    "improve": _Example(
+        "def label(name, count):",
+        '    if name == None:\n        name = "item"\n    return "%s: %d" % (name, count)',
+        "\n\ndef total(items):",
         "Compare with `is None` and use an f-string.",
-        'def label(name: str | None, count: int) -> str:\n    if name is None:\n'
-        '        name = "item"\n    return f"{name}: {count}"',
+        '    if name is None:\n        name = "item"\n    return f"{name}: {count}"',
     ),
-    "document": (
-        "def ratio(done, total):\n    return done / total if total else 0.0",
-        "Add a docstring that says what the function returns and why zero is safe.",
-        'def ratio(done, total):\n    """Share of work done, from 0 to 1; 0.0 when there is '
-        'no work yet."""\n    return done / total if total else 0.0',
+    "document": _Example(
+        "import math\n",
+        "def area(radius):\n    return math.pi * radius ** 2",
+        "",
+        "Add a docstring saying what the function computes.",
+        'def area(radius):\n    """Area of a circle of the given radius."""\n'
+        "    return math.pi * radius ** 2",
     ),
-    "fix": (
-        "def first(items):\n    return items[0] if len(items) > 0 else None\n"
-        "print(first([])",
-        "Close the parenthesis of the call.",
-        "def first(items):\n    return items[0] if len(items) > 0 else None\n"
-        "print(first([]))",
+    "fix": _Example(
+        "def first(items):",
+        "    if len(items) > 0\n        return items[0]",
+        "    return None",
+        "Add the missing colon after the condition.",
+        "    if len(items) > 0:\n        return items[0]",
     ),
 }
 
@@ -140,10 +152,14 @@ def _shots(
             {"role": "assistant", "content": render_completion(_clip(e.final or ""), e.language)}
         )
     if not shots and language == "python":
-        code, why, new = _BUILTIN_EXAMPLES.get(task.name, _BUILTIN_EXAMPLES["improve"])
-        view = CodeView("example.py", "python", code, "", "", 0)
+        ex = _BUILTIN_EXAMPLES.get(task.name, _BUILTIN_EXAMPLES["improve"])
+        first = len(ex.before.splitlines())
+        view = CodeView("example.py", "python", ex.selected, ex.before, ex.after, first)
         shots.append({"role": "user", "content": user_message(view)})
-        shots.append({"role": "assistant", "content": render_completion(new, "python", why)})
+        shots.append(
+            {"role": "assistant", "content": render_completion(ex.replacement, "python",
+                                                               ex.rationale)}
+        )
     return shots
 
 

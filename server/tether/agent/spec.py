@@ -74,6 +74,7 @@ class TaskSpec(_Strict):
     title: str
     instruction: str
     when: list[TaskWhen] = Field(default_factory=lambda: ["selection"])
+    keeps_code: bool = False  # only docs and comments may change (checked on the AST)
 
 
 class Tools(_Strict):
@@ -166,6 +167,7 @@ def default_tasks() -> list[TaskSpec]:
                 "understands why it exists and how to use it. Do not change the code itself."
             ),
             when=["selection"],
+            keeps_code=True,
         ),
         TaskSpec(
             name="fix",
@@ -188,6 +190,7 @@ class _TaskBody(_Strict):
     title: str | None = None
     instruction: str = Field(min_length=1)
     when: list[TaskWhen] = Field(default_factory=lambda: ["selection"])
+    keeps_code: bool | None = None
 
     @field_validator("when", mode="before")
     @classmethod
@@ -233,6 +236,10 @@ def _build(raw: _SpecFile, body: str, source: str) -> AgentSpec:
                     title=title or f"Tether: {name.replace('_', ' ').capitalize()}",
                     instruction=t.instruction.strip(),
                     when=t.when,
+                    keeps_code=(
+                        t.keeps_code if t.keeps_code is not None
+                        else (defaults[name].keeps_code if name in defaults else False)
+                    ),
                 )
             )
     return AgentSpec(

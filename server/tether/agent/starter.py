@@ -11,7 +11,9 @@ STARTER_AGENT_MD = """\
 name: my-agent
 
 # Tasks: what the agent can be asked to do. Each has a title (the editor's menu entry),
-# an instruction (what the model is told) and `when` it is offered:
+# an instruction (what the model is told), `when` it is offered, and optionally
+# `keeps_code: true` (answers that change more than docstrings and comments are dropped).
+# `when` is a list of:
 #   selection  - as a code action on selected lines
 #   diagnostic - as a quick fix on a problem the editor reports
 #   save       - when a file is saved (if review_on_save is on)
@@ -29,6 +31,7 @@ tasks:
       Add or improve docstrings and comments so a new reader understands why the code
       exists and how to use it. Do not change the code itself.
     when: [selection]
+    keeps_code: true    # only docstrings and comments may change (checked)
   fix:
     title: "Tether: Fix this diagnostic"
     instruction: >-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -18,9 +19,12 @@ from tether.service import (
     ProposalNotPending,
     ServiceError,
     StaleDocument,
+    StaleWork,
     TrainingBusy,
     WorkCancelled,
 )
+
+log = logging.getLogger(__name__)
 
 INVALID_PARAMS = -32602
 
@@ -35,9 +39,10 @@ def rpc_error(exc: BaseException) -> JsonRpcException:
     if isinstance(exc, ValidationError):
         return JsonRpcException(message=f"Tether: {describe(exc)}", code=INVALID_PARAMS)
     if isinstance(exc, ServiceError):
-        code = {
+        code = {  # most specific first: StaleWork is a WorkCancelled
             BadRequest: INVALID_PARAMS,
             StaleDocument: LSPErrorCodes.ContentModified.value,
+            StaleWork: LSPErrorCodes.ContentModified.value,
             WorkCancelled: LSPErrorCodes.RequestCancelled.value,
             ProposalNotPending: LSPErrorCodes.RequestFailed.value,
             ProposalBusy: LSPErrorCodes.RequestFailed.value,
@@ -80,7 +85,10 @@ def rpc(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         except JsonRpcException:
             raise
         except Exception as exc:
-            raise rpc_error(exc) from exc
+            error = rpc_error(exc)
+            if error.code == -32603:
+                log.error("%s failed", fn.__name__, exc_info=exc)
+            raise error from exc
 
     return wrapper
 

@@ -5,17 +5,24 @@
 - A request whose params do not fit the LSP types gets an InvalidParams error response
   (pygls would only log it, leaving the client waiting forever).
 - The executeCommand request's workDoneToken is made visible to the command handler.
+- `exit` over stdio ends the process at once: everything was made durable by `shutdown`
+  (and every decision when it was recorded), and tearing down the interpreter's modules
+  would only keep the editor waiting for most of a second.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 from collections.abc import Generator
 from typing import Any
 
 import attrs
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
+from pygls.io_ import StdoutWriter
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
@@ -58,6 +65,17 @@ class TetherProtocol(LanguageServerProtocol):
                 )
             return
         super().handle_message(message)
+
+    @lsp_method(lsp.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        if not isinstance(self.writer, StdoutWriter):
+            yield from super().lsp_exit(*args)
+            return
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(0 if self._shutdown else 1)
 
     @lsp_method(lsp.INITIALIZE)
     def lsp_initialize(

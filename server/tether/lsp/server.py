@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from tether import __version__
@@ -25,6 +26,8 @@ from tether.lsp.session import Session
 from tether.service import ServiceError
 
 log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = -32603
 
 
 class TetherServer(LanguageServer):
@@ -148,7 +151,22 @@ def configure_logging() -> None:
         format="tether %(levelname)s %(name)s: %(message)s",
     )
     if level != "DEBUG":
-        logging.getLogger("pygls").setLevel(logging.WARNING)
+        for noisy in ("pygls", "bm25s"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("pygls.protocol.json_rpc").addFilter(_expected_errors)
+
+
+def _expected_errors(record: logging.LogRecord) -> bool:
+    """Keep error responses Tether meant to send (bad ids, stale versions…) out of the log;
+    malformed messages are logged in one line by TetherProtocol instead of a traceback."""
+    if str(record.msg).startswith("Unable to deserialize message"):
+        return False
+    exc = record.exc_info[1] if record.exc_info else None
+    return not (
+        isinstance(exc, JsonRpcException)
+        and exc.code != INTERNAL_ERROR
+        and str(record.msg).startswith("Exception occurred for message")
+    )
 
 
 def serve(tcp: str | None = None) -> int:

@@ -95,4 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stderr.flush()
+    # Skip interpreter teardown (seconds with torch loaded): everything is written and
+    # flushed, and the parent is waiting for the exit to release the training lock.
+    os._exit(code)

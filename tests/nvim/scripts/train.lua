@@ -4,13 +4,21 @@
 local H = dofile(vim.fn.fnamemodify(debug.getinfo(1, 'S').source:sub(2), ':h') .. '/helpers.lua')
 local file = assert(arg[1], 'usage: train.lua FILE')
 
-H.setup({ settings = { training = { max_steps = 1 } } })
+-- One short step: the test is about the editor's side of a real run, not about learning.
+H.setup({ settings = { training = { max_steps = 1, batch_size = 2, max_length = 128 } } })
 local progress, statuses, statuslines = {}, {}, {}
+local started = vim.uv.hrtime()
 vim.api.nvim_create_autocmd('User', {
   pattern = 'TetherProgress',
   callback = function(ev)
     local v = ev.data.value
-    table.insert(progress, { kind = v.kind, title = v.title, message = v.message, percentage = v.percentage })
+    table.insert(progress, {
+      kind = v.kind,
+      title = v.title,
+      message = v.message,
+      percentage = v.percentage,
+      ms = math.floor((vim.uv.hrtime() - started) / 1e6),
+    })
     table.insert(statuslines, require('tether').statusline())
   end,
 })

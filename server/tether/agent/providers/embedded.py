@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import re
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
@@ -31,7 +33,31 @@ from tether.agent.providers.base import (
 
 log = logging.getLogger("tether.agent.embedded")
 
+#: A complete fenced block: the answer we asked for is over once one is closed. Stopping
+#: there saves tokens (minutes on a busy CPU) and the extra blocks small models ramble on.
+_CLOSED_BLOCK = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(?:[\s\S]*?\n)?[ \t]*\1[ \t]*\n", re.M)
+
 Loader = Callable[[], tuple[Any, Any]]
+
+
+def cpu_threads() -> int:
+    """Threads for CPU inference: half the cores, unless the user set OMP/TETHER threads.
+
+    A 135M model's decoding is memory-bound, so extra threads buy little; on a busy machine
+    (an editor, tests, a training run) torch's default of one thread per core made
+    generation about eight times slower than one thread, as the threads wait on each other.
+    """
+    for var in ("TETHER_TORCH_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+def _limit_threads() -> None:
+    import torch
+
+    torch.set_num_threads(cpu_threads())
 
 
 def _default_loader(name: str, device: str | None) -> Loader:
@@ -92,6 +118,7 @@ class EmbeddedProvider(Provider):
             if self._model is not None:
                 return
             try:
+                await asyncio.to_thread(_limit_threads)
                 model, tokenizer = await asyncio.to_thread(self._loader)
             except ProviderError:
                 raise
@@ -159,10 +186,14 @@ class EmbeddedProvider(Provider):
         from transformers import StoppingCriteria, StoppingCriteriaList
 
         class _Stop(StoppingCriteria):
+            """Stop on cancel, or (per row) once the answer's code block is closed."""
+
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-                return torch.full(
-                    (input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device
-                )
+                if stop.is_set():
+                    return torch.ones(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+                texts = tok.batch_decode(input_ids[:, prompt_len:], skip_special_tokens=True)
+                done = [_CLOSED_BLOCK.search(t) is not None for t in texts]
+                return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
         with self._run_lock:
             version = self._sync_adapter(want)
@@ -199,10 +230,10 @@ class EmbeddedProvider(Provider):
             new = out[:, prompt_len:]
             texts = tok.batch_decode(new, skip_special_tokens=True)
             reasons = []
-            for row in new.tolist():
+            for row, text in zip(new.tolist(), texts, strict=True):
                 if stop.is_set():
                     reasons.append("cancelled")
-                elif eos in row:
+                elif eos in row or _CLOSED_BLOCK.search(text):
                     reasons.append("stop")
                 else:
                     reasons.append("length")

@@ -1,0 +1,291 @@
+// Drives the real VS Code workbench (code-server) in Debian's Chromium for the end-to-end
+// test. pytest starts code-server and this driver, then sends one JSON line per step on
+// stdin ({"step": NAME, "args": {...}}); the driver answers one JSON line per step on stdout
+// ({"step", "ok", "result"} or {"step", "ok": false, "error", "screenshot"}), so pytest can
+// check the real SQLite store between steps. Every wait is on a selector or a condition;
+// nothing sleeps for a fixed time.
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+const readline = require('node:readline');
+const { chromium } = require('playwright-core');
+
+const STATUS = '[id="tether.tether.tether.status"]';
+const WAIT = Number(process.env.TETHER_E2E_WAIT_MS || 60000);
+const TRAIN_WAIT = Number(process.env.TETHER_E2E_TRAIN_WAIT_MS || 300000);
+
+let browser;
+let page;
+let shots = process.env.TETHER_E2E_OUT || '/tmp';
+
+function log(...args) {
+  process.stderr.write(`driver: ${args.join(' ')}\n`);
+}
+
+async function runCommand(title) {
+  // (no Escape first: in an editor it would drop the selection the command works on)
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`>${title}`);
+  const row = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${title}"]`).first();
+  await row.waitFor({ state: 'visible' });
+  await row.click();
+}
+
+async function pickQuick(label) {
+  const row = page.locator(`.quick-input-list .monaco-list-row[aria-label*="${label}"]`).first();
+  await row.waitFor({ state: 'visible' });
+  await row.click();
+}
+
+async function openFile(relPath) {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(relPath);
+  await page.locator(`.quick-input-list .monaco-list-row[aria-label*="${path.basename(relPath)}"]`).first().waitFor();
+  await page.keyboard.press('Enter');
+  await page.locator(`.tab.active[aria-label^="${path.basename(relPath)}"]`).waitFor();
+  await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+}
+
+/** Selects whole lines `from`..`to` (1-based, inclusive) in the active editor. */
+async function selectLines(from, to) {
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`:${from}`);
+  await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden' });
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Home');
+  for (let i = from; i <= to; i++) {
+    await page.keyboard.press('Shift+ArrowDown');
+  }
+  await page.locator('[id="status.editor.selection"]', { hasText: 'selected' }).waitFor();
+}
+
+async function statusText() {
+  return (await page.locator(STATUS).textContent()) || '';
+}
+
+async function pendingCount() {
+  const m = /(\d+) pending/.exec(await statusText());
+  return m ? Number(m[1]) : 0;
+}
+
+/** Waits until the status bar counts `n` pending suggestions. */
+async function waitPending(n) {
+  await page.waitForFunction(
+    ([sel, want]) => {
+      const m = /(\d+) pending/.exec(document.querySelector(sel)?.textContent || '');
+      return (m ? Number(m[1]) : 0) === want;
+    },
+    [STATUS, n],
+  );
+}
+
+/** Waits until the active editor shows `text`. */
+async function waitEditorText(text) {
+  await page.waitForFunction(
+    (want) =>
+      [...document.querySelectorAll('.editor-group-container.active .monaco-editor .view-lines .view-line')]
+        .map((l) => l.textContent.replace(/\u00a0/g, ' '))
+        .some((t) => t.includes(want)),
+    text,
+  );
+}
+
+async function waitTabGone(titlePart) {
+  await page.locator(`.tab[aria-label*="${titlePart}"]`).first().waitFor({ state: 'detached' });
+}
+
+async function editorText() {
+  // for reporting only
+  // Monaco renders lines as .view-line elements; order them by their top offset.
+  return page.evaluate(() => {
+    const lines = [...document.querySelectorAll('.editor-group-container.active .editor-instance .monaco-editor .view-lines .view-line')];
+    return lines
+      .map((l) => ({ top: parseFloat(l.style.top || '0'), text: l.textContent.replace(/\u00a0/g, ' ') }))
+      .sort((a, b) => a.top - b.top)
+      .map((l) => l.text)
+      .join('\n');
+  });
+}
+
+async function diffTab(titlePart) {
+  const tab = page.locator(`.tab[aria-label*="${titlePart}"]`).first();
+  await tab.waitFor({ state: 'visible' });
+  return tab;
+}
+
+/** Ask Tether for a suggestion on lines `from`..`to` with `task` through the palette. */
+async function suggest(file, from, to, task) {
+  await openFile(file);
+  await selectLines(from, to);
+  const before = await pendingCount();
+  await runCommand('Tether: Suggest a Change');
+  await pickQuick(task);
+  const tab = await diffTab(`${task} (Tether`);
+  await waitPending(before + 1); // the proposal arrived as a diagnostic
+  return tab;
+}
+
+/** The Tether panel's content: a webview is an iframe holding the active-frame iframe. */
+function panelFrame() {
+  return page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+}
+
+const steps = {
+  async open({ url }) {
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.setDefaultTimeout(WAIT);
+    page.on('pageerror', (e) => log('page error:', e.message));
+    await page.goto(url);
+    await page.locator('.monaco-workbench').waitFor();
+    // the status item shows a sparkle once the server answers initialize
+    await page.locator(`${STATUS} .codicon-sparkle`).waitFor();
+    const activity = await page.locator('.activitybar .action-item a[aria-label^="Tether"]').count();
+    return { status: await statusText(), activityBarItem: activity > 0 };
+  },
+
+  async acceptInDiff({ file, first, last, task, expect }) {
+    await suggest(file, first, last, task);
+    // Accept / Reject in the editor title, one CodeLens per hunk
+    const titleAccept = page.locator('.editor-actions [aria-label^="Accept Suggestion"]').first();
+    await titleAccept.waitFor({ state: 'visible' });
+    const hasReject = (await page.locator('.editor-actions [aria-label^="Reject Suggestion"]').count()) > 0;
+    const lens = page.locator('.codelens-decoration a', { hasText: 'Accept change' }).first();
+    await lens.waitFor({ state: 'visible' });
+    const lenses = await page.locator('.codelens-decoration a').allTextContents();
+    await lens.click();
+    await waitTabGone(`${task} (Tether`);
+    await page.locator(`.tab.active[aria-label^="${path.basename(file)}"]`).waitFor();
+    await waitEditorText(expect);
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await page.keyboard.press('Control+S');
+    await page.locator('.tab.active.dirty').waitFor({ state: 'detached' });
+    await waitPending(0);
+    return { lenses, hasReject, status: await statusText() };
+  },
+
+  async rejectWithReason({ file, first, last, task, reason }) {
+    await suggest(file, first, last, task);
+    const pendingDuring = await pendingCount();
+    const reject = page.locator('.editor-actions [aria-label^="Reject Suggestion"]').first();
+    await reject.waitFor({ state: 'visible' });
+    await reject.click();
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    const prompt = await page.locator('.quick-input-widget').textContent();
+    await input.fill(reason);
+    await page.keyboard.press('Enter');
+    await waitTabGone(`${task} (Tether`);
+    await waitPending(0);
+    return { pendingDuring, prompt, editor: await editorText() };
+  },
+
+  async trainNow() {
+    await runCommand('Tether: Train Now');
+    const toast = page.locator('.notification-toast', { hasText: 'Tether: training' }).first();
+    await toast.waitFor({ state: 'visible' });
+    const progress = (await toast.locator('.monaco-progress-container').count()) > 0;
+    const cancel = (await toast.locator('[aria-label*="Cancel"], a.monaco-button:has-text("Cancel")').count()) > 0;
+    const progressText = (await toast.textContent()).replace(/\s+/g, ' ').trim();
+    // the server announces the end ("Tether training promoted: …" or "refused: …")
+    const done = page.locator('.notification-toast', { hasText: /Tether training (promoted|refused|skipped|failed|cancelled)/ }).first();
+    await done.waitFor({ state: 'visible', timeout: TRAIN_WAIT });
+    await toast.waitFor({ state: 'detached' });
+    return { progress, cancel, progressText, done: (await done.textContent()).replace(/\s+/g, ' ').trim() };
+  },
+
+  async profile() {
+    await runCommand('Tether: Show Profile');
+    const frame = panelFrame();
+    await frame.locator('#tab-profile[aria-selected="true"]').waitFor();
+    await frame.locator('#adapters-rows tr').first().waitFor();
+    await frame.locator('#classes-rows tr').first().waitFor();
+    return {
+      adapters: await frame.locator('#adapters-rows tr').allTextContents(),
+      classes: await frame.locator('#classes-rows tr').allTextContents(),
+      training: await frame.locator('#training-state').textContent(),
+    };
+  },
+
+  async history({ open }) {
+    await runCommand('Tether: Show Decision History');
+    const frame = panelFrame();
+    await frame.locator('#tab-history[aria-selected="true"]').waitFor();
+    await frame.locator('#history-rows tr').first().waitFor();
+    const rows = await frame.locator('#history-rows tr').evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+    );
+    // filter to rejected decisions: the panel asks the server again
+    await frame.locator('#history-outcome').selectOption('rejected');
+    await frame.locator('#history-rows tr:not([data-outcome="rejected"])').first().waitFor({ state: 'detached' });
+    await frame.locator('#history-rows tr[data-outcome="rejected"]').first().waitFor();
+    const rejected = await frame.locator('#history-rows tr').count();
+    await frame.locator('#history-outcome').selectOption('');
+    await frame.locator(`#history-rows tr:nth-child(${rows.length})`).waitFor();
+    let opened = null;
+    if (open) {
+      // keyboard: focus the first accepted row and press Enter; its diff opens
+      const row = frame.locator(`#history-rows tr[data-outcome="${open}"]`).first();
+      await row.focus();
+      await page.keyboard.press('Enter');
+      const tab = await diffTab(`${open} by user`);
+      opened = await tab.getAttribute('aria-label');
+    }
+    const pageInfo = await frame.locator('#history-page').textContent();
+    return { rows, rejected, opened, pageInfo };
+  },
+
+  async close() {
+    if (browser) await browser.close();
+    browser = undefined;
+    return {};
+  },
+};
+
+async function main() {
+  const rl = readline.createInterface({ input: process.stdin });
+  for await (const line of rl) {
+    if (!line.trim()) continue;
+    const { step, args } = JSON.parse(line);
+    if (args && args.out) shots = args.out;
+    const reply = { step };
+    try {
+      if (!steps[step]) throw new Error(`unknown step ${step}`);
+      reply.result = await steps[step](args || {});
+      reply.ok = true;
+    } catch (error) {
+      reply.ok = false;
+      reply.error = error && error.stack ? error.stack : String(error);
+      if (page) {
+        const file = path.join(shots, `failed-${step}.png`);
+        try {
+          fs.mkdirSync(shots, { recursive: true });
+          await page.screenshot({ path: file });
+          reply.screenshot = file;
+        } catch (e) {
+          log('no screenshot:', e.message);
+        }
+      }
+    }
+    process.stdout.write(JSON.stringify(reply) + '\n');
+    if (step === 'close') break;
+  }
+  if (browser) await browser.close();
+}
+
+main().catch((error) => {
+  log(error.stack || String(error));
+  process.exit(1);
+});

@@ -1,0 +1,156 @@
+"""Shared plumbing for the VS Code tests: the project's setup script, the build, code-server.
+
+Everything the tests need is installed by `client-vscode/scripts/setup-e2e.sh` (idempotent,
+quick once done), so a fresh machine with only Python, Node and npm can run them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+CLIENT = REPO / "client-vscode"
+E2E = CLIENT / "e2e"
+CODE_SERVER = E2E / "node_modules" / ".bin" / "code-server"
+VERSION = json.loads((CLIENT / "package.json").read_text(encoding="utf-8"))["version"]
+VSIX = CLIENT / f"tether-{VERSION}.vsix"
+
+
+def run(cmd: list[str], *, cwd: Path = REPO, timeout: float = 600, env: dict[str, str] | None = None,
+        check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}"
+            f"\n--- stderr\n{proc.stderr[-4000:]}"
+        )
+    return proc
+
+
+def setup(e2e: bool) -> None:
+    """The project's own installer: npm trees, and for e2e Debian's chromium and code-server."""
+    run(["bash", str(CLIENT / "scripts" / "setup-e2e.sh"), *(["--e2e"] if e2e else [])])
+
+
+def build_vsix() -> Path:
+    """`make vsix`: the same build users run."""
+    run(["make", "--no-print-directory", "vsix"])
+    assert VSIX.is_file(), f"make vsix did not produce {VSIX}"
+    return VSIX
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class CodeServer:
+    """code-server on 127.0.0.1 only, in its own process group; ready once it says so."""
+
+    def __init__(self, *, port: int, workspace: Path, user_data: Path, extensions: Path,
+                 env: dict[str, str], log: Path) -> None:
+        self.url = f"http://127.0.0.1:{port}/?folder={workspace}"
+        self.log_path = log
+        self.ready = threading.Event()
+        self.proc = subprocess.Popen(
+            [str(CODE_SERVER), "--auth", "none", "--bind-addr", f"127.0.0.1:{port}",
+             "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
+             "--disable-getting-started-override", "--user-data-dir", str(user_data),
+             "--extensions-dir", str(extensions), str(workspace)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **env}, start_new_session=True,
+        )
+        threading.Thread(target=self._follow, daemon=True).start()
+
+    def _follow(self) -> None:
+        assert self.proc.stdout is not None
+        with self.log_path.open("w", encoding="utf-8") as log:
+            for line in self.proc.stdout:
+                log.write(line)
+                log.flush()
+                if "HTTP server listening on" in line:
+                    self.ready.set()
+        self.ready.set()  # it exited: wake the waiter, who checks
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        if not self.ready.wait(timeout) or self.proc.poll() is not None:
+            raise AssertionError(
+                f"code-server did not start: {self.log_path.read_text(encoding='utf-8')[-3000:]}"
+            )
+
+    def stop(self) -> None:
+        """Ends code-server and all it started (extension host, the Tether server)."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            except ProcessLookupError:
+                pass
+
+
+class Driver:
+    """The Playwright driver (client-vscode/e2e/driver.js), one JSON line per step."""
+
+    def __init__(self, out: Path, env: dict[str, str]) -> None:
+        self.out = out
+        self.log = (out / "driver.log").open("w", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            ["node", str(E2E / "driver.js")], cwd=E2E, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self.log, text=True,
+            env={**os.environ, "TETHER_E2E_OUT": str(out), **env},
+        )
+
+    def step(self, name: str, **args: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"step": name, "args": args}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"the driver died during {name}; see {self.out / 'driver.log'}")
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise AssertionError(
+                f"step {name} failed: {reply.get('error')}\nscreenshot: {reply.get('screenshot')}"
+            )
+        return dict(reply["result"])
+
+    def close(self) -> None:
+        try:
+            if self.proc.poll() is None:
+                self.step("close")
+                self.proc.wait(timeout=30)
+        except Exception:
+            pass
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.log.close()
+
+
+def python_for_server() -> str:
+    """The interpreter that has Tether installed (the repository's virtualenv)."""
+    venv = REPO / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def which_node() -> str:
+    node = shutil.which("node")
+    assert node, "node is not installed"
+    return node

@@ -1,0 +1,228 @@
+"""End to end in the real VS Code workbench: code-server 4.100.3 with the built .vsix.
+
+One code-server serves the whole module (starting it is the slow part); the tests run in
+order through a user's session: ask for a suggestion and accept it in the diff, reject
+another with a reason, train, then read the profile and the history in the side panel.
+Between steps the real SQLite store and the real file on disk are checked from here.
+The model is `replay:FILE` (recorded completions), so the agent's answers are fixed;
+training is real (SmolLM2 with LoRA, one step).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tether.core.types import Actor, Outcome
+from tether.decisions import DecisionStore
+from tether.paths import WorkspacePaths
+
+from .harness import (
+    CODE_SERVER,
+    REPO,
+    CodeServer,
+    Driver,
+    build_vsix,
+    free_port,
+    python_for_server,
+    run,
+    setup,
+)
+from .seed import seed_decisions
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+DESCRIBE_IMPROVED = (
+    "    def describe(self):\n"
+    "        if self.location is None:\n"
+    '            return f"{self.name} x{self.quantity} (unplaced)"\n'
+    '        return f"{self.name} x{self.quantity} at {self.location}"\n'
+)
+TOTAL_DOCUMENTED = (
+    "    def total_value(self):\n"
+    '        """The stock\'s worth: quantity times unit price."""\n'
+    "        return self.quantity * self.price\n"
+)
+REPLAY = [
+    {"task": "improve", "completion": f"Use `is None` and f-strings.\n```python\n{DESCRIBE_IMPROVED}```"},
+    {"task": "document", "completion": f"Say what total_value returns.\n```python\n{TOTAL_DOCUMENTED}```"},
+]
+REASON = "A docstring this obvious is noise"
+
+
+@dataclass
+class Session:
+    driver: Driver
+    workspace: Path
+    db: Path
+    out: Path
+
+
+def read_store(db: Path) -> tuple[list, dict]:
+    """All decision rows and proposals, read from the real store file."""
+
+    async def go() -> tuple[list, dict]:
+        store = await DecisionStore.open(db, create=False)
+        try:
+            rows = await store.decisions()
+            proposals = {p.id: p for p in await store.proposals()}
+            return rows, proposals
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def adapters(db: Path) -> list:
+    async def go() -> list:
+        store = await DecisionStore.open(db, create=False)
+        try:
+            return await store.adapters()
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    setup(e2e=True)
+    vsix = build_vsix()
+    root = tmp_path_factory.mktemp("vscode-e2e")
+    out = root / "out"
+    out.mkdir()
+    workspace = root / "examples"
+    shutil.copytree(REPO / "examples", workspace)
+    # small training runs: batches of two, one optimizer step (the step cap comes from
+    # the VS Code setting below, the rest from the workspace's tether.toml)
+    (workspace / "tether.toml").write_text(
+        "[training]\nbatch_size = 2\nmax_length = 256\n", encoding="utf-8"
+    )
+    home = root / "tether-home"
+    db = WorkspacePaths(workspace, home).db
+    asyncio.run(seed_decisions(db, workspace))
+    replay = root / "replay.jsonl"
+    replay.write_text("".join(json.dumps(e) + "\n" for e in REPLAY), encoding="utf-8")
+
+    user_data = root / "user-data"
+    (user_data / "User").mkdir(parents=True)
+    (user_data / "User" / "settings.json").write_text(
+        json.dumps(
+            {
+                "tether.python": python_for_server(),
+                "tether.training.maxSteps": 1,
+                "workbench.startupEditor": "none",
+                "workbench.tips.enabled": False,
+                "security.workspace.trust.enabled": False,
+                "extensions.autoCheckUpdates": False,
+                "extensions.autoUpdate": False,
+                "telemetry.telemetryLevel": "off",
+                "update.mode": "none",
+                "files.hotExit": "off",
+                "chat.commandCenter.enabled": False,
+                "window.commandCenter": False,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    extensions = root / "extensions"
+    env = {
+        "XDG_CONFIG_HOME": str(root / "xdg"),
+        "TETHER_HOME": str(home),
+        "TETHER_MODEL": f"replay:{replay}",
+        "TETHER_MODEL_CACHE": str(REPO / ".tether-test" / "models"),
+    }
+    run(
+        [str(CODE_SERVER), "--user-data-dir", str(user_data), "--extensions-dir", str(extensions),
+         "--install-extension", str(vsix)],
+        env=env,
+    )
+    server = CodeServer(
+        port=free_port(), workspace=workspace, user_data=user_data, extensions=extensions,
+        env=env, log=out / "code-server.log",
+    )
+    driver: Driver | None = None
+    try:
+        server.wait_ready()
+        driver = Driver(out, env={})
+        opened = driver.step("open", url=server.url, out=str(out))
+        assert opened["activityBarItem"], "no Tether view container in the activity bar"
+        yield Session(driver=driver, workspace=workspace, db=db, out=out)
+    finally:
+        if driver is not None:
+            driver.close()
+        server.stop()
+
+
+def test_accept_in_diff_changes_the_file_and_records_accepted(session: Session) -> None:
+    result = session.driver.step(
+        "acceptInDiff", file="src/inventory.py", first=15, last=18, task="Improve",
+        expect="if self.location is None:",
+    )
+    assert result["hasReject"], "the diff's editor title has no Reject"
+    assert any("Accept change" in t for t in result["lenses"])
+    assert any("Reject change" in t for t in result["lenses"])
+
+    text = (session.workspace / "src" / "inventory.py").read_text(encoding="utf-8")
+    assert DESCRIBE_IMPROVED in text
+    assert 'if self.location == None:\n            return "%s x%d (unplaced)"' not in text
+
+    rows, proposals = read_store(session.db)
+    accepted = [r for r in rows if r.outcome == Outcome.ACCEPTED and r.path == "src/inventory.py"]
+    assert len(accepted) == 1
+    assert accepted[0].actor == Actor.USER
+    proposal = proposals[accepted[0].proposal_id]
+    assert proposal.task == "improve"
+    assert proposal.proposed.rstrip("\n") in text
+
+
+def test_reject_with_reason_records_it_and_leaves_the_file(session: Session) -> None:
+    before = (session.workspace / "src" / "inventory.py").read_text(encoding="utf-8")
+    result = session.driver.step(
+        "rejectWithReason", file="src/inventory.py", first=12, last=13, task="Document",
+        reason=REASON,
+    )
+    assert result["pendingDuring"] == 1, "the pending suggestion was not counted"
+    assert "Why?" in result["prompt"]
+    assert (session.workspace / "src" / "inventory.py").read_text(encoding="utf-8") == before
+
+    rows, _ = read_store(session.db)
+    rejected = [r for r in rows if r.outcome == Outcome.REJECTED and r.path == "src/inventory.py"]
+    assert len(rejected) == 1
+    assert rejected[0].reason == REASON
+    assert rejected[0].actor == Actor.USER
+
+
+def test_train_now_shows_progress_and_adds_an_adapter(session: Session) -> None:
+    assert adapters(session.db) == []
+    result = session.driver.step("trainNow")
+    assert result["progress"], "no progress bar in the training notification"
+    assert result["cancel"], "the training notification has no Cancel"
+    assert "promoted" in result["done"] or "refused" in result["done"], result["done"]
+
+    rows = adapters(session.db)
+    assert [a.version for a in rows] == ["v1"]
+    panel = session.driver.step("profile")
+    assert any(row.startswith("v1") for row in panel["adapters"]), panel["adapters"]
+    assert any("improve" in row for row in panel["classes"]), panel["classes"]
+
+
+def test_history_panel_lists_the_decisions_and_opens_a_diff(session: Session) -> None:
+    result = session.driver.step("history", open="accepted")
+    by_outcome = {}
+    for cells in result["rows"]:
+        # time, file, class, outcome, decided by, reason, model / adapter
+        by_outcome.setdefault(cells[3], []).append(cells)
+    mine = [c for c in by_outcome.get("accepted", []) if c[1] == "src/inventory.py"]
+    assert mine and mine[0][4] == "user"
+    rejected = [c for c in by_outcome.get("rejected", []) if c[1] == "src/inventory.py"]
+    assert rejected and rejected[0][5] == REASON
+    assert result["rejected"] >= 4  # the three seeded and ours, after filtering
+    assert "accepted by user" in (result["opened"] or "")
