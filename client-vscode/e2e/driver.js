@@ -169,6 +169,8 @@ const steps = {
     await waitTabGone(`${task} (Tether`);
     await page.locator(`.tab.active[aria-label^="${path.basename(file)}"]`).waitFor();
     await waitEditorText(expect);
+    // the accepted edit is in the buffer (dirty); save it and wait for the save
+    await page.locator(`.tab.active.dirty[aria-label^="${path.basename(file)}"]`).waitFor();
     await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
     await page.keyboard.press('Control+S');
     await page.locator('.tab.active.dirty').waitFor({ state: 'detached' });
@@ -190,6 +192,39 @@ const steps = {
     await waitTabGone(`${task} (Tether`);
     await waitPending(0);
     return { pendingDuring, prompt, editor: await editorText() };
+  },
+
+  async riskyRejectInModal({ file, first, last, task }) {
+    const before = await pendingCount();
+    await openFile(file);
+    await selectLines(first, last);
+    await runCommand('Tether: Suggest a Change');
+    await pickQuick(task);
+    // the policy asks about a risky change in a modal dialog
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ state: 'visible' });
+    const message = (await dialog.locator('.dialog-message-text').textContent()) || '';
+    const buttons = await dialog.locator('.dialog-buttons a.monaco-button, .dialog-buttons .monaco-button').allTextContents();
+    const modal = (await page.locator('.monaco-dialog-modal-block').count()) > 0;
+    await dialog.locator('.monaco-button', { hasText: /^Reject$/ }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await waitPending(before);
+    await waitTabGone(`${task} (Tether`);
+    return { message, buttons, modal };
+  },
+
+  async verify() {
+    await page.locator(`${STATUS} .codicon-sparkle`).waitFor();
+    await runCommand('Tether: Verify Audit Log');
+    const toast = page.locator('.notification-toast', { hasText: 'Audit log' }).last();
+    await toast.waitFor({ state: 'visible' });
+    return { text: (await toast.textContent()).replace(/\s+/g, ' ').trim(), status: await statusText() };
+  },
+
+  async clearNotifications() {
+    await runCommand('Notifications: Clear All Notifications');
+    await page.locator('.notification-toast').first().waitFor({ state: 'detached' });
+    return {};
   },
 
   async trainNow() {

@@ -439,8 +439,9 @@ class TetherService:
                     await self._c.agent.close()
             from tether.agent import Agent
 
-            self._c.agent = Agent(s, spec, await self.memory(), self.workspace,
-                                  **self._agent_extras())
+            self._c.agent = Agent(
+                s, spec, await self.memory(), self.workspace, **self._agent_extras()
+            )
             self._c.agent_key = key
             return self._c.agent
 
@@ -462,9 +463,16 @@ class TetherService:
     # ------------------------------------------------------------------ documents
     def open_document(self, uri: str, language: str, version: int | None, text: str) -> None:
         self._docs[uri] = Document(
-            uri=uri, path=relative_path(self.workspace, uri), language=language,
-            version=version, text=text,
+            uri=uri,
+            path=relative_path(self.workspace, uri),
+            language=language,
+            version=version,
+            text=text,
         )
+
+    def version_of(self, uri: str) -> int | None:
+        doc = self._docs.get(uri)
+        return doc.version if doc is not None else None
 
     def document(self, uri: str) -> Document:
         doc = self._docs.get(uri)
@@ -497,9 +505,15 @@ class TetherService:
         for job in list(self._jobs):
             if job.uri == uri:
                 job.stop(f"{doc.path} changed while the agent was working", stale=True)
+        review = self._reviews.get(uri)
+        if review is not None:  # the next save reviews the new text
+            review.cancel.set()
         self._follow_watches(uri, text, edits)
-        stale = [p for p in self._live.values() if p.uri == uri and p.version != version
-                 and p.id not in self._busy]
+        stale = [
+            p
+            for p in self._live.values()
+            if p.uri == uri and p.version != version and p.id not in self._busy
+        ]
         if stale:
             for p in stale:
                 self._live.pop(p.id, None)
@@ -551,9 +565,7 @@ class TetherService:
                 f"({self.settings.max_file_bytes:,}); Tether does not propose on it"
             )
         if version is not None and doc.version is not None and version != doc.version:
-            raise StaleDocument(
-                f"{doc.path} is at version {doc.version}, not {version}; ask again"
-            )
+            raise StaleDocument(f"{doc.path} is at version {doc.version}, not {version}; ask again")
         try:
             check_range(doc.text, rng)
         except RangeError as exc:
@@ -566,8 +578,14 @@ class TetherService:
             names = ", ".join(t.name for t in spec.tasks)
             raise BadRequest(f"unknown task {task!r} (the agent spec has: {names})")
         return AgentRequest(
-            uri=uri, path=doc.path, language=doc.language, text=doc.text, version=doc.version,
-            range=rng, task=task, diagnostics=list(diagnostics),
+            uri=uri,
+            path=doc.path,
+            language=doc.language,
+            text=doc.text,
+            version=doc.version,
+            range=rng,
+            task=task,
+            diagnostics=list(diagnostics),
         )
 
     def _read_from_disk(self, uri: str) -> Document:
@@ -640,8 +658,11 @@ class TetherService:
         decision = await self.decide(proposal)
         if decision.mode == "quiet":
             await self._record(
-                Outcome.SUPPRESSED, actor=Actor.POLICY, proposal_id=proposal.id,
-                reason=decision.reason, data={"policy": decision.numbers},
+                Outcome.SUPPRESSED,
+                actor=Actor.POLICY,
+                proposal_id=proposal.id,
+                reason=decision.reason,
+                data={"policy": decision.numbers},
             )
         elif decision.mode == "ask":
             doc = self._docs.get(proposal.uri)
@@ -658,8 +679,11 @@ class TetherService:
         with contextlib.suppress(SpecError):
             always_ask = proposal.task in self.spec().boundaries.always_ask
         return profile.profile.decide(
-            proposal.class_key, proposal.risk, pins=await self.store.pins(),
-            always_ask=always_ask, rng=self.rng,
+            proposal.class_key,
+            proposal.risk,
+            pins=await self.store.pins(),
+            always_ask=always_ask,
+            rng=self.rng,
         )
 
     def show(self, proposal: Proposal) -> None:
@@ -695,8 +719,9 @@ class TetherService:
         except WorkCancelled:
             return
         except ServiceError as exc:
-            self.events.problem(f"the review of {self._docs[uri].path if uri in self._docs else uri}"
-                                f" failed: {exc}")
+            self.events.problem(
+                f"the review of {self._docs[uri].path if uri in self._docs else uri} failed: {exc}"
+            )
         finally:
             if self._reviews.get(uri) is review:
                 del self._reviews[uri]
@@ -771,9 +796,14 @@ class TetherService:
             expected = doc.text[:start] + text + doc.text[end:]
         self._busy.add(proposal_id)
         return AcceptPlan(
-            proposal=proposal, uri=proposal.uri, version=proposal.version,
+            proposal=proposal,
+            uri=proposal.uri,
+            version=proposal.version,
             edits=[TextEdit(range=h.range, new_text=h.new_text) for h in selected],
-            hunks=hunk_ids, candidate=candidate, text=text, expected=expected,
+            hunks=hunk_ids,
+            candidate=candidate,
+            text=text,
+            expected=expected,
         )
 
     @staticmethod
@@ -802,14 +832,22 @@ class TetherService:
         try:
             if decision is None:
                 record = await self._record(
-                    Outcome.ACCEPTED, actor=Actor.USER, proposal_id=proposal.id,
-                    hunks=plan.hunks, candidate=plan.candidate, before=proposal.original,
+                    Outcome.ACCEPTED,
+                    actor=Actor.USER,
+                    proposal_id=proposal.id,
+                    hunks=plan.hunks,
+                    candidate=plan.candidate,
+                    before=proposal.original,
                     after=plan.text,
                 )
             else:
                 record = await self._record(
-                    Outcome.AUTO_APPLIED, actor=Actor.POLICY, proposal_id=proposal.id,
-                    reason=decision.reason, before=proposal.original, after=plan.text,
+                    Outcome.AUTO_APPLIED,
+                    actor=Actor.POLICY,
+                    proposal_id=proposal.id,
+                    reason=decision.reason,
+                    before=proposal.original,
+                    after=plan.text,
                     data={"policy": decision.numbers},
                 )
         finally:
@@ -824,8 +862,12 @@ class TetherService:
             raise ProposalBusy(f"proposal {proposal_id} is being applied; it cannot be rejected")
         reason = reason.strip() if reason and reason.strip() else None
         record = await self._record(
-            Outcome.REJECTED, actor=Actor.USER, proposal_id=proposal_id, reason=reason,
-            before=proposal.original, after=proposal.proposed,
+            Outcome.REJECTED,
+            actor=Actor.USER,
+            proposal_id=proposal_id,
+            reason=reason,
+            before=proposal.original,
+            after=proposal.proposed,
         )
         self._drop_live(proposal)
         doc = self._docs.get(proposal.uri)
@@ -883,8 +925,13 @@ class TetherService:
         except RangeError:
             return
         watch = _Watch(
-            proposal_id=proposal.id, uri=proposal.uri, outcome=outcome, baseline=baseline,
-            span=None, expected=expected, start=start,
+            proposal_id=proposal.id,
+            uri=proposal.uri,
+            outcome=outcome,
+            baseline=baseline,
+            span=None,
+            expected=expected,
+            start=start,
         )
         self._arm(watch, doc.text)
         watch.timer = asyncio.get_running_loop().call_later(
@@ -930,8 +977,11 @@ class TetherService:
             return None
         try:
             return await self._record(
-                watch.outcome, actor=Actor.USER, proposal_id=watch.proposal_id,
-                before=watch.baseline, after=final,
+                watch.outcome,
+                actor=Actor.USER,
+                proposal_id=watch.proposal_id,
+                before=watch.baseline,
+                after=final,
                 data={"window_seconds": self.settings.correction_window_seconds},
             )
         except InvalidTransition:
@@ -947,7 +997,10 @@ class TetherService:
         """Let the profile and memory learn from a row, then tell the front end."""
         try:
             if self._c.profile is not None or record.outcome in (
-                Outcome.ACCEPTED, Outcome.REJECTED, Outcome.CORRECTED, Outcome.REWRITTEN,
+                Outcome.ACCEPTED,
+                Outcome.REJECTED,
+                Outcome.CORRECTED,
+                Outcome.REWRITTEN,
             ):
                 await (await self.profile_store()).observe(record)
         except Exception:  # the log has the row; the profile can always replay it
@@ -1014,7 +1067,9 @@ class TetherService:
 
     async def pin(self, class_key: str, mode: str | None) -> DecisionRecord:
         if mode is not None and mode not in PIN_MODES:
-            raise BadRequest(f"pin mode must be one of {', '.join(PIN_MODES)} or null, not {mode!r}")
+            raise BadRequest(
+                f"pin mode must be one of {', '.join(PIN_MODES)} or null, not {mode!r}"
+            )
         if not class_key.strip():
             raise BadRequest("classKey must not be empty")
         record = await self.store.set_pin(class_key, mode)
@@ -1036,9 +1091,7 @@ class TetherService:
     def training_running(self) -> bool:
         return self._training_task is not None and not self._training_task.done()
 
-    def start_training(
-        self, on_progress: Callable[[Any], None] | None = None
-    ) -> asyncio.Task[Any]:
+    def start_training(self, on_progress: Callable[[Any], None] | None = None) -> asyncio.Task[Any]:
         """Start `train_now` in the background; TrainingBusy when a run is already going."""
         if self.training_running():
             raise TrainingBusy("training is already running; cancel it or wait for it to end")
@@ -1046,9 +1099,7 @@ class TetherService:
         self._training_task = asyncio.get_running_loop().create_task(self.train_now(on_progress))
         return self._training_task
 
-    async def train_now(
-        self, on_progress: Callable[[Any], None] | None = None
-    ) -> Any:
+    async def train_now(self, on_progress: Callable[[Any], None] | None = None) -> Any:
         """Train an adapter now; progress goes to `on_progress` and `training_status`."""
         manager = self.training()
 
@@ -1069,4 +1120,3 @@ class TetherService:
         if self._c.training is None:
             return False
         return bool(await self._c.training.cancel())
-

@@ -20,7 +20,13 @@ def test_key_parts_task_language_area_size() -> None:
 
 def test_size_buckets() -> None:
     assert [size_bucket(n, [3, 15, 60]) for n in (1, 3, 4, 15, 16, 60, 61)] == [
-        "1-3", "1-3", "4-15", "4-15", "16-60", "16-60", "61+",
+        "1-3",
+        "1-3",
+        "4-15",
+        "4-15",
+        "16-60",
+        "16-60",
+        "61+",
     ]
     original = "\n".join(f"x{i} = {i}" for i in range(20))
     proposed = "\n".join(f"x{i} = {i + 1}" for i in range(20))
@@ -30,8 +36,9 @@ def test_size_buckets() -> None:
 
 def test_configurable_parts_and_risk_part() -> None:
     cs = ClassSettings(parts=["task", "risk"], areas={})
-    key, flags = classify("a.py", "improve", "python", "def f(a):\n    pass",
-                          "def f(a, b):\n    pass", cs)
+    key, flags = classify(
+        "a.py", "improve", "python", "def f(a):\n    pass", "def f(a, b):\n    pass", cs
+    )
     assert key == "improve:public_signature"
     assert flags == ["public_signature"]
     assert route_key("improve:python:code:1-3", CS) == "improve:python:code"
@@ -42,32 +49,48 @@ def test_deletes_code() -> None:
     assert "deletes_code" in flags
     _, flags = classify("a.py", "improve", "python", "x = 1\ny = 2", "x = 1\n# y = 2", CS)
     assert "deletes_code" in flags
-    _, flags = classify("a.py", "document", "python", "def f():\n    pass",
-                        'def f():\n    """Doc."""\n    pass', CS)
+    _, flags = classify(
+        "a.py", "document", "python", "def f():\n    pass", 'def f():\n    """Doc."""\n    pass', CS
+    )
     assert flags == []
 
 
 def test_touches_tests_by_path_or_content() -> None:
     _, flags = classify("tests/test_a.py", "improve", "python", "a = 1", "a = 2", CS)
     assert "touches_tests" in flags
-    _, flags = classify("src/a.py", "improve", "python", "def test_x():\n    assert 1",
-                        "def test_x():\n    assert True", CS)
+    _, flags = classify(
+        "src/a.py",
+        "improve",
+        "python",
+        "def test_x():\n    assert 1",
+        "def test_x():\n    assert True",
+        CS,
+    )
     assert "touches_tests" in flags
 
 
 def test_public_signature_ignores_hints_and_private_functions() -> None:
     old = "def area(w, h=1):\n    return w * h"
     # type hints do not change how callers call it
-    _, flags = classify("a.py", "improve", "python", old,
-                        "def area(w: float, h: float = 1) -> float:\n    return w * h", CS)
+    _, flags = classify(
+        "a.py",
+        "improve",
+        "python",
+        old,
+        "def area(w: float, h: float = 1) -> float:\n    return w * h",
+        CS,
+    )
     assert "public_signature" not in flags
-    for new in ("def area(w, h):\n    return w * h",  # default removed
-                "def area(width, h=1):\n    return width * h",  # renamed parameter
-                "def surface(w, h=1):\n    return w * h"):  # renamed function
+    for new in (
+        "def area(w, h):\n    return w * h",  # default removed
+        "def area(width, h=1):\n    return width * h",  # renamed parameter
+        "def surface(w, h=1):\n    return w * h",
+    ):  # renamed function
         _, flags = classify("a.py", "improve", "python", old, new, CS)
         assert "public_signature" in flags, new
-    _, flags = classify("a.py", "improve", "python", "def _h(a):\n    pass",
-                        "def _h(a, b):\n    pass", CS)
+    _, flags = classify(
+        "a.py", "improve", "python", "def _h(a):\n    pass", "def _h(a, b):\n    pass", CS
+    )
     assert "public_signature" not in flags
 
 

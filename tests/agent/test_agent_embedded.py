@@ -43,7 +43,8 @@ async def test_generates_with_and_without_adapters_and_swaps_without_reload(
     base = await provider.generate(MESSAGES, max_new_tokens=12)
     assert base.adapter_version is None and len(base.completions) == 1
     assert base.prompt == smol_tokenizer.apply_chat_template(
-        MESSAGES, tokenize=False, add_generation_prompt=True)
+        MESSAGES, tokenize=False, add_generation_prompt=True
+    )
     assert base.finish_reasons[0] in {"stop", "length"}
     again = await provider.generate(MESSAGES, max_new_tokens=12)
     assert again.completions == base.completions  # one candidate is greedy: reproducible
@@ -71,8 +72,9 @@ async def test_adapter_outputs_differ_from_the_base(smol_tokenizer: Any, tmp_pat
     model = build_tiny_model(smol_tokenizer, seed=3)
     adapter = save_lora_adapter(model, tmp_path / "v1", seed=4)
     ref: list[tuple[str, Path] | None] = [None]
-    provider = EmbeddedProvider("tiny", loader=Loader(model, smol_tokenizer),
-                                adapters=lambda: ref[0])
+    provider = EmbeddedProvider(
+        "tiny", loader=Loader(model, smol_tokenizer), adapters=lambda: ref[0]
+    )
     plain = await provider.generate(MESSAGES, max_new_tokens=16)
     ref[0] = ("v1", adapter)
     tuned = await provider.generate(MESSAGES, max_new_tokens=16)
@@ -83,8 +85,9 @@ async def test_a_broken_adapter_falls_back_to_the_base_model(
     tiny_model: Any, smol_tokenizer: Any, tmp_path: Path
 ) -> None:
     (tmp_path / "v9").mkdir()
-    provider = EmbeddedProvider("tiny", loader=Loader(tiny_model, smol_tokenizer),
-                                adapters=lambda: ("v9", tmp_path / "v9"))
+    provider = EmbeddedProvider(
+        "tiny", loader=Loader(tiny_model, smol_tokenizer), adapters=lambda: ("v9", tmp_path / "v9")
+    )
     gen = await provider.generate(MESSAGES, max_new_tokens=4)
     assert gen.adapter_version is None  # recorded honestly: no adapter was used
 
@@ -146,8 +149,13 @@ async def test_real_smollm2_answers_a_request_through_the_agent(
     agent = Agent(settings, load_spec(workspace), None, workspace)
     text = (workspace / "src" / "settings.py").read_text()
     line = text.split("\n").index("    if value == None:")
-    req = AgentRequest(uri="file:///w/src/settings.py", path="src/settings.py", text=text,
-                       range=Range.of(line, 0, line + 1, 16), task="improve")
+    req = AgentRequest(
+        uri="file:///w/src/settings.py",
+        path="src/settings.py",
+        text=text,
+        range=Range.of(line, 0, line + 1, 16),
+        task="improve",
+    )
     result = await agent.propose(req)
     prompt = result.prompts["student"]
     assert prompt.startswith("<|im_start|>system\n")
@@ -157,7 +165,11 @@ async def test_real_smollm2_answers_a_request_through_the_agent(
     if result.proposals:
         [p] = result.proposals
         assert (p.model, p.role, p.prompt, p.completion) == (
-            "embedded:smollm2", "student", prompt, result.raw["student"][0])
+            "embedded:smollm2",
+            "student",
+            prompt,
+            result.raw["student"][0],
+        )
         new_text = apply_hunks(p.original, p.hunks)
         assert new_text == p.proposed != p.original
         ast.parse(replace_range(text, p.range, new_text))  # never a broken edit

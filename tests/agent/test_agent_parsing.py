@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tether.agent.parsing import ParseFailure, Parsed, parse_completion
+from tether.agent.parsing import Parsed, ParseFailure, parse_completion
 from tether.core.response_format import render_completion
 
 ORIGINAL = "    if value == None:\n        return 5"
@@ -74,7 +74,7 @@ MALFORMED = {
         "out of range",
     ),
     "echoes the code before": (
-        f"```python\ndef threshold(settings):\n    value = settings.get(\"low_stock_threshold\")\n"
+        f'```python\ndef threshold(settings):\n    value = settings.get("low_stock_threshold")\n'
         f"{GOOD}\n```",
         "out of range",
     ),
@@ -109,10 +109,17 @@ def test_a_copied_def_header_from_the_context_is_out_of_range() -> None:
 
 def test_documentation_tasks_may_not_change_code() -> None:
     original = "def area(r):\n    return 3.14 * r * r"
-    documented = 'def area(r):\n    """Area of a circle."""\n    # pi, roughly\n    return 3.14 * r * r'
+    documented = (
+        'def area(r):\n    """Area of a circle."""\n    # pi, roughly\n    return 3.14 * r * r'
+    )
     ok = parse_completion(f"```python\n{documented}\n```", original, keeps_code=True)
     assert isinstance(ok, Parsed)
     changed = 'def area(r):\n    """Area of a circle."""\n    return math.pi * r * r'
     out = parse_completion(f"```python\n{changed}\n```", original, keeps_code=True)
     assert isinstance(out, ParseFailure) and "changes code" in out.reason
     assert isinstance(parse_completion(f"```python\n{changed}\n```", original), Parsed)
+
+
+def test_statements_answered_with_a_new_function_are_off_task() -> None:
+    out = parse("```python\ndef is_none(value):\n    return value is None\n```")
+    assert isinstance(out, ParseFailure) and "off task" in out.reason

@@ -29,13 +29,25 @@ def replay_file(tmp_path: Path, *entries: dict[str, object], name: str = "replay
     return path
 
 
-def request(ws: Path, path: str = SETTINGS_PY, needle: str = "if value == None", lines: int = 2,
-            task: str = "improve", text: str | None = None) -> AgentRequest:
+def request(
+    ws: Path,
+    path: str = SETTINGS_PY,
+    needle: str = "if value == None",
+    lines: int = 2,
+    task: str = "improve",
+    text: str | None = None,
+) -> AgentRequest:
     text = text if text is not None else (ws / path).read_text()
     rows = text.split("\n")
     i = next(n for n, row in enumerate(rows) if needle in row)
-    return AgentRequest(uri=f"file://{ws / path}", path=path, text=text, version=3,
-                        range=Range.of(i, 4 if lines > 1 else 0, i + lines - 1, 3), task=task)
+    return AgentRequest(
+        uri=f"file://{ws / path}",
+        path=path,
+        text=text,
+        version=3,
+        range=Range.of(i, 4 if lines > 1 else 0, i + lines - 1, 3),
+        task=task,
+    )
 
 
 def agent_for(ws: Path, tmp_path: Path, *entries: dict[str, object], **settings: object) -> Agent:
@@ -55,8 +67,12 @@ async def test_replay_end_to_end_gives_a_checked_proposal(workspace: Path, tmp_p
     assert p.proposed == IMPROVED
     assert p.rationale == "Compare with `is None`."
     assert p.completion == answer and p.candidates[0].completion == answer
-    assert (p.role, p.model, p.adapter_version, p.version) == ("student", "replay:replay.jsonl",
-                                                              None, 3)
+    assert (p.role, p.model, p.adapter_version, p.version) == (
+        "student",
+        "replay:replay.jsonl",
+        None,
+        3,
+    )
     assert p.class_key == "improve:python:code:1-3" and p.risk == []
     # the hunks applied to the document give a file that still parses
     assert apply_hunks(p.original, p.hunks) == IMPROVED
@@ -77,11 +93,17 @@ async def test_replay_end_to_end_gives_a_checked_proposal(workspace: Path, tmp_p
 async def test_fix_is_always_ask_and_diagnostics_reach_the_prompt(
     workspace: Path, tmp_path: Path
 ) -> None:
-    agent = agent_for(workspace, tmp_path,
-                      {"task": "fix", "completion": render_completion(IMPROVED)})
+    agent = agent_for(
+        workspace, tmp_path, {"task": "fix", "completion": render_completion(IMPROVED)}
+    )
     req = request(workspace, task="fix")
-    req.diagnostics = [{"message": "comparison to None should be 'if cond is None:'",  # type: ignore[list-item]
-                        "code": "E711", "range": req.range.model_dump()}]
+    req.diagnostics = [
+        {
+            "message": "comparison to None should be 'if cond is None:'",  # type: ignore[list-item]
+            "code": "E711",
+            "range": req.range.model_dump(),
+        }
+    ]
     [p] = (await agent.propose(req)).proposals
     assert p.meta["always_ask"] is True
     assert "comparison to None should be 'if cond is None:' (E711)" in p.prompt
@@ -102,27 +124,36 @@ async def test_bad_answers_give_no_proposal_and_a_reason(
     workspace: Path, tmp_path: Path, answer: str, reason: str
 ) -> None:
     result = await agent_for(workspace, tmp_path, {"completion": answer}).propose(
-        request(workspace))
+        request(workspace)
+    )
     assert result.proposals == []
     assert len(result.failures) == 1 and reason in result.failures[0]
 
 
 async def test_candidates_are_parsed_each_and_deduplicated(workspace: Path, tmp_path: Path) -> None:
     other = "    if value is None:\n        return DEFAULT_THRESHOLD"
-    answers = [render_completion(IMPROVED), "no idea", render_completion(IMPROVED),
-               render_completion(other)]
+    answers = [
+        render_completion(IMPROVED),
+        "no idea",
+        render_completion(IMPROVED),
+        render_completion(other),
+    ]
     agent = agent_for(workspace, tmp_path, {"completions": answers}, candidates=4)
     result = await agent.propose(request(workspace))
     [p] = result.proposals
     assert [c.text for c in p.candidates] == [IMPROVED, other]
-    assert result.failures == ["student candidate 2: no code block: the model answered in prose only"]
+    assert result.failures == [
+        "student candidate 2: no code block: the model answered in prose only"
+    ]
 
 
 async def test_boundaries_are_hard(workspace: Path, tmp_path: Path) -> None:
     spec_path = workspace / ".tether" / "agent.md"
-    spec_path.write_text(spec_path.read_text().replace(
-        'never_touch: ["tests/fixtures/**"]', 'never_touch: ["src/settings.py"]'
-    ).replace("max_lines: 60", "max_lines: 1"))
+    spec_path.write_text(
+        spec_path.read_text()
+        .replace('never_touch: ["tests/fixtures/**"]', 'never_touch: ["src/settings.py"]')
+        .replace("max_lines: 60", "max_lines: 1")
+    )
     entries = [{"completion": render_completion(IMPROVED)}]
     agent = agent_for(workspace, tmp_path, *entries)
     replay = agent.student
@@ -162,12 +193,13 @@ async def test_unknown_task_and_bad_range(workspace: Path, tmp_path: Path) -> No
     assert "not in the document" in (await agent.propose(req)).failures[0]
 
 
-SECRET_TEXT = '''def connect():
+SECRET_TEXT = """def connect():
     key = "sk-abcdefghijklmnopqrstuvwxyz123456"
     return Client(key, "%s" % "ops@example.com")
-'''
-TEACHER_FIXED = ('    key = "[REDACTED_API_KEY_1]"\n'
-                 '    return Client(key, f"{\'[REDACTED_EMAIL_1]\'}")')
+"""
+TEACHER_FIXED = (
+    '    key = "[REDACTED_API_KEY_1]"\n    return Client(key, f"{\'[REDACTED_EMAIL_1]\'}")'
+)
 
 
 async def test_teacher_sees_no_secrets_and_its_answer_gets_them_back(
@@ -176,7 +208,8 @@ async def test_teacher_sees_no_secrets_and_its_answer_gets_them_back(
     (workspace / "src" / "client.py").write_text(SECRET_TEXT)
     student = replay_file(tmp_path, {"completion": "unused"}, name="student.jsonl")
     teacher = replay_file(
-        tmp_path, {"completion": "Use an f-string.\n" + render_completion(TEACHER_FIXED)},
+        tmp_path,
+        {"completion": "Use an f-string.\n" + render_completion(TEACHER_FIXED)},
         name="teacher.jsonl",
     )
     settings = Settings(model=f"replay:{student}", teacher=f"replay:{teacher}")
@@ -198,11 +231,16 @@ async def test_teacher_sees_no_secrets_and_its_answer_gets_them_back(
 
 async def test_never_send_paths_stay_local(workspace: Path, tmp_path: Path) -> None:
     (workspace / "shop.cfg").write_text("currency = USD\nthreshold == None\n")
-    student = replay_file(tmp_path, {"completion": render_completion("currency = EUR", "ini")},
-                          name="s.jsonl")
+    student = replay_file(
+        tmp_path, {"completion": render_completion("currency = EUR", "ini")}, name="s.jsonl"
+    )
     teacher = replay_file(tmp_path, {"completion": "never"}, name="t.jsonl")
-    agent = Agent(Settings(model=f"replay:{student}", teacher=f"replay:{teacher}", shadow=True),
-                  load_spec(workspace), None, workspace)
+    agent = Agent(
+        Settings(model=f"replay:{student}", teacher=f"replay:{teacher}", shadow=True),
+        load_spec(workspace),
+        None,
+        workspace,
+    )
     req = request(workspace, path="shop.cfg", needle="currency", lines=1)
     req.language = "ini"
     result = await agent.propose(req)
@@ -216,10 +254,15 @@ async def test_shadow_mode_offers_both_answers_as_candidates(
 ) -> None:
     student = replay_file(tmp_path, {"completion": render_completion(IMPROVED)}, name="s.jsonl")
     other = "    if value is None:\n        return 7"
-    teacher = replay_file(tmp_path, {"completion": "Teacher.\n" + render_completion(other)},
-                          name="t.jsonl")
-    agent = Agent(Settings(model=f"replay:{student}", teacher=f"replay:{teacher}", shadow=True),
-                  load_spec(workspace), None, workspace)
+    teacher = replay_file(
+        tmp_path, {"completion": "Teacher.\n" + render_completion(other)}, name="t.jsonl"
+    )
+    agent = Agent(
+        Settings(model=f"replay:{student}", teacher=f"replay:{teacher}", shadow=True),
+        load_spec(workspace),
+        None,
+        workspace,
+    )
     [p] = (await agent.propose(request(workspace))).proposals
     assert [c.text for c in p.candidates] == [other, IMPROVED]  # the routed role first
     assert [c["role"] for c in p.meta["candidates"]] == ["teacher", "student"]
@@ -238,8 +281,12 @@ async def test_a_teacher_that_is_down_falls_back_to_the_student(
     workspace: Path, tmp_path: Path
 ) -> None:
     student = replay_file(tmp_path, {"completion": render_completion(IMPROVED)}, name="s.jsonl")
-    settings = Settings(model=f"replay:{student}", teacher="ollama:qwen2.5-coder",
-                        ollama_host=f"http://127.0.0.1:{unused_port()}", request_timeout=5)
+    settings = Settings(
+        model=f"replay:{student}",
+        teacher="ollama:qwen2.5-coder",
+        ollama_host=f"http://127.0.0.1:{unused_port()}",
+        request_timeout=5,
+    )
     agent = Agent(settings, load_spec(workspace), None, workspace)
     result = await agent.propose(request(workspace))
     [p] = result.proposals

@@ -62,14 +62,22 @@ async def test_litellm_candidates_and_stream_through_its_own_mock() -> None:
 
 async def test_replay_matches_task_and_path_then_falls_back(tmp_path: Path) -> None:
     f = tmp_path / "r.jsonl"
-    f.write_text('{"completion": "any-1"}\n{"task": "fix", "completion": "fix-1"}\n'
-                 '{"task": "fix", "path": "a.py", "completion": "fix-a"}\n\n'
-                 '{"completion": "any-2"}\n{"completions": ["c1", "c2"], "task": "document"}\n')
+    f.write_text(
+        '{"completion": "any-1"}\n{"task": "fix", "completion": "fix-1"}\n'
+        '{"task": "fix", "path": "a.py", "completion": "fix-a"}\n\n'
+        '{"completion": "any-2"}\n{"completions": ["c1", "c2"], "task": "document"}\n'
+    )
     p = ReplayProvider(f)
-    out = [(await p.generate(MESSAGES, hints=h)).completions for h in (
-        {"task": "improve"}, {"task": "improve"}, {"task": "improve"},
-        {"task": "fix", "path": "b.py"}, {"task": "fix", "path": "a.py"},
-    )]
+    out = [
+        (await p.generate(MESSAGES, hints=h)).completions
+        for h in (
+            {"task": "improve"},
+            {"task": "improve"},
+            {"task": "improve"},
+            {"task": "fix", "path": "b.py"},
+            {"task": "fix", "path": "a.py"},
+        )
+    ]
     assert out == [["any-1"], ["any-2"], ["any-1"], ["fix-1"], ["fix-1"]]
     assert (await p.generate(MESSAGES, n=2, hints={"task": "document"})).completions == ["c1", "c2"]
     cancel = asyncio.Event()

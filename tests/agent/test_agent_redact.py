@@ -9,19 +9,33 @@ import pytest
 from tether.agent.redact import Redactor, redact, redact_messages
 
 CASES = {
-    "openai key": ('client = OpenAI(api_key="sk-proj-abcdefghijklmnopqrstuvwxyz012345")',
-                   "sk-proj-abcdefghijklmnopqrstuvwxyz012345"),
-    "anthropic key": ("KEY = 'sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789'",
-                      "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"),
+    "openai key": (
+        'client = OpenAI(api_key="sk-proj-abcdefghijklmnopqrstuvwxyz012345")',
+        "sk-proj-abcdefghijklmnopqrstuvwxyz012345",
+    ),
+    "anthropic key": (
+        "KEY = 'sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789'",
+        "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+    ),
     "aws access key": ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
-    "github token": ("token: ghp_abcdefghijklmnopqrstuvwxyz0123456789",
-                     "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+    "github token": (
+        "token: ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    ),
     "slack token": ("SLACK = 'xoxb-123456789012-abcdefghijkl'", "xoxb-123456789012-abcdefghijkl"),
-    "google key": ("key=AIzaSyA1234567890abcdefghijklmnopqrstuv", "AIzaSyA1234567890abcdefghijklmnopqrstuv"),
-    "jwt": ("auth = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'",
-            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0"),
-    "bearer header": ('headers = {"Authorization": "Bearer abcdef0123456789abcdef0123"}',
-                      "abcdef0123456789abcdef0123"),
+    "google key": (
+        "key=AIzaSyA1234567890abcdefghijklmnopqrstuv",
+        "AIzaSyA1234567890abcdefghijklmnopqrstuv",
+    ),
+    "jwt": (
+        "auth = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U'",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0",
+    ),
+    "bearer header": (
+        'headers = {"Authorization": "Bearer abcdef0123456789abcdef0123"}',
+        "abcdef0123456789abcdef0123",
+    ),
     "password assignment": ('DB_PASSWORD = "hunter2-correct-horse"', "hunter2-correct-horse"),
     "url credentials": ("DSN = 'postgres://admin:s3cr3tpass@db.example.com/app'", "s3cr3tpass"),
     "email": ("# maintainer: jane.doe@example.com", "jane.doe@example.com"),
@@ -30,8 +44,10 @@ CASES = {
         "-----END RSA PRIVATE KEY-----'''",
         "MIIEowIBAAKCAQEA7",
     ),
-    "unterminated private key": ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXkt",
-                                 "b3BlbnNzaC1rZXkt"),
+    "unterminated private key": (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXkt",
+        "b3BlbnNzaC1rZXkt",
+    ),
 }
 
 
@@ -44,8 +60,10 @@ def test_secrets_are_redacted(text: str, secret: str) -> None:
 
 
 def test_ordinary_code_is_left_alone() -> None:
-    code = ('def total(items):\n    token_count = len(items)\n    password_hint = None\n'
-            '    return "%s items" % token_count\n')
+    code = (
+        "def total(items):\n    token_count = len(items)\n    password_hint = None\n"
+        '    return "%s items" % token_count\n'
+    )
     out, count = redact(code)
     assert (out, count) == (code, 0)
 
@@ -61,7 +79,10 @@ def test_restore_puts_values_back_and_same_value_same_placeholder(
     r = Redactor()
     messages = [
         {"role": "system", "content": "Owner: ops@example.com"},
-        {"role": "user", "content": 'KEY = "sk-abcdefghijklmnopqrstuvwx1234"\nmail("ops@example.com")'},
+        {
+            "role": "user",
+            "content": 'KEY = "sk-abcdefghijklmnopqrstuvwx1234"\nmail("ops@example.com")',
+        },
     ]
     with caplog.at_level(logging.INFO, logger="tether.agent.redact"):
         sent = redact_messages(messages, r)
@@ -71,5 +92,7 @@ def test_restore_puts_values_back_and_same_value_same_placeholder(
     assert r.count == 3
     assert "redacted 3 value(s)" in caplog.text
     answer = 'API_KEY = "[REDACTED_API_KEY_1]"\nmail("[REDACTED_EMAIL_1]")'
-    assert r.restore(answer) == 'API_KEY = "sk-abcdefghijklmnopqrstuvwx1234"\nmail("ops@example.com")'
+    assert (
+        r.restore(answer) == 'API_KEY = "sk-abcdefghijklmnopqrstuvwx1234"\nmail("ops@example.com")'
+    )
     assert messages[1]["content"].startswith('KEY = "sk-')  # the caller's messages are untouched

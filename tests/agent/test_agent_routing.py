@@ -45,16 +45,28 @@ def test_shadow_mode_asks_both() -> None:
 
 
 def _proposal(class_key: str, role: str) -> Proposal:
-    return Proposal(uri="file:///w/a.py", path="a.py", range=Range.of(0, 0, 0, 5), task="improve",
-                    class_key=class_key, original="x = 1", proposed="x = 2", role=role)
+    return Proposal(
+        uri="file:///w/a.py",
+        path="a.py",
+        range=Range.of(0, 0, 0, 5),
+        task="improve",
+        class_key=class_key,
+        original="x = 1",
+        proposed="x = 2",
+        role=role,
+    )
 
 
 async def test_acceptance_tracker_reads_the_log(store: DecisionStore) -> None:
     tracker = AcceptanceTracker(store, ClassSettings())
     small, large = "improve:python:code:1-3", "improve:python:code:4-15"
-    verdicts = [(small, "student", Outcome.ACCEPTED), (large, "student", Outcome.ACCEPTED),
-                (small, "student", Outcome.REJECTED), (small, "teacher", Outcome.REJECTED),
-                ("fix:python:code:1-3", "student", Outcome.ACCEPTED)]
+    verdicts = [
+        (small, "student", Outcome.ACCEPTED),
+        (large, "student", Outcome.ACCEPTED),
+        (small, "student", Outcome.REJECTED),
+        (small, "teacher", Outcome.REJECTED),
+        ("fix:python:code:1-3", "student", Outcome.ACCEPTED),
+    ]
     for key, role, outcome in verdicts:
         p = _proposal(key, role)
         await store.add_proposal(p)

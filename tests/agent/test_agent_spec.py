@@ -28,7 +28,9 @@ def test_default_spec_when_there_is_none(tmp_path: Path) -> None:
 
 
 def test_agent_md_front_matter_and_purpose(tmp_path: Path) -> None:
-    write(tmp_path, """---
+    write(
+        tmp_path,
+        """---
 name: tidy
 tasks:
   improve:
@@ -46,7 +48,8 @@ boundaries:
   always_ask: [tests]
 ---
 Keep the inventory tool tidy.
-""")
+""",
+    )
     spec = load_spec(tmp_path)
     assert spec.name == "tidy"
     assert spec.purpose == "Keep the inventory tool tidy."
@@ -66,9 +69,13 @@ Keep the inventory tool tidy.
 
 
 def test_agent_table_in_tether_toml(tmp_path: Path) -> None:
-    write(tmp_path, 'model = "embedded:smollm2"\n[agent]\nname = "t"\npurpose = "Be brief."\n'
-          '[agent.tasks.fix]\ninstruction = "Fix it."\nwhen = ["diagnostic"]\n'
-          "[agent.boundaries]\nmax_lines = 5\n", "tether.toml")
+    write(
+        tmp_path,
+        'model = "embedded:smollm2"\n[agent]\nname = "t"\npurpose = "Be brief."\n'
+        '[agent.tasks.fix]\ninstruction = "Fix it."\nwhen = ["diagnostic"]\n'
+        "[agent.boundaries]\nmax_lines = 5\n",
+        "tether.toml",
+    )
     spec = load_spec(tmp_path)
     assert spec.purpose == "Be brief."
     assert [t.name for t in spec.tasks] == ["fix"]
@@ -78,22 +85,52 @@ def test_agent_table_in_tether_toml(tmp_path: Path) -> None:
 SPEC_ERRORS = {
     "wrong type": (
         "---\nname: x\nboundaries:\n  never_touch: []\n  max_lines: many\n---\n",
-        "boundaries.max_lines", 5, "integer",
+        "boundaries.max_lines",
+        5,
+        "integer",
     ),
-    "unknown key": ("---\nname: x\nboundaries:\n  never_tuch: [a]\n---\n",
-                    "boundaries.never_tuch", 4, "unknown key"),
-    "missing instruction": ("---\ntasks:\n  improve:\n    title: T\n---\n",
-                            "tasks.improve.instruction", 3, "Field required"),
-    "bad when": ("---\ntasks:\n  improve:\n    instruction: x\n    when: [sometimes]\n---\n",
-                 "tasks.improve.when.0", 5, "selection"),
-    "always_ask names no task": ("---\nboundaries:\n  always_ask: [fix, nope]\n---\n",
-                                 "boundaries.always_ask.1", 3, "no task named 'nope'"),
-    "bad regex": ("---\nboundaries:\n\n  redact: ['(unclosed']\n---\n",
-                  "boundaries.redact", 4, "regular expression"),
-    "bad task name": ("---\ntasks:\n  Improve It:\n    instruction: x\n---\n",
-                      "tasks", 2, "lower-case"),
-    "max_lines zero": ("---\nboundaries:\n  max_lines: 0\n---\n", "boundaries.max_lines", 3,
-                       "greater than or equal to 1"),
+    "unknown key": (
+        "---\nname: x\nboundaries:\n  never_tuch: [a]\n---\n",
+        "boundaries.never_tuch",
+        4,
+        "unknown key",
+    ),
+    "missing instruction": (
+        "---\ntasks:\n  improve:\n    title: T\n---\n",
+        "tasks.improve.instruction",
+        3,
+        "Field required",
+    ),
+    "bad when": (
+        "---\ntasks:\n  improve:\n    instruction: x\n    when: [sometimes]\n---\n",
+        "tasks.improve.when.0",
+        5,
+        "selection",
+    ),
+    "always_ask names no task": (
+        "---\nboundaries:\n  always_ask: [fix, nope]\n---\n",
+        "boundaries.always_ask.1",
+        3,
+        "no task named 'nope'",
+    ),
+    "bad regex": (
+        "---\nboundaries:\n\n  redact: ['(unclosed']\n---\n",
+        "boundaries.redact",
+        4,
+        "regular expression",
+    ),
+    "bad task name": (
+        "---\ntasks:\n  Improve It:\n    instruction: x\n---\n",
+        "tasks",
+        2,
+        "lower-case",
+    ),
+    "max_lines zero": (
+        "---\nboundaries:\n  max_lines: 0\n---\n",
+        "boundaries.max_lines",
+        3,
+        "greater than or equal to 1",
+    ),
 }
 
 
@@ -125,8 +162,11 @@ def test_unclosed_front_matter(tmp_path: Path) -> None:
 
 
 def test_toml_errors_name_key_and_line(tmp_path: Path) -> None:
-    write(tmp_path, '[agent]\nname = "t"\n\n[agent.boundaries]\nnever_touch = []\n'
-          'max_lines = "lots"\n', "tether.toml")
+    write(
+        tmp_path,
+        '[agent]\nname = "t"\n\n[agent.boundaries]\nnever_touch = []\nmax_lines = "lots"\n',
+        "tether.toml",
+    )
     with pytest.raises(SpecError) as info:
         load_spec(tmp_path)
     assert (info.value.key, info.value.line) == ("agent.boundaries.max_lines", 6)

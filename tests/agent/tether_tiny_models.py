@@ -17,9 +17,15 @@ def build_tiny_model(tokenizer: Any, seed: int = 0) -> Any:
 
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
     return LlamaForCausalLM(config).eval()
@@ -35,8 +41,12 @@ def save_lora_adapter(model: Any, directory: Path, seed: int) -> Path:
     torch.manual_seed(seed)
     peft_model = get_peft_model(
         copy.deepcopy(model),
-        LoraConfig(r=4, lora_alpha=32, target_modules=["q_proj", "v_proj", "o_proj"],
-                   init_lora_weights=False),
+        LoraConfig(
+            r=4,
+            lora_alpha=32,
+            target_modules=["q_proj", "v_proj", "o_proj"],
+            init_lora_weights=False,
+        ),
     )
     peft_model.save_pretrained(directory)
     return directory

@@ -85,9 +85,7 @@ Launch = Callable[..., Awaitable[Editor]]
 
 
 @pytest_asyncio.fixture
-async def launch(
-    ws: Path, tmp_path: Path, tether_home: Path
-) -> AsyncIterator[Launch]:
+async def launch(ws: Path, tmp_path: Path, tether_home: Path) -> AsyncIterator[Launch]:
     """Start `tether lsp` with a replay model and an editor's capabilities."""
     editors: list[Editor] = []
 

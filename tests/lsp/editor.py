@@ -276,8 +276,12 @@ class Editor:
                 edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True
             )
             for e in ordered:  # bottom-up, so earlier ranges stay valid
-                rng = Range.of(e.range.start.line, e.range.start.character,
-                               e.range.end.line, e.range.end.character)
+                rng = Range.of(
+                    e.range.start.line,
+                    e.range.start.character,
+                    e.range.end.line,
+                    e.range.end.character,
+                )
                 text = replace_range(text, rng, e.new_text)
                 changes.append(lsp.TextDocumentContentChangePartial(range=e.range, text=e.new_text))
             self.docs[uri] = (version + 1, text)
@@ -344,9 +348,7 @@ def make_editor(root: Path, echo_edits: str) -> Editor:
 
 
 async def start(editor: Editor, env: dict[str, str]) -> None:
-    await editor.client.start_io(
-        sys.executable, "-m", "tether", "lsp", env={**os.environ, **env}
-    )
+    await editor.client.start_io(sys.executable, "-m", "tether", "lsp", env={**os.environ, **env})
 
 
 def _lsp_range(rng: Range) -> lsp.Range:

@@ -52,8 +52,11 @@ async def test_document_change_drops_stale_work(
     editor = await launch()
     uri = editor.open("app.py", SOURCE)
     editor.hold.clear()
-    running = asyncio.ensure_future(editor.command("tether.propose", {
-        "uri": uri, "range": GREET.model_dump(), "task": "improve"}))
+    running = asyncio.ensure_future(
+        editor.command(
+            "tether.propose", {"uri": uri, "range": GREET.model_dump(), "task": "improve"}
+        )
+    )
     await editor.client.wait_until(lambda: editor.progress_created, "the run to start")
     editor.change(uri, Range.of(10, 17, 10, 17), "  # sum")
     await editor.request("tether/status", {})  # the change has been handled

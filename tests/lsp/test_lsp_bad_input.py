@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ from pygls.exceptions import JsonRpcException
 
 from tether.core.types import Range
 
-from .conftest import IMPROVE, IMPROVE_TOTAL, SOURCE, TOTAL, Launch, fenced, store_path
+from .conftest import IMPROVE, IMPROVE_TOTAL, SOURCE, TOTAL, Launch, store_path
 from .test_lsp_proposals import rows
 
 GREET = Range.of(0, 0, 3, 18)
@@ -50,29 +49,39 @@ async def test_bad_requests_get_clear_errors_and_lose_nothing(
     assert err.code == REQUEST_FAILED and "already accepted" in err.message
     # positions past the end of a line (UTF-16 units) or of the document
     emoji = editor.open("emoji.py", 's = "😀"\n')  # 8 UTF-16 units on line 0
-    err = await command("tether.propose", {"uri": emoji, "task": "improve",
-                                           "range": Range.of(0, 0, 0, 9).model_dump()})
+    err = await command(
+        "tether.propose",
+        {"uri": emoji, "task": "improve", "range": Range.of(0, 0, 0, 9).model_dump()},
+    )
     assert err.code == INVALID_PARAMS and "past the end of the line (8 UTF-16 units)" in err.message
-    err = await command("tether.propose", {"uri": uri, "task": "improve",
-                                           "range": Range.of(0, 0, 40, 0).model_dump()})
+    err = await command(
+        "tether.propose",
+        {"uri": uri, "task": "improve", "range": Range.of(0, 0, 40, 0).model_dump()},
+    )
     assert "line 40 is past the end of the document (12 lines)" in err.message
     err = await _error(editor.code_actions(uri, Range.of(3, 0, 3, 99)))
     assert err.code == INVALID_PARAMS and "past the end of the line" in err.message
     # a stale document version
-    err = await command("tether.propose", {"uri": uri, "task": "improve", "version": 1,
-                                           "range": GREET.model_dump()})
+    err = await command(
+        "tether.propose", {"uri": uri, "task": "improve", "version": 1, "range": GREET.model_dump()}
+    )
     assert err.code == CONTENT_MODIFIED and "not 1" in err.message
     # a document over the size limit (1000 bytes here)
     big = editor.open("big.py", "x = 1\n" * 300)
-    err = await command("tether.propose", {"uri": big, "task": "improve",
-                                           "range": Range.of(0, 0, 1, 0).model_dump()})
+    err = await command(
+        "tether.propose",
+        {"uri": big, "task": "improve", "range": Range.of(0, 0, 1, 0).model_dump()},
+    )
     assert "1,800 bytes, over the max_file_bytes limit (1,000)" in err.message
     # unknown task, unknown document
-    err = await command("tether.propose", {"uri": uri, "task": "dance",
-                                           "range": GREET.model_dump()})
+    err = await command(
+        "tether.propose", {"uri": uri, "task": "dance", "range": GREET.model_dump()}
+    )
     assert "unknown task 'dance'" in err.message and "improve" in err.message
-    err = await command("tether.propose", {"uri": "untitled:Untitled-1", "task": "improve",
-                                           "range": GREET.model_dump()})
+    err = await command(
+        "tether.propose",
+        {"uri": "untitled:Untitled-1", "task": "improve", "range": GREET.model_dump()},
+    )
     assert "not open in the editor" in err.message
     # malformed command arguments and requests
     err = await command("tether.accept", "just-a-string")
@@ -81,8 +90,10 @@ async def test_bad_requests_get_clear_errors_and_lose_nothing(
     assert err.code == INVALID_PARAMS and "proposalId" in err.message
     err = await command("tether.accept", {"proposalId": pid, "hunks": "all"})
     assert "hunks" in err.message
-    err = await command("tether.propose", {"uri": uri, "task": "improve",
-                                           "range": {"start": {"line": -1, "character": 0}}})
+    err = await command(
+        "tether.propose",
+        {"uri": uri, "task": "improve", "range": {"start": {"line": -1, "character": 0}}},
+    )
     assert err.code == INVALID_PARAMS and "range" in err.message
     err = await command("tether.nope", {})
     assert err.code == INVALID_PARAMS and "tether.nope" in err.message
@@ -116,10 +127,10 @@ async def test_provider_down_is_a_clear_error(launch: Launch, tmp_path: Path) ->
 
 
 async def test_provider_garbage_is_a_clear_error(launch: Launch) -> None:
-    editor = await launch(replay=[{"task": "improve", "completion": "I would rather not."}, IMPROVE])
+    editor = await launch(
+        replay=[{"task": "improve", "completion": "I would rather not."}, IMPROVE]
+    )
     uri = editor.open("app.py", SOURCE)
     err = await _error(editor.propose(uri, GREET))
     assert err.code == REQUEST_FAILED and "no proposal" in err.message
     assert await editor.propose(uri, GREET)  # the next answer is fine: still serving
-
-

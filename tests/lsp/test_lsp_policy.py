@@ -22,16 +22,23 @@ NO_EXPLORATION = {"policy": {"exploration": 0}}
 
 async def seed(db: Path, outcome: Outcome, count: int) -> str:
     """`count` past verdicts on proposals of the same class as the greet improvement."""
-    key, _ = classify("app.py", "improve", "python", ORIGINAL, GREET_IMPROVED.rstrip("\n"),
-                      ClassSettings())
+    key, _ = classify(
+        "app.py", "improve", "python", ORIGINAL, GREET_IMPROVED.rstrip("\n"), ClassSettings()
+    )
     store = await DecisionStore.open(db)
     try:
         for i in range(count):
             p = Proposal(
-                uri="file:///elsewhere/app.py", path="app.py", range=GREET, task="improve",
-                class_key=key, original=ORIGINAL, proposed=GREET_IMPROVED,
+                uri="file:///elsewhere/app.py",
+                path="app.py",
+                range=GREET,
+                task="improve",
+                class_key=key,
+                original=ORIGINAL,
+                proposed=GREET_IMPROVED,
                 hunks=make_hunks(ORIGINAL, GREET_IMPROVED, Position(line=0, character=0)),
-                rationale=f"past {i}", model="replay:past",
+                rationale=f"past {i}",
+                model="replay:past",
             )
             await store.add_proposal(p)
             await store.record(outcome, actor=Actor.USER, proposal_id=p.id)
@@ -53,7 +60,10 @@ async def test_risky_ask_prompts_and_approve_applies(
     first, second = editor.prompts
     assert "risky: deletes_code" in first.message and "Drop the print call." in first.message
     assert [a.title for a in first.actions or []] == [
-        "Approve", "Reject", "Always ask for this kind", "Explain",
+        "Approve",
+        "Reject",
+        "Always ask for this kind",
+        "Explain",
     ]
     assert second.message == first.message  # asked again after explaining
     explained = await editor.message("Why Tether asks:")

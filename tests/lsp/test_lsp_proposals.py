@@ -97,7 +97,7 @@ async def test_accept_one_hunk_of_several(
 ) -> None:
     editor = await launch(kind)
     uri = editor.open("app.py", SOURCE)
-    pid, diag = await _propose_greet(editor, uri)
+    _, diag = await _propose_greet(editor, uri)
     actions = await editor.code_actions(uri, GREET, [diag])
     second = next(a for a in actions if a.title.startswith("Tether: Accept hunk 2 of 2"))
     result = await editor.run_action(second)

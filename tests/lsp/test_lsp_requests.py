@@ -43,9 +43,7 @@ async def test_history_profile_and_proposal_return_what_the_store_holds(
         "tether/history", {"offset": 0, "limit": 10, "filter": {"outcome": "rejected"}}
     )
     assert rejected["total"] == 1 and rejected["items"][0]["reason"] == "not now"
-    by_id = await editor.request(
-        "tether/history", {"filter": {"proposalId": first}, "limit": 10}
-    )
+    by_id = await editor.request("tether/history", {"filter": {"proposalId": first}, "limit": 10})
     assert [i["outcome"] for i in by_id["items"]] == ["accepted", "proposed"]
 
     profile = await editor.request("tether/profile", {})
@@ -70,8 +68,9 @@ async def test_history_profile_and_proposal_return_what_the_store_holds(
 
 async def test_pin_and_verify(launch: Launch, ws: Path, tether_home: Path) -> None:
     editor = await launch()
-    pinned = await editor.command("tether.pin", {"classKey": "improve:python:code:1-3",
-                                                 "mode": "always_ask"})
+    pinned = await editor.command(
+        "tether.pin", {"classKey": "improve:python:code:1-3", "mode": "always_ask"}
+    )
     row = rows(store_path(ws, tether_home))[-1]
     assert row["outcome"] == "pinned" and row["class_key"] == "improve:python:code:1-3"
     assert pinned["seq"] == 1

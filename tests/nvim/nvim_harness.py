@@ -11,11 +11,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tether.core.diff import make_hunks
+from tether.core.response_format import render_completion
+from tether.core.types import Actor, Candidate, Outcome, Position, Proposal, Range
+from tether.decisions import DecisionStore
+from tether.paths import WorkspacePaths
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
@@ -43,9 +50,14 @@ class NvimRun:
         assert key in self.values, f"script did not report {key!r}\n{self.describe()}"
         return self.values[key]
 
+    lsp_log: str = ""
+
     def describe(self) -> str:
         tail = self.stderr[-6000:]
-        return f"exit {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{tail}"
+        return (
+            f"exit {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{tail}"
+            f"\n--- lsp.log (tail)\n{self.lsp_log[-4000:]}"
+        )
 
 
 class Nvim:
@@ -78,7 +90,9 @@ class Nvim:
             if line.startswith("{"):
                 item = json.loads(line)
                 values[item["key"]] = item["value"]
-        run = NvimRun(proc.returncode, proc.stdout, proc.stderr, values)
+        log = self.tmp / "xdg-state" / "nvim" / "lsp.log"
+        lsp_log = log.read_text(errors="replace") if log.is_file() else ""
+        run = NvimRun(proc.returncode, proc.stdout, proc.stderr, values, lsp_log)
         assert proc.returncode == 0, run.describe()
         assert values.get("done") is True, run.describe()
         return run
@@ -97,8 +111,6 @@ class Project:
 
     @property
     def db(self) -> Path:
-        from tether.paths import WorkspacePaths
-
         return WorkspacePaths(self.root).db
 
 
@@ -108,6 +120,7 @@ def make_project(tmp: Path) -> Project:
     (root / "tether.toml").write_text("", encoding="utf-8")  # marks the workspace root
     file = root / "src" / "cart.py"
     shutil.copy(DATA / "cart.py", file)
+    shutil.copy(DATA / "report.py", root / "src" / "report.py")
     replay = tmp / "replay.jsonl"
     shutil.copy(DATA / "replay.jsonl", replay)
     return Project(root=root, file=file, replay=replay)
@@ -115,15 +128,12 @@ def make_project(tmp: Path) -> Project:
 
 def decision_rows(db: Path) -> list[dict[str, Any]]:
     """The decision log as the store wrote it (read straight from the SQLite file)."""
-    import sqlite3
-
     assert db.is_file(), f"no store at {db}"
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         conn.row_factory = sqlite3.Row
-        rows = conn.execute(
-            "SELECT seq, outcome, actor, proposal_id, reason, hash, body FROM decisions ORDER BY seq"
-        ).fetchall()
+        sql = "SELECT seq, outcome, actor, proposal_id, reason, hash, body FROM decisions"
+        rows = conn.execute(sql + " ORDER BY seq").fetchall()
         return [{**dict(r), "body": json.loads(r["body"])} for r in rows]
     finally:
         conn.close()
@@ -135,11 +145,6 @@ async def seed_corrections(db: Path, count: int) -> None:
     Written through the real store API, as the server would have written them, so that
     :TetherTrain has data without a long editing session first.
     """
-    from tether.core.diff import make_hunks
-    from tether.core.response_format import render_completion
-    from tether.core.types import Actor, Candidate, Outcome, Position, Proposal, Range
-    from tether.decisions import DecisionStore
-
     db.parent.mkdir(parents=True, exist_ok=True)
     store = await DecisionStore.open(db)
     try:
@@ -178,8 +183,7 @@ async def seed_corrections(db: Path, count: int) -> None:
 
 
 def adapter_rows(db: Path) -> list[dict[str, Any]]:
-    import sqlite3
-
+    """The adapter registry as the store wrote it."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         conn.row_factory = sqlite3.Row

@@ -6,7 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from nvim_harness import REPO, Nvim
+from nvim_harness import REPO, Nvim, Project
 
 
 def test_commands_setup_and_help(nvim: Nvim, tmp_path: Path) -> None:
@@ -44,3 +44,14 @@ def test_commands_setup_and_help(nvim: Nvim, tmp_path: Path) -> None:
     assert "*tether-health*" in opened["tether-health"]
     assert run["links_checked"] > 20
     assert run["broken_links"] == []
+
+
+def test_legacy_start_path_attaches(nvim: Nvim, project: Project) -> None:
+    run = nvim.run("legacy_start.lua", str(project.file))
+
+    legacy = run["legacy"]
+    assert legacy["clients"] == 1  # one server for the workspace, reused by both files
+    assert legacy["root_dir"] == str(project.root)  # found by the tether.toml root marker
+    assert legacy["both_attached"] is True
+    assert legacy["text_attached"] is False  # filetypes = {'python'}
+    assert legacy["cmd"] == [sys.executable, "-m", "tether", "lsp"]

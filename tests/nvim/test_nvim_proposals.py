@@ -33,8 +33,20 @@ def test_suggest_accept_reject_and_approve(nvim: Nvim, project: Project) -> None
     approval = run["approval"]
     assert approval["prompt"]["kind"] == "lsp_message"
     assert "public_signature" in approval["prompt"]["prompt"]
-    assert approval["prompt"]["items"] == ["Approve", "Reject", "Always ask for this kind", "Explain"]
+    assert approval["prompt"]["items"] == [
+        "Approve",
+        "Reject",
+        "Always ask for this kind",
+        "Explain",
+    ]
     assert 'def label(name, prefix=""):' in approval["text"]
+
+    partial = run["partial"]
+    assert partial["text"] == (
+        'def header(title):\n    return "== " + title + " =="\n\n\n'
+        'def line(label, value):\n    return f"{label}: {value}"'
+    )
+    assert partial["hunks"] == [1]
 
     # The store file holds exactly what the editor did, in order.
     rows = decision_rows(project.db)
@@ -44,7 +56,9 @@ def test_suggest_accept_reject_and_approve(nvim: Nvim, project: Project) -> None
         ("rejected", "user", "it says nothing new"),
         ("rejected", "user", "too wordy"),
         ("accepted", "user", None),
+        ("accepted", "user", None),
     ]
+    assert rows[-1]["body"]["hunks"] == [1]  # only the second hunk was accepted
     by_outcome = {r["proposal_id"]: r for r in rows if r["outcome"] == "accepted"}
     assert proposal["id"] in by_outcome
     assert {r["proposal_id"] for r in rows if r["outcome"] == "rejected"} == {

@@ -29,7 +29,9 @@ async def test_train_shows_progress_and_makes_an_adapter(nvim: Nvim, project: Pr
     result = run["result"]
     assert result["status"] in ("promoted", "refused"), result
     assert result["version"] == "v1"
-    outcome_line = "adapter v1 is now active" if result["status"] == "promoted" else "adapter v1 was"
+    outcome_line = (
+        "adapter v1 is now active" if result["status"] == "promoted" else "adapter v1 was"
+    )
     assert any(outcome_line in n for n in run["notifications"]), run["notifications"]
     assert any(line.startswith("v1") for line in run["profile"]), run["profile"]
 

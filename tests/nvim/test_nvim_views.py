@@ -13,6 +13,11 @@ def test_history_diff_profile_verify_health(nvim: Nvim, project: Project) -> Non
     rows = decision_rows(project.db)
     accepted = next(r for r in rows if r["outcome"] == "accepted")
 
+    pending_diff = run["pending_diff"]
+    assert pending_diff["windows"] == 2
+    assert "state: pending" in pending_diff["lines"][0]
+    assert "+    return sum(prices)" in pending_diff["lines"]
+
     assert "return sum(prices)" in run["accepted_text"]
 
     history = run["history"]

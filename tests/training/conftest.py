@@ -11,7 +11,7 @@ from tether.config import Settings
 from tether.decisions import DecisionStore
 from tether.paths import WorkspacePaths
 
-from .helpers import build_tiny_model
+from .helpers import build_tiny_adapter, build_tiny_model
 
 MODEL_CACHE = Path(__file__).resolve().parents[2] / ".tether-test" / "models"  # as tests/conftest
 
@@ -54,3 +54,8 @@ def fast_settings(**training: object) -> Settings:
     }
     base.update(training)
     return Settings.model_validate({"training": base})
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_adapter(tmp_path_factory.mktemp("tiny-adapter") / "adapter", tiny_model)

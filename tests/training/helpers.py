@@ -130,3 +130,53 @@ def build_tiny_model(target: Path, tokenizer_dir: Path) -> Path:
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
+
+
+def build_tiny_adapter(target: Path, model_dir: Path) -> Path:
+    """A LoRA adapter for the tiny model with non-zero weights (so it changes outputs)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    config = LoraConfig(
+        r=8,
+        lora_alpha=16,
+        target_modules="all-linear",
+        task_type="CAUSAL_LM",
+        init_lora_weights=False,
+    )
+    get_peft_model(model, config).save_pretrained(target)
+    return target
+
+
+async def install_active_adapter(store: DecisionStore, adapters_dir: Path, source: Path) -> str:
+    """Put a real adapter in place as v1 and make it active, as a promotion would."""
+    import shutil
+
+    from tether.core.types import utcnow
+    from tether.decisions import AdapterRow, DecisionContent
+    from tether.training.lineage import ADAPTER_FILE, file_sha256
+
+    target = adapters_dir / "v1"
+    shutil.copytree(source, target)
+    sha = file_sha256(target / ADAPTER_FILE)
+    await store.put_adapter(
+        AdapterRow(
+            version="v1",
+            created_at=utcnow(),
+            status="candidate",
+            path=str(target),
+            lineage={"adapter_sha256": sha},
+        )
+    )
+    await store.activate_adapter(
+        "v1",
+        DecisionContent(
+            ts=utcnow(),
+            outcome=Outcome.ADAPTER_PROMOTED,
+            actor=Actor.SYSTEM,
+            adapter_version="v1",
+            data={"adapter_sha256": sha},
+        ),
+    )
+    return sha

@@ -6,6 +6,7 @@ Llama with SmolLM2's tokenizer so a run takes seconds, not minutes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -27,6 +28,11 @@ pytestmark = pytest.mark.slow
 
 PAIRS = 17  # three of these ids fall on the held-out side (hash rule)
 STEPS = 3
+
+
+async def run_cli(argv: list[str]) -> int:
+    """The real `tether` entry point; in a thread because it runs its own event loop."""
+    return await asyncio.to_thread(cli, argv)
 
 
 async def _rows(store: DecisionStore, outcome: Outcome) -> list:  # type: ignore[type-arg]
@@ -117,7 +123,7 @@ async def test_train_promote_lineage_refuse_a_sabotaged_candidate_and_roll_back(
 
     # `tether adapters` lists both with their numbers; rollback switches and is logged
     ws = ["--workspace", str(ws_paths.workspace)]
-    assert cli(["adapters", "--json", *ws]) == 0
+    assert await run_cli(["adapters", "--json", *ws]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(a["version"], a["status"], a["parent"]) for a in listed] == [
         ("v1", "active", None),
@@ -126,16 +132,18 @@ async def test_train_promote_lineage_refuse_a_sabotaged_candidate_and_roll_back(
     assert listed[0]["metrics"]["preference_accuracy"] == 1.0
     assert listed[1]["metrics"]["candidate"] == 0.0
 
-    assert cli(["adapters", "rollback", "v2", *ws]) == 1  # refused by the gate: not offered
+    assert (
+        await run_cli(["adapters", "rollback", "v2", *ws]) == 1
+    )  # refused by the gate: not offered
     assert "refused by the eval gate" in capsys.readouterr().err
-    assert cli(["adapters", "rollback", "v1", *ws]) == 1
+    assert await run_cli(["adapters", "rollback", "v1", *ws]) == 1
     assert "already the active adapter" in capsys.readouterr().err
-    assert cli(["adapters", "rollback", "v9", *ws]) == 1
+    assert await run_cli(["adapters", "rollback", "v9", *ws]) == 1
     assert "no adapter v9" in capsys.readouterr().err
 
-    assert cli(["adapters", "rollback", "base", "--reason", "try without", *ws]) == 0
+    assert await run_cli(["adapters", "rollback", "base", "--reason", "try without", *ws]) == 0
     assert await ws_store.active_adapter() is None
-    assert cli(["adapters", "rollback", "v1", *ws]) == 0
+    assert await run_cli(["adapters", "rollback", "v1", *ws]) == 0
     capsys.readouterr()
     active = await ws_store.active_adapter()
     assert active is not None and active.version == "v1"
@@ -150,9 +158,9 @@ async def test_train_promote_lineage_refuse_a_sabotaged_candidate_and_roll_back(
     await ws_store.activate_adapter(None, _note("test: back to base"))
     weights = v1 / "adapter_model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-8] + b"\0" * 8)
-    assert cli(["adapters", "rollback", "v1", *ws]) == 1
+    assert await run_cli(["adapters", "rollback", "v1", *ws]) == 1
     assert "does not match its recorded hash" in capsys.readouterr().err
-    assert cli(["adapters", *ws]) == 0
+    assert await run_cli(["adapters", *ws]) == 0
     table = capsys.readouterr().out
     assert "v1" in table and "refused" in table
     assert (await ws_store.verify()).ok

@@ -6,6 +6,8 @@ quick once done), so a fresh machine with only Python, Node and npm can run them
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import shutil
@@ -44,8 +46,9 @@ def setup(e2e: bool) -> None:
     run(["bash", str(CLIENT / "scripts" / "setup-e2e.sh"), *(["--e2e"] if e2e else [])])
 
 
+@functools.cache
 def build_vsix() -> Path:
-    """`make vsix`: the same build users run."""
+    """`make vsix`: the same build users run (once per test session)."""
     run(["make", "--no-print-directory", "vsix"])
     assert VSIX.is_file(), f"make vsix did not produce {VSIX}"
     return VSIX
@@ -93,15 +96,19 @@ class CodeServer:
 
     def stop(self) -> None:
         """Ends code-server and all it started (extension host, the Tether server)."""
+        pgid = self.proc.pid  # its own session: the group holds everything it started
         if self.proc.poll() is None:
             try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=20)
+                os.killpg(pgid, signal.SIGTERM)
+                self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+                pass
             except ProcessLookupError:
                 pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)  # whatever outlived it (a training worker)
+        if self.proc.poll() is None:
+            self.proc.wait()
 
 
 class Driver:

@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tether.core.types import Actor, Outcome
@@ -49,8 +51,18 @@ TOTAL_DOCUMENTED = (
     '        """The stock\'s worth: quantity times unit price."""\n'
     "        return self.quantity * self.price\n"
 )
+#: Deletes a line of code: a risky change, which the policy asks about in a modal.
+LOW_STOCK_RISKY = (
+    "    def low_stock(self, threshold=5):\n"
+    "        result = []\n"
+    "        for name in self.items:\n"
+    "            if self.items[name].quantity < threshold:\n"
+    "                result.append(name)\n"
+    "        return result\n"
+)
 REPLAY = [
     {"task": "improve", "completion": f"Use `is None` and f-strings.\n```python\n{DESCRIBE_IMPROVED}```"},
+    {"task": "improve", "completion": f"The sort is not needed.\n```python\n{LOW_STOCK_RISKY}```"},
     {"task": "document", "completion": f"Say what total_value returns.\n```python\n{TOTAL_DOCUMENTED}```"},
 ]
 REASON = "A docstring this obvious is noise"
@@ -62,6 +74,7 @@ class Session:
     workspace: Path
     db: Path
     out: Path
+    server: CodeServer
 
 
 def read_store(db: Path) -> tuple[list, dict]:
@@ -77,6 +90,30 @@ def read_store(db: Path) -> tuple[list, dict]:
             await store.close()
 
     return asyncio.run(go())
+
+
+def tether_servers(server: CodeServer) -> list[psutil.Process]:
+    """The `python -m tether lsp` processes code-server's extension host started."""
+    found = []
+    for child in psutil.Process(server.proc.pid).children(recursive=True):
+        try:
+            cmd = child.cmdline()
+        except psutil.Error:
+            continue
+        if "tether" in cmd and "lsp" in cmd:
+            found.append(child)
+    return found
+
+
+def wait_for_new_server(server: CodeServer, old: set[int], timeout: float = 60) -> psutil.Process:
+    """Until the extension has started a server that is not one of `old`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        fresh = [p for p in tether_servers(server) if p.pid not in old]
+        if fresh:
+            return fresh[0]
+        assert time.monotonic() < deadline, "the extension did not restart the server"
+        time.sleep(0.1)  # poll interval of the condition above (a new server process)
 
 
 def adapters(db: Path) -> list:
@@ -154,7 +191,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
         driver = Driver(out, env={})
         opened = driver.step("open", url=server.url, out=str(out))
         assert opened["activityBarItem"], "no Tether view container in the activity bar"
-        yield Session(driver=driver, workspace=workspace, db=db, out=out)
+        yield Session(driver=driver, workspace=workspace, db=db, out=out, server=server)
     finally:
         if driver is not None:
             driver.close()
@@ -198,6 +235,36 @@ def test_reject_with_reason_records_it_and_leaves_the_file(session: Session) -> 
     assert len(rejected) == 1
     assert rejected[0].reason == REASON
     assert rejected[0].actor == Actor.USER
+
+
+def test_risky_suggestion_asks_in_a_modal(session: Session) -> None:
+    before = (session.workspace / "src" / "inventory.py").read_text(encoding="utf-8")
+    result = session.driver.step(
+        "riskyRejectInModal", file="src/inventory.py", first=41, last=47, task="Improve"
+    )
+    assert result["modal"], "the approval prompt was not modal"
+    assert "risky" in result["message"] and "deletes_code" in result["message"]
+    assert {"Approve", "Reject", "Always ask for this kind", "Explain"} <= set(result["buttons"])
+    assert (session.workspace / "src" / "inventory.py").read_text(encoding="utf-8") == before
+
+    rows, proposals = read_store(session.db)
+    risky = [p for p in proposals.values() if "deletes_code" in p.risk]
+    assert len(risky) == 1
+    verdicts = [r for r in rows if r.proposal_id == risky[0].id and r.outcome == Outcome.REJECTED]
+    assert len(verdicts) == 1 and verdicts[0].actor == Actor.USER
+
+
+def test_server_restarts_after_a_crash(session: Session) -> None:
+    old = tether_servers(session.server)
+    assert len(old) == 1, old
+    old[0].kill()
+    old[0].wait(timeout=10)
+    fresh = wait_for_new_server(session.server, {old[0].pid})
+    assert fresh.pid != old[0].pid
+    # the restarted server answers: Verify Audit Log reads the whole chain
+    result = session.driver.step("verify")
+    rows, _ = read_store(session.db)
+    assert f"Audit log OK: {len(rows)} decisions" in result["text"], result
 
 
 def test_train_now_shows_progress_and_adds_an_adapter(session: Session) -> None:

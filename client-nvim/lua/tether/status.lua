@@ -23,12 +23,19 @@ local function is_tether(client_id)
   return client ~= nil and client.name == require('tether.client').name
 end
 
---- "Tether: <title> <message> (<n>%)" (the server's titles may already say Tether).
+--- "Tether: <title> <message> (<n>%)" (the server's titles may already say Tether, and its
+--- messages may start with the title again).
 local function progress_text(p)
   local title = (p.title or 'working'):gsub('^Tether:%s*', '')
-  local parts = { 'Tether: ' .. title }
-  if p.message and p.message ~= '' then
-    parts[#parts + 1] = p.message
+  local message = p.message or ''
+  local parts = {}
+  if message:lower():sub(1, #title) == title:lower() then
+    parts[1] = 'Tether: ' .. message
+  else
+    parts[1] = 'Tether: ' .. title
+    if message ~= '' then
+      parts[2] = message
+    end
   end
   if p.percentage and not p.done then
     parts[#parts + 1] = ('(%d%%)'):format(p.percentage)

@@ -121,7 +121,9 @@ class Agent:
     def student(self) -> Provider:
         if self._student is None:
             self._student = make_provider(
-                self.settings.model, self.settings, adapters=self.adapters,
+                self.settings.model,
+                self.settings,
+                adapters=self.adapters,
                 workspace=self.workspace,
             )
         return self._student
@@ -153,7 +155,9 @@ class Agent:
             names = ", ".join(t.name for t in self.spec.tasks)
             return f"unknown task {req.task!r} (the spec defines: {names})"
         if len(req.text.encode("utf-8")) > self.settings.max_file_bytes:
-            return f"refused: the file is larger than max_file_bytes ({self.settings.max_file_bytes})"
+            return (
+                f"refused: the file is larger than max_file_bytes ({self.settings.max_file_bytes})"
+            )
         return None
 
     # ------------------------------------------------------------------ generation
@@ -173,8 +177,12 @@ class Agent:
             assert redactor is not None
             sent = redact_messages(messages, redactor)
         gen = await provider.generate(
-            sent, n=n, max_new_tokens=self.settings.max_new_tokens,
-            temperature=self.settings.temperature, cancel=cancel, hints=hints,
+            sent,
+            n=n,
+            max_new_tokens=self.settings.max_new_tokens,
+            temperature=self.settings.temperature,
+            cancel=cancel,
+            hints=hints,
         )
         if role == "teacher" and redactor is not None:
             gen.completions = [redactor.restore(c) for c in gen.completions]
@@ -218,8 +226,11 @@ class Agent:
         if self.has_teacher and may_send and self._acceptance is not None:
             acceptance = await self._acceptance(key, "student")
         route = choose_route(
-            has_teacher=self.has_teacher, may_send=may_send, acceptance=acceptance,
-            threshold=self.settings.student_threshold, shadow=self.settings.shadow,
+            has_teacher=self.has_teacher,
+            may_send=may_send,
+            acceptance=acceptance,
+            threshold=self.settings.student_threshold,
+            shadow=self.settings.shadow,
         )
         memory = await self._memory_context(key, original, req)
         messages = build_messages(self.spec, task, view, memory, req.diagnostics)
@@ -300,13 +311,19 @@ class Agent:
             for i, completion in enumerate(gen.completions):
                 label = f"{role} candidate {i + 1}" if len(gen.completions) > 1 else role
                 parsed = parse_completion(
-                    completion, view.original, language=req.language, before=view.before,
-                    after=view.after, document=req.text, doc_start=start, doc_end=end,
+                    completion,
+                    view.original,
+                    language=req.language,
+                    before=view.before,
+                    after=view.after,
+                    document=req.text,
+                    doc_start=start,
+                    doc_end=end,
                     keeps_code=keeps_code,
                 )
                 if isinstance(parsed, ParseFailure):
                     reason = parsed.reason
-                    if gen.finish_reasons[i:i + 1] == ["length"] and "truncated" not in reason:
+                    if gen.finish_reasons[i : i + 1] == ["length"] and "truncated" not in reason:
                         reason += " (the model hit max_new_tokens)"
                     failures.append(f"{label}: {reason}")
                     continue
@@ -321,8 +338,14 @@ class Agent:
                     continue
                 seen.add(parsed.text)
                 answers.append(
-                    _Answer(role, gen.model, gen.adapter_version, completion, parsed.text,
-                            parsed.rationale)
+                    _Answer(
+                        role,
+                        gen.model,
+                        gen.adapter_version,
+                        completion,
+                        parsed.text,
+                        parsed.rationale,
+                    )
                 )
         return answers
 
@@ -349,8 +372,12 @@ class Agent:
         meta: dict[str, Any] = {
             "route": route.model_dump(),
             "candidates": [
-                {"role": a.role, "model": a.model, "adapter_version": a.adapter_version,
-                 "rationale": a.rationale}
+                {
+                    "role": a.role,
+                    "model": a.model,
+                    "adapter_version": a.adapter_version,
+                    "rationale": a.rationale,
+                }
                 for a in answers
             ],
             "always_ask": task in self.spec.boundaries.always_ask,

@@ -82,10 +82,9 @@ def _public_api(tree: ast.Module) -> dict[str, object]:
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 if not child.name.startswith("_") or child.name == "__init__":
                     out[prefix + child.name] = _param_shape(child.args)
-            elif isinstance(child, ast.ClassDef):
-                if not child.name.startswith("_"):
-                    out[prefix + child.name] = "class"
-                    visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.ClassDef) and not child.name.startswith("_"):
+                out[prefix + child.name] = "class"
+                visit(child, f"{prefix}{child.name}.")
 
     visit(tree, "")
     return out

@@ -101,6 +101,17 @@ def _repeats_context(code: str, original: str, before: str, after: str) -> bool:
     return len(copied) >= 2 and len(copied) * 2 >= len(lines)
 
 
+_DEFINES = re.compile(r"^[ \t]*(?:async\s+)?(?:def|class)\s+(\w+)", re.M)
+
+
+def invents_definition(original: str, proposed: str) -> bool:
+    """Statements answered with a new function or class: small models do this instead of
+    editing; a real "extract function" keeps the statements' call site, this does not."""
+    before = set(_DEFINES.findall(original))
+    after = set(_DEFINES.findall(proposed))
+    return not before and bool(after)
+
+
 def _without_docs(code: str) -> str | None:
     """The code's AST with docstrings removed (comments are not in it), or None."""
     try:
@@ -110,8 +121,11 @@ def _without_docs(code: str) -> str | None:
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (
-            isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
         ):
             node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
     return ast.dump(tree)
@@ -170,6 +184,10 @@ def parse_completion(
     if len(code.splitlines()) > 4 * orig_lines + 20:
         return ParseFailure(
             f"out of range: {len(code.splitlines())} lines for a {orig_lines}-line selection"
+        )
+    if language == "python" and invents_definition(original, code):
+        return ParseFailure(
+            "off task: the answer replaces the selected statements with a new definition"
         )
     if keeps_code and language == "python" and changes_code(original, code):
         return ParseFailure("changes code: this task may only add documentation and comments")

@@ -102,7 +102,9 @@ def system_message(spec: AgentSpec, task: TaskSpec, memory: MemoryContext) -> st
         "indentation. Do not repeat code from before or after the selection."
     )
     if memory.rules:
-        parts.append("Rules this user agreed on:\n" + "\n".join(f"- {r.text}" for r in memory.rules))
+        parts.append(
+            "Rules this user agreed on:\n" + "\n".join(f"- {r.text}" for r in memory.rules)
+        )
     if memory.reflections:
         parts.append(
             "Lessons from this user's earlier decisions:\n"
@@ -130,8 +132,7 @@ def user_message(view: CodeView, diagnostics: Sequence[DiagnosticInfo] = ()) -> 
         lines.append("Code before the selection (do not change):")
         lines.append(_fenced(view.before, view.language))
     lines.append(
-        f"Selected code, lines {view.first_line + 1}-{view.first_line + n_lines} "
-        "(replace this):"
+        f"Selected code, lines {view.first_line + 1}-{view.first_line + n_lines} (replace this):"
     )
     lines.append(_fenced(view.original, view.language))
     if view.after.strip():
@@ -140,9 +141,7 @@ def user_message(view: CodeView, diagnostics: Sequence[DiagnosticInfo] = ()) -> 
     return "\n".join(lines)
 
 
-def _shots(
-    task: TaskSpec, language: str, exemplars: Sequence[Exemplar]
-) -> list[Message]:
+def _shots(task: TaskSpec, language: str, exemplars: Sequence[Exemplar]) -> list[Message]:
     good = [e for e in exemplars if e.good][:MAX_SHOTS]
     shots: list[Message] = []
     for e in good:
@@ -157,8 +156,10 @@ def _shots(
         view = CodeView("example.py", "python", ex.selected, ex.before, ex.after, first)
         shots.append({"role": "user", "content": user_message(view)})
         shots.append(
-            {"role": "assistant", "content": render_completion(ex.replacement, "python",
-                                                               ex.rationale)}
+            {
+                "role": "assistant",
+                "content": render_completion(ex.replacement, "python", ex.rationale),
+            }
         )
     return shots
 

@@ -109,9 +109,7 @@ def redact(text: str, extra_patterns: Sequence[str] = ()) -> tuple[str, int]:
     return r.redact(text), r.count
 
 
-def redact_messages(
-    messages: Sequence[dict[str, str]], redactor: Redactor
-) -> list[dict[str, str]]:
+def redact_messages(messages: Sequence[dict[str, str]], redactor: Redactor) -> list[dict[str, str]]:
     """A redacted copy of chat messages; logs how many values were removed."""
     out = [{**m, "content": redactor.redact(m["content"])} for m in messages]
     if redactor.count:

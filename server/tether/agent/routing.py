@@ -59,7 +59,8 @@ def choose_route(
     rate = acc.rate
     if rate is not None and acc.decided >= min_samples and rate >= threshold:
         return Route(
-            role="student", shadow=both,
+            role="student",
+            shadow=both,
             reason=f"student acceptance {rate:.2f} >= {threshold:.2f} over {acc.decided} decisions",
         )
     if acc.decided < min_samples:

@@ -49,7 +49,11 @@ class SpecError(ValueError):
     """A spec that cannot be used; the message names the file, the line and the key."""
 
     def __init__(
-        self, message: str, *, key: str | None = None, line: int | None = None,
+        self,
+        message: str,
+        *,
+        key: str | None = None,
+        line: int | None = None,
         source: str | None = None,
     ) -> None:
         self.detail = message
@@ -237,7 +241,8 @@ def _build(raw: _SpecFile, body: str, source: str) -> AgentSpec:
                     instruction=t.instruction.strip(),
                     when=t.when,
                     keeps_code=(
-                        t.keeps_code if t.keeps_code is not None
+                        t.keeps_code
+                        if t.keeps_code is not None
                         else (defaults[name].keeps_code if name in defaults else False)
                     ),
                 )
@@ -281,7 +286,9 @@ def _validate(
             loc = ("boundaries", "always_ask", i)
             raise SpecError(
                 f"no task named {name!r} (tasks: {', '.join(sorted(task_names))})",
-                key=_loc_key((*key_prefix, *loc)), line=line_of(loc), source=source,
+                key=_loc_key((*key_prefix, *loc)),
+                line=line_of(loc),
+                source=source,
             )
     return _build(raw, body, source)
 
@@ -319,7 +326,8 @@ def parse_agent_md(text: str, source: str = str(SPEC_FILE)) -> AgentSpec:
     except ValueError:
         raise SpecError(
             "the front matter is not closed: end it with a line of three dashes (---)",
-            source=source, line=1,
+            source=source,
+            line=1,
         ) from None
     offset = text[: text.index(fm)].count("\n")  # lines before the front matter's first line
     try:
@@ -336,9 +344,7 @@ def parse_agent_md(text: str, source: str = str(SPEC_FILE)) -> AgentSpec:
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
         _yaml_lines(node, (), lines)
-    return _validate(
-        data, body, source, lambda loc: offset + _nearest(lines, loc, 0) + 1
-    )
+    return _validate(data, body, source, lambda loc: offset + _nearest(lines, loc, 0) + 1)
 
 
 # --------------------------------------------------------------------------- tether.toml

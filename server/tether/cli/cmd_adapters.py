@@ -92,31 +92,25 @@ def _table(rows: list[Any]) -> None:
     from rich.table import Table
 
     table = Table(title="Tether adapters")
-    for col in (
-        "version",
-        "status",
-        "created",
-        "parent",
-        "method",
-        "metric",
-        "candidate",
-        "reference",
-        "train",
-        "held-out",
-    ):
-        table.add_column(col)
+    for col in ("version", "status", "created", "parent", "method"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("held-out score (candidate vs reference)")
+    table.add_column("train/held-out", no_wrap=True)
     for r in rows:
         m = r.metrics
+        metric = str(m.get("metric", "-")).replace("preference_accuracy", "accuracy")
+        score = (
+            f"{metric} {_fmt(m.get('candidate'))} vs {_fmt(m.get('reference'))} "
+            f"({m.get('reference_name', '-')})"
+        )
+        held = (m.get("heldout_pairs") or 0) + (m.get("heldout_labels") or 0)
         table.add_row(
             r.version,
             r.status,
-            r.created_at[:19].replace("T", " "),
+            r.created_at[:10],
             r.parent or "-",
             _fmt(m.get("method")),
-            _fmt(m.get("metric")),
-            _fmt(m.get("candidate")),
-            f"{_fmt(m.get('reference'))} ({m.get('reference_name', '-')})",
-            _fmt(m.get("train_examples")),
-            _fmt((m.get("heldout_pairs") or 0) + (m.get("heldout_labels") or 0)),
+            score,
+            f"{_fmt(m.get('train_examples'))}/{held}",
         )
     Console().print(table)

@@ -15,11 +15,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         description="Run the Tether language server over stdio, or over TCP for debugging.",
     )
     parser.add_argument(
-        "--tcp", metavar="HOST:PORT",
+        "--tcp",
+        metavar="HOST:PORT",
         help="listen on HOST:PORT instead of stdio (for attaching a debugging client)",
     )
     parser.add_argument(
-        "--stdio", action="store_true",
+        "--stdio",
+        action="store_true",
         help="use stdio (the default; accepted because some editors always pass it)",
     )
     parser.set_defaults(func=run)

@@ -15,9 +15,9 @@ from pygls.exceptions import JsonRpcException
 
 from tether.core.text import RangeError, check_range
 from tether.core.types import Proposal
-from tether.lsp import commands as cmd
-from tether.lsp.convert import SOURCE, from_lsp_range, proposal_id_of, to_lsp_range
-from tether.lsp.errors import INVALID_PARAMS, rpc
+from tether.lsp import names as cmd
+from tether.lsp.convert import SOURCE, from_lsp_range, proposal_id_of
+from tether.lsp.errors import INVALID_PARAMS
 from tether.service import ProposalNotPending, TetherService
 
 if TYPE_CHECKING:
@@ -26,59 +26,55 @@ if TYPE_CHECKING:
 
 PROPOSE_KIND = lsp.CodeActionKind.RefactorRewrite
 FIX_KIND = lsp.CodeActionKind.QuickFix
-KINDS = [lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorRewrite]
 
 
-def options() -> lsp.CodeActionOptions:
-    return lsp.CodeActionOptions(code_action_kinds=KINDS, resolve_provider=True)
+async def code_action(
+    server: TetherServer, session: Session, params: lsp.CodeActionParams
+) -> list[lsp.CodeAction] | None:
+    uri = params.text_document.uri
+    service = await session.service_for(uri)
+    try:
+        doc = service.document(uri)
+    except Exception:
+        return None
+    rng = from_lsp_range(params.range)
+    try:
+        check_range(doc.text, rng)
+    except RangeError as exc:
+        raise JsonRpcException(
+            message=f"Tether: code action range is not in the document: {exc}",
+            code=INVALID_PARAMS,
+        ) from None
+    lazy = _resolves_command(server)
+    actions = _proposal_actions(service, params, lazy)
+    actions += _task_actions(service, params, lazy)
+    only = params.context.only
+    if only:
+        actions = [
+            a
+            for a in actions
+            if a.kind and any(a.kind == k or a.kind.startswith(f"{k}.") for k in only)
+        ]
+    return actions
 
 
-def register(server: TetherServer, session: Session) -> None:
-    @server.feature(lsp.TEXT_DOCUMENT_CODE_ACTION, options())
-    @rpc
-    async def code_action(params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
-        uri = params.text_document.uri
-        service = await session.service_for(uri)
-        try:
-            doc = service.document(uri)
-        except Exception:
-            return None
-        rng = from_lsp_range(params.range)
-        try:
-            check_range(doc.text, rng)
-        except RangeError as exc:
-            raise JsonRpcException(
-                message=f"Tether: code action range is not in the document: {exc}",
-                code=INVALID_PARAMS,
-            ) from None
-        lazy = _resolves_command(server)
-        actions = _proposal_actions(service, params, lazy)
-        actions += _task_actions(service, params, lazy)
-        only = params.context.only
-        if only:
-            actions = [a for a in actions if a.kind and any(
-                a.kind == k or a.kind.startswith(f"{k}.") for k in only)]
-        return actions
-
-    @server.feature(lsp.CODE_ACTION_RESOLVE)
-    @rpc
-    async def resolve(action: lsp.CodeAction) -> lsp.CodeAction:
-        data = action.data if isinstance(action.data, dict) else {}
-        op = data.get("op")
-        if op is None:
-            raise JsonRpcException(
-                message="Tether: this code action carries no Tether data", code=INVALID_PARAMS
+async def resolve(server: TetherServer, session: Session, action: lsp.CodeAction) -> lsp.CodeAction:
+    data = action.data if isinstance(action.data, dict) else {}
+    op = data.get("op")
+    if op is None:
+        raise JsonRpcException(
+            message="Tether: this code action carries no Tether data", code=INVALID_PARAMS
+        )
+    pid = data.get("proposalId")
+    if pid is not None:
+        service = await session.service_for(data.get("uri"))
+        proposal = await service.get_proposal(pid)
+        if op != "diff" and proposal.state.value != "pending":
+            raise ProposalNotPending(
+                f"proposal {pid} is already {proposal.state.value}; nothing to do"
             )
-        pid = data.get("proposalId")
-        if pid is not None:
-            service = await session.service_for(data.get("uri"))
-            proposal = await service.get_proposal(pid)
-            if op != "diff" and proposal.state.value != "pending":
-                raise ProposalNotPending(
-                    f"proposal {pid} is already {proposal.state.value}; nothing to do"
-                )
-        action.command = _command(action.title, data)
-        return action
+    action.command = _command(action.title, data)
+    return action
 
 
 def _resolves_command(server: TetherServer) -> bool:
@@ -118,8 +114,10 @@ def _actions_for(
         for h in proposal.hunks:
             line = h.range.start.line + 1
             specs.append(
-                (f"Tether: Accept hunk {h.index + 1} of {len(proposal.hunks)} (line {line})",
-                 {"op": "accept", "hunks": [h.index]})
+                (
+                    f"Tether: Accept hunk {h.index + 1} of {len(proposal.hunks)} (line {line})",
+                    {"op": "accept", "hunks": [h.index]},
+                )
             )
     specs += [
         ("Tether: Reject", {"op": "reject"}),
@@ -130,7 +128,11 @@ def _actions_for(
     for i, (title, extra) in enumerate(specs):
         data = {"proposalId": proposal.id, "uri": proposal.uri, **extra}
         action = lsp.CodeAction(
-            title=title, kind=FIX_KIND, diagnostics=diags, data=data, is_preferred=i == 0,
+            title=title,
+            kind=FIX_KIND,
+            diagnostics=diags,
+            data=data,
+            is_preferred=i == 0,
         )
         if not lazy:
             action.command = _command(title, data)
@@ -203,6 +205,3 @@ def _diagnostic_json(diag: lsp.Diagnostic) -> dict[str, Any]:
         "source": diag.source,
         "code": diag.code,
     }
-
-
-__all__ = ["options", "register", "to_lsp_range"]

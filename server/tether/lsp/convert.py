@@ -60,9 +60,7 @@ def proposal_id_of(diag: lsp.Diagnostic) -> str | None:
 
 def workspace_edit(plan: AcceptPlan, versioned: bool) -> lsp.WorkspaceEdit:
     """The accept's edits, pinned to the proposal's document version when the client can."""
-    edits = [
-        lsp.TextEdit(range=to_lsp_range(e.range), new_text=e.new_text) for e in plan.edits
-    ]
+    edits = [lsp.TextEdit(range=to_lsp_range(e.range), new_text=e.new_text) for e in plan.edits]
     if versioned and plan.version is not None:
         return lsp.WorkspaceEdit(
             document_changes=[

@@ -11,19 +11,6 @@ from lsprotocol.types import LSPErrorCodes
 from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException
 
-from tether.decisions import StoreError
-from tether.service import (
-    AgentFailed,
-    BadRequest,
-    ProposalBusy,
-    ProposalNotPending,
-    ServiceError,
-    StaleDocument,
-    StaleWork,
-    TrainingBusy,
-    WorkCancelled,
-)
-
 log = logging.getLogger(__name__)
 
 INVALID_PARAMS = -32602
@@ -34,6 +21,19 @@ R = TypeVar("R")
 
 def rpc_error(exc: BaseException) -> JsonRpcException:
     """The error response for an exception a handler raised."""
+    from tether.decisions import StoreError
+    from tether.service import (
+        AgentFailed,
+        BadRequest,
+        ProposalBusy,
+        ProposalNotPending,
+        ServiceError,
+        StaleDocument,
+        StaleWork,
+        TrainingBusy,
+        WorkCancelled,
+    )
+
     if isinstance(exc, JsonRpcException):
         return exc
     if isinstance(exc, ValidationError):
@@ -99,9 +99,7 @@ def params_dict(params: Any) -> dict[str, Any]:
         return {}
     if isinstance(params, dict):
         return params
-    raise JsonRpcException(
-        message="Tether: params must be a JSON object", code=INVALID_PARAMS
-    )
+    raise JsonRpcException(message="Tether: params must be a JSON object", code=INVALID_PARAMS)
 
 
 def single_argument(arguments: tuple[Any, ...]) -> dict[str, Any]:
@@ -110,8 +108,7 @@ def single_argument(arguments: tuple[Any, ...]) -> dict[str, Any]:
         return {}
     if len(arguments) != 1 or not isinstance(arguments[0], dict):
         raise JsonRpcException(
-            message="Tether: commands take a single object argument, e.g. "
-            '{"proposalId": "…"}',
+            message='Tether: commands take a single object argument, e.g. {"proposalId": "…"}',
             code=INVALID_PARAMS,
         )
     return arguments[0]

@@ -107,8 +107,10 @@ async def auto_apply(session: Session, service: TetherService, planned: PlannedP
     try:
         await accept(session, service, proposal.id, decision=planned.decision)
     except ServiceError as exc:
-        session.show(f"Tether could not auto-apply {proposal.rationale_headline!r}: {exc}",
-                     lsp.MessageType.Warning)
+        session.show(
+            f"Tether could not auto-apply {proposal.rationale_headline!r}: {exc}",
+            lsp.MessageType.Warning,
+        )
         return
     session.show(
         f"Tether applied: {proposal.rationale_headline} ({_short(planned.decision.reason)})",
@@ -147,8 +149,16 @@ async def prompt(session: Session, service: TetherService, planned: PlannedPropo
             return
         if title != EXPLAIN:
             return  # dismissed: the proposal stays pending as a diagnostic
-        session.show(explanation(proposal.rationale, planned.decision, proposal.original,
-                                 proposal.proposed, proposal.path), lsp.MessageType.Info)
+        session.show(
+            explanation(
+                proposal.rationale,
+                planned.decision,
+                proposal.original,
+                proposal.proposed,
+                proposal.path,
+            ),
+            lsp.MessageType.Info,
+        )
 
 
 def explanation(

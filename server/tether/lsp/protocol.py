@@ -26,7 +26,7 @@ from pygls.io_ import StdoutWriter
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
-from tether.lsp import commands
+from tether.lsp.names import work_done_token
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class TetherProtocol(LanguageServerProtocol):
     def lsp_workspace__execute_command(
         self, params: lsp.ExecuteCommandParams
     ) -> Generator[Any, Any, Any]:
-        commands.work_done_token.set(params.work_done_token)
+        work_done_token.set(params.work_done_token)
         return (yield from super().lsp_workspace__execute_command(params))
 
 

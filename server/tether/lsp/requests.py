@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tether import __version__
 from tether.decisions import HistoryFilter
-from tether.lsp.errors import params_dict, rpc
+from tether.lsp.errors import params_dict
+from tether.lsp.names import HISTORY, PROFILE, PROPOSAL, STATUS
 from tether.service import HEAVY_MODULES
 
 if TYPE_CHECKING:
     from tether.lsp.server import TetherServer
     from tether.lsp.session import Session
 
-HISTORY = "tether/history"
-PROFILE = "tether/profile"
-PROPOSAL = "tether/proposal"
-STATUS = "tether/status"
+Handler = Callable[..., Awaitable[Any]]
+#: Method -> handler(server, session, params); server.py registers them.
+HANDLERS: dict[str, Handler] = {}
+
+
+def request(method: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[method] = fn
+        return fn
+
+    return register
 
 
 class HistoryParams(BaseModel):
@@ -37,8 +46,9 @@ class HistoryParams(BaseModel):
         """Editors send classKey/adapterVersion; a single outcome may come as a string."""
         if not isinstance(v, dict):
             return v
-        out = {"".join("_" + c.lower() if c.isupper() else c for c in k): val
-               for k, val in v.items()}
+        out = {
+            "".join("_" + c.lower() if c.isupper() else c for c in k): val for k, val in v.items()
+        }
         if isinstance(out.get("outcome"), str):
             out["outcome"] = [out["outcome"]]
         return out
@@ -47,7 +57,7 @@ class HistoryParams(BaseModel):
 class ProposalParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    proposalId: str  # noqa: N815
+    proposalId: str
 
 
 class WorkspaceParams(BaseModel):
@@ -60,53 +70,51 @@ def heavy_modules_loaded() -> list[str]:
     return sorted(m for m in HEAVY_MODULES if m in sys.modules)
 
 
-def register(server: TetherServer, session: Session) -> None:
-    @server.feature(HISTORY)
-    @rpc
-    async def history(params: Any) -> dict[str, Any]:
-        p = HistoryParams.model_validate(params_dict(params))
-        service = await session.service_for(p.uri)
-        page = await service.history(p.filter, offset=p.offset, limit=p.limit)
-        return {
-            "items": [r.model_dump(mode="json") for r in page.items],
-            "total": page.total,
-            "offset": page.offset,
-            "limit": page.limit,
-        }
+@request(HISTORY)
+async def history(server: TetherServer, session: Session, params: Any) -> dict[str, Any]:
+    p = HistoryParams.model_validate(params_dict(params))
+    service = await session.service_for(p.uri)
+    page = await service.history(p.filter, offset=p.offset, limit=p.limit)
+    return {
+        "items": [r.model_dump(mode="json") for r in page.items],
+        "total": page.total,
+        "offset": page.offset,
+        "limit": page.limit,
+    }
 
-    @server.feature(PROFILE)
-    @rpc
-    async def profile(params: Any) -> dict[str, Any]:
-        p = WorkspaceParams.model_validate(params_dict(params))
-        service = await session.service_for(p.uri)
-        return await service.profile_view()
 
-    @server.feature(PROPOSAL)
-    @rpc
-    async def proposal(params: Any) -> dict[str, Any]:
-        p = ProposalParams.model_validate(params_dict(params))
-        from tether.lsp.commands import _service_of
+@request(PROFILE)
+async def profile(server: TetherServer, session: Session, params: Any) -> dict[str, Any]:
+    p = WorkspaceParams.model_validate(params_dict(params))
+    service = await session.service_for(p.uri)
+    return await service.profile_view()
 
-        service = await _service_of(session, p.proposalId)
-        return await service.proposal_view(p.proposalId)
 
-    @server.feature(STATUS)
-    @rpc
-    async def status(params: Any) -> dict[str, Any]:
-        """What the server is and has loaded (the heavy modules list must stay empty
-        until a model or training is actually used)."""
-        WorkspaceParams.model_validate(params_dict(params))
-        return {
-            "version": __version__,
-            "pid": os.getpid(),
-            "heavyModules": heavy_modules_loaded(),
-            "workspaces": [
-                {
-                    "root": str(f.root),
-                    "db": str(f.service.paths.db) if f.service else None,
-                    "model": f.settings.model,
-                    "error": f.error,
-                }
-                for f in session.folders
-            ],
-        }
+@request(PROPOSAL)
+async def proposal(server: TetherServer, session: Session, params: Any) -> dict[str, Any]:
+    p = ProposalParams.model_validate(params_dict(params))
+    from tether.lsp.commands import _service_of
+
+    service = await _service_of(session, p.proposalId)
+    return await service.proposal_view(p.proposalId)
+
+
+@request(STATUS)
+async def status(server: TetherServer, session: Session, params: Any) -> dict[str, Any]:
+    """What the server is and has loaded (the heavy modules list must stay empty
+    until a model or training is actually used)."""
+    WorkspaceParams.model_validate(params_dict(params))
+    return {
+        "version": __version__,
+        "pid": os.getpid(),
+        "heavyModules": heavy_modules_loaded(),
+        "workspaces": [
+            {
+                "root": str(f.root),
+                "db": str(f.service.paths.db) if f.service else None,
+                "model": f.settings.model,
+                "error": f.error,
+            }
+            for f in session.folders
+        ],
+    }

@@ -19,15 +19,15 @@ from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 
 from tether import __version__
-from tether.lsp import actions, commands, requests
-from tether.lsp.convert import text_changes
+from tether.lsp import names
+from tether.lsp.errors import rpc
 from tether.lsp.protocol import TetherProtocol
 from tether.lsp.session import Session
-from tether.service import ServiceError
 
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = -32603
+CODE_ACTION_KINDS = [lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorRewrite]
 
 
 class TetherServer(LanguageServer):
@@ -73,6 +73,8 @@ def _guarded(
     def decorate(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
         @functools.wraps(fn)
         async def wrapper(params: Any) -> None:
+            from tether.service import ServiceError
+
             try:
                 await fn(params)
             except ServiceError as exc:
@@ -87,6 +89,7 @@ def _guarded(
 
 
 def create_server() -> TetherServer:
+    """The server with every feature registered; their implementations load on first use."""
     server = TetherServer()
     session = server.session
 
@@ -109,6 +112,8 @@ def create_server() -> TetherServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     @_guarded(session, "following an edit")
     async def did_change(params: lsp.DidChangeTextDocumentParams) -> None:
+        from tether.lsp.convert import text_changes
+
         doc = params.text_document
         service = await session.service_for(doc.uri)
         service.change_document(doc.uri, doc.version, text_changes(params.content_changes))
@@ -137,17 +142,56 @@ def create_server() -> TetherServer:
     async def shutdown(params: Any) -> None:
         await session.close()
 
-    actions.register(server, session)
-    commands.register(server, session)
-    requests.register(server, session)
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(code_action_kinds=CODE_ACTION_KINDS, resolve_provider=True),
+    )
+    @rpc
+    async def code_action(params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+        from tether.lsp import actions
+
+        return await actions.code_action(server, session, params)
+
+    @server.feature(lsp.CODE_ACTION_RESOLVE)
+    @rpc
+    async def code_action_resolve(action: lsp.CodeAction) -> lsp.CodeAction:
+        from tether.lsp import actions
+
+        return await actions.resolve(server, session, action)
+
+    for name in names.COMMANDS:
+        server.command(name)(rpc(_command(server, session, name)))
+    for method in names.REQUESTS:
+        server.feature(method)(rpc(_request(server, session, method)))
     return server
+
+
+def _command(server: TetherServer, session: Session, name: str) -> Callable[..., Awaitable[Any]]:
+    async def run(*arguments: Any) -> Any:
+        from tether.lsp.commands import HANDLERS
+
+        return await HANDLERS[name](server, session, *arguments)
+
+    run.__name__ = name
+    return run
+
+
+def _request(server: TetherServer, session: Session, method: str) -> Callable[..., Awaitable[Any]]:
+    async def run(params: Any) -> Any:
+        from tether.lsp.requests import HANDLERS
+
+        return await HANDLERS[method](server, session, params)
+
+    run.__name__ = method
+    return run
 
 
 def configure_logging() -> None:
     """Logs go to stderr (stdout is the protocol); TETHER_LOG sets the level."""
     level = os.environ.get("TETHER_LOG", "WARNING").upper()
     logging.basicConfig(
-        stream=sys.stderr, level=getattr(logging, level, logging.WARNING),
+        stream=sys.stderr,
+        level=getattr(logging, level, logging.WARNING),
         format="tether %(levelname)s %(name)s: %(message)s",
     )
     if level != "DEBUG":

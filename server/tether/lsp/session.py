@@ -16,26 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
+from pygls.uris import to_fs_path
 
 from tether.config import ConfigError, Settings, load_settings
-from tether.decisions import DecisionRecord, StoreError
-from tether.lsp.convert import diagnostic
-from tether.service import (
-    ProposeOutcome,
-    ServiceError,
-    ServiceEvents,
-    TetherService,
-    uri_to_path,
-)
 
 if TYPE_CHECKING:
     from tether.lsp.server import TetherServer
+    from tether.service import TetherService
 
 log = logging.getLogger(__name__)
 
 SECTION = "tether"
-DECISION_RECORDED = "tether/decisionRecorded"
-TRAINING_STATUS = "tether/trainingStatus"
 
 
 @dataclass
@@ -47,33 +38,6 @@ class Folder:
     service: TetherService | None = None
     error: str | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-
-class Bridge(ServiceEvents):
-    """Service events as LSP notifications, diagnostics and messages."""
-
-    def __init__(self, session: Session, folder: Folder) -> None:
-        self.session = session
-        self.folder = folder
-
-    def decision_recorded(self, record: DecisionRecord) -> None:
-        self.session.notify(DECISION_RECORDED, record.model_dump(mode="json"))
-
-    def proposals_changed(self, uri: str) -> None:
-        self.session.publish(self.folder, uri)
-
-    def review_ready(self, uri: str, outcome: ProposeOutcome) -> None:
-        from tether.lsp import flows
-
-        service = self.folder.service
-        if service is not None:
-            self.session.spawn(flows.present(self.session, service, outcome), "review")
-
-    def training_status(self, status: dict[str, Any]) -> None:
-        self.session.notify(TRAINING_STATUS, status)
-
-    def problem(self, message: str) -> None:
-        self.session.show(message, lsp.MessageType.Error)
 
 
 class Session:
@@ -108,10 +72,18 @@ class Session:
             folder.opening = asyncio.get_running_loop().create_task(self._open(folder))
 
     async def _open(self, folder: Folder) -> TetherService:
+        """Open a folder's service; the core is imported here, after `initialize` answered."""
+        from tether.decisions import StoreError
+        from tether.lsp.bridge import Bridge
+        from tether.service import TetherService
+
+        settings = folder.settings
         try:
             folder.service = await TetherService.open(
-                folder.root, folder.settings, events=Bridge(self, folder)
+                folder.root, settings, events=Bridge(self, folder)
             )
+            if folder.settings is not settings:  # the editor's settings came in meanwhile
+                folder.service.update_settings(folder.settings)
         except (StoreError, OSError) as exc:
             folder.error = str(exc)
             self.show(f"Tether cannot open its store: {exc}", lsp.MessageType.Error)
@@ -121,7 +93,11 @@ class Session:
     async def initialized(self) -> None:
         """Pull the editor's settings and ask to hear when they change."""
         caps = self.server.client_capabilities.workspace
-        if caps and caps.did_change_configuration and caps.did_change_configuration.dynamic_registration:
+        if (
+            caps
+            and caps.did_change_configuration
+            and caps.did_change_configuration.dynamic_registration
+        ):
             with contextlib.suppress(Exception):
                 await self.server.client_register_capability_async(
                     lsp.RegistrationParams(
@@ -190,9 +166,7 @@ class Session:
 
     # ------------------------------------------------------------------ services
     def folder_for(self, uri: str | None) -> Folder:
-        if not self.folders:
-            raise ServiceError("Tether has no workspace folder")
-        local = uri_to_path(uri) if uri else None
+        local = _local_path(uri) if uri else None
         if local is not None:
             best: Folder | None = None
             for folder in self.folders:
@@ -205,6 +179,9 @@ class Session:
         return self.folders[0]
 
     async def service_for(self, uri: str | None = None) -> TetherService:
+        from tether.decisions import StoreError
+        from tether.service import ServiceError
+
         folder = self.folder_for(uri)
         if folder.service is not None:
             return folder.service
@@ -213,7 +190,9 @@ class Session:
         try:
             return await asyncio.shield(folder.opening)
         except (StoreError, OSError):
-            raise ServiceError(f"the store for {folder.root} is unavailable: {folder.error}") from None
+            raise ServiceError(
+                f"the store for {folder.root} is unavailable: {folder.error}"
+            ) from None
 
     def services(self) -> list[TetherService]:
         return [f.service for f in self.folders if f.service is not None]
@@ -239,19 +218,24 @@ class Session:
         self.server.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
 
     def publish(self, folder: Folder, uri: str) -> None:
+        from tether.lsp.convert import diagnostic
+
         service = folder.service
         if service is None:
             return
         risky = set(folder.settings.policy.risky_flags)
-        diagnostics = [diagnostic(p, bool(risky & set(p.risk))) for p in service.live_proposals(uri)]
-        doc = service._docs.get(uri)
+        diagnostics = [
+            diagnostic(p, bool(risky & set(p.risk))) for p in service.live_proposals(uri)
+        ]
         self.server.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(
-                uri=uri, diagnostics=diagnostics, version=doc.version if doc else None
+                uri=uri, diagnostics=diagnostics, version=service.version_of(uri)
             )
         )
 
     def spawn(self, coro: Any, what: str) -> asyncio.Task[Any]:
+        from tether.service import ServiceError
+
         async def run() -> None:
             try:
                 await coro
@@ -272,11 +256,11 @@ class Session:
 def _roots(params: lsp.InitializeParams) -> list[Path]:
     roots: list[Path] = []
     for folder in params.workspace_folders or []:
-        local = uri_to_path(folder.uri)
+        local = _local_path(folder.uri)
         if local is not None:
             roots.append(local)
     if not roots and params.root_uri:
-        local = uri_to_path(params.root_uri)
+        local = _local_path(params.root_uri)
         if local is not None:
             roots.append(local)
     if not roots and params.root_path:
@@ -284,3 +268,11 @@ def _roots(params: lsp.InitializeParams) -> list[Path]:
     if not roots:
         roots.append(Path.cwd())
     return [r.expanduser().resolve() for r in roots]
+
+
+def _local_path(uri: str) -> Path | None:
+    """The file behind a file: URI, None for other schemes."""
+    if not uri.startswith("file:"):
+        return None
+    path = to_fs_path(uri)
+    return Path(path) if path else None

@@ -25,8 +25,39 @@ OpKind = Literal["ADD", "EDIT", "AGREE", "REMOVE"]
 SIMILAR = 0.5  # Jaccard overlap of content words for "this reason restates that rule"
 
 _STOP = frozenset(
-    "the a an and or of to in on for with is are be it this that do not don't dont no use "
-    "please should would i we you my our".split()
+    {
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "is",
+        "are",
+        "be",
+        "it",
+        "this",
+        "that",
+        "do",
+        "not",
+        "don't",
+        "dont",
+        "no",
+        "use",
+        "please",
+        "should",
+        "would",
+        "i",
+        "we",
+        "you",
+        "my",
+        "our",
+    }
 )
 
 
@@ -71,7 +102,7 @@ _OP_LINE = re.compile(
 )
 
 
-def parse_op(text: str, rules: list[Rule]) -> InsightOp | None | Literal["NONE"]:
+def parse_op(text: str, rules: list[Rule]) -> InsightOp | Literal["NONE"] | None:
     """The first operation line of a teacher's answer; None when there is none."""
     for line in text.splitlines():
         m = _OP_LINE.match(line)
@@ -93,15 +124,19 @@ def parse_op(text: str, rules: list[Rule]) -> InsightOp | None | Literal["NONE"]
 
 async def teacher_op(
     teacher: Provider, lesson: str, rules: list[Rule], redact_patterns: tuple[str, ...] = ()
-) -> InsightOp | None | Literal["NONE"]:
+) -> InsightOp | Literal["NONE"] | None:
     from tether.agent.redact import Redactor, redact_messages
 
     listing = "\n".join(f"{i}. {r.text} (votes {r.votes})" for i, r in enumerate(rules, 1))
     messages = [
-        {"role": "system", "content": (
-            "You maintain a short list of rules for a coding assistant, learned from one "
-            "user's decisions. Reply with exactly one line: `ADD: <rule>`, `EDIT <n>: <rule>`, "
-            "`AGREE <n>`, `REMOVE <n>` or `NONE`.")},
+        {
+            "role": "system",
+            "content": (
+                "You maintain a short list of rules for a coding assistant, learned from one "
+                "user's decisions. Reply with exactly one line: `ADD: <rule>`, `EDIT <n>: <rule>`, "
+                "`AGREE <n>`, `REMOVE <n>` or `NONE`."
+            ),
+        },
         {"role": "user", "content": f"Rules:\n{listing or '(none yet)'}\n\nNew lesson: {lesson}"},
     ]
     redactor = Redactor(redact_patterns)

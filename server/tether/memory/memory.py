@@ -50,10 +50,16 @@ def _final_text(record: DecisionRecord, proposal: Proposal) -> str | None:
 def _exemplar(r: MemoryRow) -> Exemplar:
     b = r.body
     return Exemplar(
-        id=r.id, class_key=r.class_key, path=b.get("path", ""), task=b.get("task", ""),
-        language=b.get("language", "python"), original=b.get("original", ""),
-        proposed=b.get("proposed", ""), final=b.get("final"),
-        decision=b.get("decision", "accepted"), feedback=b.get("feedback"),
+        id=r.id,
+        class_key=r.class_key,
+        path=b.get("path", ""),
+        task=b.get("task", ""),
+        language=b.get("language", "python"),
+        original=b.get("original", ""),
+        proposed=b.get("proposed", ""),
+        final=b.get("final"),
+        decision=b.get("decision", "accepted"),
+        feedback=b.get("feedback"),
     )
 
 
@@ -95,7 +101,11 @@ class Memory:
             source = "diff"
             if self.teacher is not None:
                 lesson = await reflection_by_teacher(
-                    self.teacher, record.outcome.value, proposal, reason, final,
+                    self.teacher,
+                    record.outcome.value,
+                    proposal,
+                    reason,
+                    final,
                     self.redact_patterns,
                 )
                 source = "teacher" if lesson else "diff"
@@ -103,10 +113,18 @@ class Memory:
                 lesson = reflection_from_diff(record.outcome.value, proposal, reason, final)
             now = utcnow()
             row = MemoryRow(
-                id=f"rf-{new_id()[:12]}", kind="reflection", class_key=proposal.class_key,
-                created_at=now, updated_at=now,
-                body={"text": lesson, "source": source, "proposal_id": proposal.id,
-                      "outcome": record.outcome.value, "reason": reason},
+                id=f"rf-{new_id()[:12]}",
+                kind="reflection",
+                class_key=proposal.class_key,
+                created_at=now,
+                updated_at=now,
+                body={
+                    "text": lesson,
+                    "source": source,
+                    "proposal_id": proposal.id,
+                    "outcome": record.outcome.value,
+                    "reason": reason,
+                },
             )
             await self.store.put_memory(row)
             written.append(row)
@@ -125,7 +143,9 @@ class Memory:
         existing = await self._get(item_id)
         now = utcnow()
         body = {
-            "path": proposal.path, "task": proposal.task, "language": proposal.language,
+            "path": proposal.path,
+            "task": proposal.task,
+            "language": proposal.language,
             "original": proposal.original[:MAX_EXEMPLAR_CHARS],
             "proposed": proposal.proposed[:MAX_EXEMPLAR_CHARS],
             "final": final[:MAX_EXEMPLAR_CHARS] if final is not None else None,
@@ -135,8 +155,12 @@ class Memory:
             "seq": record.seq,
         }
         row = MemoryRow(
-            id=item_id, kind="exemplar", class_key=proposal.class_key,
-            created_at=existing.created_at if existing else now, updated_at=now, body=body,
+            id=item_id,
+            kind="exemplar",
+            class_key=proposal.class_key,
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+            body=body,
         )
         await self.store.put_memory(row)
         return row
@@ -161,10 +185,16 @@ class Memory:
             if not op.text:
                 raise MemoryItemError("ADD needs the rule's text")
             row = MemoryRow(
-                id=f"in-{new_id()[:12]}", kind="insight", created_at=now, updated_at=now,
+                id=f"in-{new_id()[:12]}",
+                kind="insight",
+                created_at=now,
+                updated_at=now,
                 votes=self.rule_min_votes if by_user else 1,
-                body={"text": op.text, "source": "user" if by_user else "decisions",
-                      "evidence": [evidence] if evidence else []},
+                body={
+                    "text": op.text,
+                    "source": "user" if by_user else "decisions",
+                    "evidence": [evidence] if evidence else [],
+                },
             )
             await self.store.put_memory(row)
             await self._trim_rules()
@@ -199,7 +229,9 @@ class Memory:
         for r in rows[: len(rows) - self.max_rules]:
             await self.store.delete_memory(r.id)
 
-    async def rules(self, class_key: str | None = None, *, include_weak: bool = False) -> list[Rule]:
+    async def rules(
+        self, class_key: str | None = None, *, include_weak: bool = False
+    ) -> list[Rule]:
         rows = await self.store.memory(kind="insight")
         out = [
             Rule(id=r.id, class_key=r.class_key, text=str(r.body.get("text", "")), votes=r.votes)
@@ -220,8 +252,13 @@ class Memory:
         self._index.update([_exemplar(r) for r in rows], tuple((r.id, r.updated_at) for r in rows))
         found = self._index.search(query, k, class_key)
         reflections = [
-            Reflection(id=r.id, class_key=r.class_key, text=str(r.body.get("text", "")),
-                       source=r.body.get("source", "diff"), proposal_id=r.body.get("proposal_id"))
+            Reflection(
+                id=r.id,
+                class_key=r.class_key,
+                text=str(r.body.get("text", "")),
+                source=r.body.get("source", "diff"),
+                proposal_id=r.body.get("proposal_id"),
+            )
             for r in await self.store.memory(kind="reflection")
             if related(r.class_key, class_key)
         ]
@@ -234,8 +271,9 @@ class Memory:
         return await self.store.memory(kind=kind)
 
     async def _get(self, item_id: str) -> MemoryRow | None:
-        return next((r for r in await self.store.memory(active_only=False) if r.id == item_id),
-                    None)
+        return next(
+            (r for r in await self.store.memory(active_only=False) if r.id == item_id), None
+        )
 
     async def resolve(self, ref: str) -> MemoryRow:
         """An item by id or unique id prefix (what `tether memory` users type)."""

@@ -82,14 +82,20 @@ async def reflection_by_teacher(
         unified(proposal.original, proposal.proposed, proposal.path) or "(no change)",
     ]
     if final is not None:
-        parts += ["What the user kept instead, as a diff from the proposal:",
-                  unified(proposal.proposed, final, proposal.path)]
+        parts += [
+            "What the user kept instead, as a diff from the proposal:",
+            unified(proposal.proposed, final, proposal.path),
+        ]
     if reason:
         parts.append(f"The user's reason: {reason}")
     messages = [
-        {"role": "system", "content": (
-            "You turn a user's decision about a code edit into one short lesson (one sentence, "
-            "imperative, general enough to apply to similar code) for the assistant.")},
+        {
+            "role": "system",
+            "content": (
+                "You turn a user's decision about a code edit into one short lesson (one sentence, "
+                "imperative, general enough to apply to similar code) for the assistant."
+            ),
+        },
         {"role": "user", "content": "\n".join(parts)},
     ]
     redactor = Redactor(redact_patterns)

@@ -33,7 +33,10 @@ def _tokenize(texts: Sequence[str]) -> list[list[str]]:
     import bm25s
 
     return bm25s.tokenize(
-        list(texts), token_pattern=TOKEN_PATTERN, stopwords=None, show_progress=False,
+        list(texts),
+        token_pattern=TOKEN_PATTERN,
+        stopwords=None,
+        show_progress=False,
         return_ids=False,
     )
 
@@ -65,6 +68,7 @@ class ExemplarIndex:
         self._retriever = retriever
 
     def search(self, query: str, k: int, class_key: str | None = None) -> list[Exemplar]:
+        """The best matches, at most k that the user kept and k that they rejected."""
         if self._retriever is None or k <= 0:
             return []
         q = _tokenize([query])[0]
@@ -80,4 +84,9 @@ class ExemplarIndex:
                 score *= SAME_CLASS_BONUS
             ranked.append((score, i))
         ranked.sort(key=lambda t: (-t[0], t[1]))
-        return [self._exemplars[i].model_copy(update={"score": s}) for s, i in ranked[:k]]
+        # up to k of each kind: demonstrations (what the user kept) and rejections, so a
+        # run of similar rejections cannot push every demonstration out of the prompt
+        good = [(s, i) for s, i in ranked if self._exemplars[i].good][:k]
+        other = [(s, i) for s, i in ranked if not self._exemplars[i].good][:k]
+        picked = sorted(good + other, key=lambda t: (-t[0], t[1]))
+        return [self._exemplars[i].model_copy(update={"score": s}) for s, i in picked]

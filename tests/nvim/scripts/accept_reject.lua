@@ -119,11 +119,23 @@ H.wait(30000, function()
   return #H.selects > 0
 end, 'the approval prompt')
 H.wait(20000, function()
-  return decided('accepted', nil) and #vim.tbl_filter(function(d)
+  return #vim.tbl_filter(function(d)
     return d.outcome == 'accepted'
   end, decisions) == 2
 end, 'the approved proposal to be accepted')
 H.emit('approval', { prompt = H.selects[1], text = H.text(buf) })
+
+-- 6. A proposal with two hunks, in another file of the workspace: accept only the second
+-- with :TetherAccept 2 (hunk numbers start at 1, as in the code action titles).
+local report = H.open(vim.fs.joinpath(vim.fs.dirname(file), 'report.py'))
+vim.cmd('%TetherPropose improve')
+diag, id = only_proposal(report, 'the two-hunk proposal')
+vim.api.nvim_win_set_cursor(0, { diag.lnum + 1, 0 })
+vim.cmd('TetherAccept 2')
+H.wait(20000, function()
+  return decided('accepted', id) ~= nil
+end, 'the partial accept')
+H.emit('partial', { id = id, text = H.text(report), hunks = decided('accepted', id).hunks })
 H.emit('decisions', vim.tbl_map(function(d)
   return { outcome = d.outcome, proposal_id = d.proposal_id, reason = d.reason, actor = d.actor }
 end, decisions))

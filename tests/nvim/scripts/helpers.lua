@@ -131,6 +131,9 @@ function H.open(path)
   local buf = vim.api.nvim_get_current_buf()
   local client
   H.wait(60000, function()
+    if H.notified('^Client tether quit') then
+      H.fail('the server exited: ' .. H.notified('^Client tether quit').msg)
+    end
     client = vim.lsp.get_clients({ name = 'tether', bufnr = buf })[1]
     return client and client.initialized
   end, 'the tether client to attach to ' .. path)

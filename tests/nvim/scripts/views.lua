@@ -24,6 +24,24 @@ H.wait(30000, function()
   return #H.proposals(buf) == 1
 end, 'a proposal')
 vim.api.nvim_win_set_cursor(0, { H.proposals(buf)[1].lnum + 1, 0 })
+
+-- The "Show diff" code action opens the diff in a split (a client-side command).
+vim.lsp.buf.code_action({
+  filter = function(a)
+    return a.title == 'Tether: Show diff'
+  end,
+  apply = true,
+})
+H.wait(10000, function()
+  return (events.TetherDiffShown or 0) == 1
+end, 'the diff of the pending proposal')
+H.emit('pending_diff', {
+  lines = vim.api.nvim_buf_get_lines(0, 0, -1, false),
+  windows = #vim.api.nvim_tabpage_list_wins(0),
+})
+vim.cmd('close')
+H.check(vim.api.nvim_get_current_buf() == buf, 'closing the diff did not return to the file')
+
 vim.cmd('TetherAccept')
 H.wait(20000, function()
   return events.last_outcome == 'accepted' and H.text(buf) ~= original_text
@@ -51,7 +69,7 @@ H.check(row, 'no accepted row in the history')
 vim.api.nvim_win_set_cursor(view.win, { view.first_row + row - 1, 0 })
 vim.api.nvim_feedkeys(vim.keycode('<CR>'), 'x', false)
 H.wait(10000, function()
-  return (events.TetherDiffShown or 0) > 0
+  return (events.TetherDiffShown or 0) == 2
 end, 'the diff split')
 local diff_win = vim.api.nvim_get_current_win()
 H.emit('diff', {

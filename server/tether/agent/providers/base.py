@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 #: The active adapter: (version, directory), or None for the base model.
 AdapterRef = tuple[str, Path]
-AdapterSource = Callable[[], "AdapterRef | None | Awaitable[AdapterRef | None]"]
+AdapterSource = Callable[[], "AdapterRef | Awaitable[AdapterRef | None] | None"]
 
 
 class ProviderError(RuntimeError):
@@ -39,7 +39,7 @@ class ProviderConfigError(ProviderError):
     """The model string, a key or a file is wrong."""
 
 
-class GenerationCancelled(Exception):  # noqa: N818  (a normal outcome, not a failure)
+class GenerationCancelled(Exception):
     """The caller's cancel event fired before the model finished."""
 
 
@@ -83,15 +83,19 @@ class Provider(ABC):
     ) -> AsyncIterator[str]:
         """Text pieces as they are produced; the default yields the whole answer at once."""
         gen = await self.generate(
-            messages, n=1, max_new_tokens=max_new_tokens, temperature=temperature,
-            cancel=cancel, hints=hints,
+            messages,
+            n=1,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            cancel=cancel,
+            hints=hints,
         )
         yield gen.completions[0] if gen.completions else ""
 
     def render_prompt(self, messages: Sequence[Message]) -> str:
         return render_chatml(messages)
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027  (optional hook; most hold nothing)
         """Release what the provider holds (connections, the model)."""
 
 

@@ -154,7 +154,9 @@ class EmbeddedProvider(Provider):
                 )
             self._model.eval()
         except Exception as exc:  # a broken adapter must not stop proposals
-            log.error("adapter %s at %s would not load (%s); using the base model", version, path, exc)
+            log.error(
+                "adapter %s at %s would not load (%s); using the base model", version, path, exc
+            )
             self._failed.add(version)
             return self._active
         self._active = version
@@ -168,7 +170,9 @@ class EmbeddedProvider(Provider):
     def render_prompt(self, messages: Sequence[Message]) -> str:
         tok = self._tokenizer
         if tok is not None and getattr(tok, "chat_template", None):
-            return tok.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+            return tok.apply_chat_template(
+                list(messages), tokenize=False, add_generation_prompt=True
+            )
         return render_chatml(messages)
 
     # ------------------------------------------------------------------ generation
@@ -239,10 +243,13 @@ class EmbeddedProvider(Provider):
                     reasons.append("length")
             return texts, reasons, version
 
-    async def _guarded(self, fn: Callable[[], Any], stop: threading.Event, cancel: asyncio.Event | None) -> Any:
+    async def _guarded(
+        self, fn: Callable[[], Any], stop: threading.Event, cancel: asyncio.Event | None
+    ) -> Any:
         """Run `fn` in a thread; the cancel event (or task cancellation) stops generation."""
         watcher: asyncio.Task[Any] | None = None
         if cancel is not None:
+
             async def watch() -> None:
                 await cancel.wait()
                 stop.set()
@@ -279,7 +286,10 @@ class EmbeddedProvider(Provider):
         if stop.is_set():
             raise GenerationCancelled()
         return Generation(
-            prompt=prompt, completions=texts, finish_reasons=reasons, model=self.model_id,
+            prompt=prompt,
+            completions=texts,
+            finish_reasons=reasons,
+            model=self.model_id,
             adapter_version=version,
         )
 

@@ -40,7 +40,11 @@ def _litellm() -> Any:
 
 class LiteLLMProvider(Provider):
     def __init__(
-        self, name: str, *, timeout: float = 60.0, retries: int = 2,
+        self,
+        name: str,
+        *,
+        timeout: float = 60.0,
+        retries: int = 2,
         extra: dict[str, Any] | None = None,
     ) -> None:
         self.model_id = f"litellm:{name}"
@@ -75,7 +79,9 @@ class LiteLLMProvider(Provider):
             )
         if isinstance(exc, e.RateLimitError):
             return ProviderUnavailable(f"{self.model_id} is rate-limiting requests; try later")
-        if isinstance(exc, e.APIConnectionError | e.ServiceUnavailableError | e.InternalServerError):
+        if isinstance(
+            exc, e.APIConnectionError | e.ServiceUnavailableError | e.InternalServerError
+        ):
             return ProviderUnavailable(f"{self.model_id} cannot be reached: {exc}")
         if isinstance(exc, e.NotFoundError | e.BadRequestError):
             return ProviderConfigError(f"{self.model_id} rejected the request: {exc}")

@@ -25,7 +25,11 @@ from tether.agent.providers.base import (
 
 class OllamaProvider(Provider):
     def __init__(
-        self, name: str, *, host: str = "http://127.0.0.1:11434", timeout: float = 60.0,
+        self,
+        name: str,
+        *,
+        host: str = "http://127.0.0.1:11434",
+        timeout: float = 60.0,
         options: dict[str, Any] | None = None,
     ) -> None:
         self.model_id = f"ollama:{name}"
@@ -81,7 +85,8 @@ class OllamaProvider(Provider):
         client = self._get_client()
         try:
             resp = await client.chat(
-                model=self.name, messages=list(messages),
+                model=self.name,
+                messages=list(messages),
                 options=self._options(max_new_tokens, temperature, seed),
             )
         except asyncio.CancelledError:
@@ -127,7 +132,9 @@ class OllamaProvider(Provider):
         client = self._get_client()
         try:
             parts = await client.chat(
-                model=self.name, messages=list(messages), stream=True,
+                model=self.name,
+                messages=list(messages),
+                stream=True,
                 options=self._options(max_new_tokens, temperature, None),
             )
             async for part in parts:

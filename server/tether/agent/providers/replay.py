@@ -111,6 +111,8 @@ class ReplayProvider(Provider):
                 texts.append(text)
                 reasons.append(entry.finish_reason)
         return Generation(
-            prompt=self.render_prompt(messages), completions=texts[:n],
-            finish_reasons=reasons[:n], model=self.model_id,
+            prompt=self.render_prompt(messages),
+            completions=texts[:n],
+            finish_reasons=reasons[:n],
+            model=self.model_id,
         )

@@ -1,0 +1,237 @@
+"""Training benchmark: the real trainer (TrainingManager → worker → TRL DPO with LoRA) on
+preference pairs a persona made, measured against this machine's own matmul peak.
+
+Pairs: the agent (replay provider, so no model is needed to propose) writes the prompt for
+each rewrite exactly as it would for the embedded model; the persona's verdict orders the
+two answers (accepted: the rewrite over the untouched code; rejected: the other way round;
+corrected: the persona's text over the rewrite). A fixed held-out set of pairs, never
+trained on, measures preference accuracy after 50, 100 and 200 training pairs.
+
+FLOP/s is an estimate: 6 x parameters x tokens per DPO step (policy forward 2N, backward
+through the frozen weights about 2N, reference forward 2N), attention ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.personas import PersonaProposal, load_persona
+from bench.rewrites import Rewrite, stdlib_root, stream
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def matmul_peak(n: int = 2048, seconds: float = 3.0, device: str = "cpu") -> dict[str, Any]:
+    """Best fp32 matmul FLOP/s this machine reaches with torch (the denominator)."""
+    import torch
+
+    a = torch.randn(n, n, dtype=torch.float32, device=device)
+    b = torch.randn(n, n, dtype=torch.float32, device=device)
+    torch.matmul(a, b)  # warm-up
+    best, runs, start = 0.0, 0, time.perf_counter()
+    while time.perf_counter() - start < seconds or runs < 3:
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        torch.matmul(a, b)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        best = max(best, 2 * n**3 / (time.perf_counter() - t0))
+        runs += 1
+    return {"n": n, "flops": best, "runs": runs, "threads": torch.get_num_threads(),
+            "device": device}
+
+
+async def persona_pairs(persona_spec: str, rewrites: Sequence[Rewrite], workdir: Path
+                        ) -> list[dict[str, Any]]:
+    """Prompt, chosen and rejected completions for each rewrite, ordered by the persona."""
+    from tether.agent import Agent, AgentRequest
+    from tether.agent.providers.replay import ReplayProvider
+    from tether.agent.spec import load_spec
+    from tether.config import Settings
+    from tether.core.response_format import render_completion
+    from tether.core.types import Range
+
+    from bench.learning import workspace_spec, write_replay
+
+    persona = load_persona(persona_spec)
+    persona.configure(drift_at=None)
+    ws = workdir / "ws-train"
+    ws.mkdir(parents=True, exist_ok=True)
+    (ws / "tether.toml").write_text(workspace_spec())
+    replay = workdir / "replay-train.jsonl"
+    write_replay(rewrites, replay)
+    settings = Settings(model=f"replay:{replay}", home=workdir / "home")
+    agent = Agent(settings, load_spec(ws), None, ws, student=ReplayProvider(replay))
+    root = stdlib_root()
+    pairs = []
+    for i, rw in enumerate(rewrites):
+        req = AgentRequest(uri=(ws / rw.path).as_uri(), path=rw.path,
+                           text=(root / rw.path).read_text(encoding="utf-8"),
+                           range=Range.of(rw.start_line, 0, rw.end_line, 0), task=rw.task)
+        result = await agent.propose(req)
+        if not result.proposals:
+            continue
+        p = result.proposals[0]
+        verdict = persona(PersonaProposal(path=p.path, original=p.original, proposed=p.proposed,
+                                          task=p.task, class_key=p.class_key, index=i))
+        if verdict.kind == "accept":
+            chosen, rejected = p.proposed, p.original
+        elif verdict.kind == "reject":
+            chosen, rejected = p.original, p.proposed
+        else:
+            chosen, rejected = verdict.text or p.proposed, p.proposed
+        pairs.append({"prompt": p.prompt, "chosen": render_completion(chosen, "python"),
+                      "rejected": render_completion(rejected, "python"),
+                      "proposal_id": p.id, "class_key": p.class_key, "verdict": verdict.kind})
+    await agent.close()
+    return pairs
+
+
+def _training_data(train: Sequence[dict[str, Any]], heldout: Sequence[dict[str, Any]]) -> Any:
+    from tether.training.dataset import PairRow, TrainingData, data_hash
+    from tether.training.models import DecisionRange
+
+    def rows(items: Sequence[dict[str, Any]], offset: int) -> list[PairRow]:
+        return [PairRow(prompt=p["prompt"], chosen=p["chosen"], rejected=p["rejected"],
+                        proposal_id=p["proposal_id"], seq=offset + i, class_key=p["class_key"],
+                        source="correction") for i, p in enumerate(items)]
+
+    data = TrainingData(pairs_train=rows(train, 1), pairs_heldout=rows(heldout, 10_000),
+                        labels_train=[], labels_heldout=[], decision_range=DecisionRange(),
+                        data_hash="")
+    data.data_hash = data_hash(data)
+    return data
+
+
+def count_tokens(pairs: Sequence[dict[str, Any]], max_length: int) -> int:
+    """Tokens one epoch feeds the policy: prompt+chosen and prompt+rejected, each capped."""
+    from transformers import AutoTokenizer
+
+    from tether.embedded import ensure_plain_model
+
+    tok = AutoTokenizer.from_pretrained(ensure_plain_model())
+    total = 0
+    for p in pairs:
+        for side in ("chosen", "rejected"):
+            n = len(tok(p["prompt"] + p[side], add_special_tokens=False)["input_ids"])
+            total += min(n, max_length)
+    return total
+
+
+def model_parameters() -> int:
+    import json
+
+    from tether.embedded import ensure_plain_model
+
+    cfg = json.loads((ensure_plain_model() / "config.json").read_text())
+    h, layers, inter, vocab = (cfg["hidden_size"], cfg["num_hidden_layers"],
+                               cfg["intermediate_size"], cfg["vocab_size"])
+    kv = h * cfg.get("num_key_value_heads", cfg["num_attention_heads"]) // cfg[
+        "num_attention_heads"]
+    per_layer = h * h * 2 + h * kv * 2 + 3 * h * inter
+    embeddings = vocab * h * (1 if cfg.get("tie_word_embeddings", True) else 2)
+    return layers * per_layer + embeddings
+
+
+async def train_once(train: Sequence[dict[str, Any]], heldout: Sequence[dict[str, Any]],
+                     workdir: Path, *, max_steps: int | None = None) -> dict[str, Any]:
+    """One TrainingManager run on prepared data; returns its result and the worker's peak RSS."""
+    import psutil
+
+    from tether.config import Settings
+    from tether.decisions import DecisionStore
+    from tether.paths import WorkspacePaths
+    from tether.training import TrainingManager
+
+    ws = workdir / f"ws-{len(train)}"
+    ws.mkdir(parents=True, exist_ok=True)
+    settings = Settings(home=workdir / "home")
+    paths = WorkspacePaths(ws, settings.data_root).ensure()
+    store = await DecisionStore.open(paths.db)
+    manager = TrainingManager(store, paths, settings)
+    peak = 0
+    done = asyncio.Event()
+
+    async def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            pid = manager.worker_pid
+            if pid is not None:
+                with contextlib.suppress(psutil.Error):
+                    proc = psutil.Process(pid)
+                    rss = proc.memory_info().rss + sum(
+                        c.memory_info().rss for c in proc.children(recursive=True))
+                    peak = max(peak, rss)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), 0.2)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        result = await manager.train_now(data=_training_data(train, heldout), max_steps=max_steps)
+    finally:
+        done.set()
+        await sampler
+        await store.close()
+    return {"result": result, "peak_rss": peak, "max_length": settings.training.max_length,
+            "batch_size": settings.training.batch_size, "epochs": settings.training.epochs}
+
+
+def run(*, sizes: Sequence[int] = (50, 100, 200), heldout: int = 40, quick: bool = False,
+        persona: str = "modernizer", seed: int = 0) -> dict[str, Any]:
+    os.environ.setdefault("TETHER_MODEL_CACHE", str(REPO / ".tether-test" / "models"))
+    need = (8 if quick else max(sizes)) + heldout + 20
+    with tempfile.TemporaryDirectory(prefix="tether-bench-train-") as tmp:
+        workdir = Path(tmp)
+        t0 = time.perf_counter()
+        pairs = asyncio.run(persona_pairs(persona, stream(need, seed=seed), workdir))
+        held, pool = pairs[-heldout:], pairs[:-heldout]
+        prep_s = time.perf_counter() - t0
+        peak = matmul_peak()
+        params = model_parameters()
+        runs = []
+        plan = [(8, 2)] if quick else [(k, None) for k in sizes]
+        for size, max_steps in plan:
+            train = pool[:size]
+            out = asyncio.run(train_once(train, held, workdir, max_steps=max_steps))
+            r = out["result"]
+            epoch_tokens = count_tokens(train, out["max_length"])
+            steps = r.steps or 0
+            batch = out["batch_size"]
+            step_seconds = r.seconds_per_step
+            trained_pairs = min(len(train) * out["epochs"], steps * batch) if steps else 0
+            tokens = epoch_tokens * trained_pairs / len(train) if train else 0
+            train_s = (step_seconds or 0) * steps
+            flops = 6 * params * tokens / train_s if train_s else None
+            m = r.metrics
+            runs.append({
+                "pairs": len(train),
+                "status": r.status,
+                "reason": r.reason,
+                "method": r.method,
+                "steps": steps,
+                "seconds_total": r.seconds,
+                "seconds_train": train_s,
+                "seconds_per_step": step_seconds,
+                "tokens": tokens,
+                "tokens_per_s": tokens / train_s if train_s else None,
+                "peak_rss_mb": out["peak_rss"] / 2**20,
+                "achieved_flops": flops,
+                "flops_fraction": flops / peak["flops"] if flops else None,
+                "device": r.device,
+                "heldout_pairs": len(held),
+                "base_policy_accuracy": m.base.policy_accuracy if m else None,
+                "candidate_preference_accuracy": m.candidate.preference_accuracy if m else None,
+                "candidate_policy_accuracy": m.candidate.policy_accuracy if m else None,
+                "candidate_margin": m.candidate.pairs_margin if m else None,
+                "gate": r.gate.reason if r.gate else None,
+            })
+    return {"persona": persona, "pairs_available": len(pool), "heldout": len(held),
+            "prepare_seconds": prep_s, "matmul_peak": peak, "parameters": params, "runs": runs}
