@@ -111,19 +111,20 @@ def _training_data(train: Sequence[dict[str, Any]], heldout: Sequence[dict[str, 
     return data
 
 
-def count_tokens(pairs: Sequence[dict[str, Any]], max_length: int) -> int:
-    """Tokens one epoch feeds the policy: prompt+chosen and prompt+rejected, each capped."""
+def tokenizer() -> Any:
     from transformers import AutoTokenizer
 
     from tether.embedded import ensure_plain_model
 
-    tok = AutoTokenizer.from_pretrained(ensure_plain_model())
-    total = 0
-    for p in pairs:
-        for side in ("chosen", "rejected"):
-            n = len(tok(p["prompt"] + p[side], add_special_tokens=False)["input_ids"])
-            total += min(n, max_length)
-    return total
+    return AutoTokenizer.from_pretrained(ensure_plain_model())
+
+
+def pair_tokens(tok: Any, pair: dict[str, Any]) -> tuple[int, int]:
+    """Tokens of prompt+chosen and prompt+rejected (what one DPO example feeds the policy)."""
+    return tuple(  # type: ignore[return-value]
+        len(tok(pair["prompt"] + pair[side], add_special_tokens=False)["input_ids"])
+        for side in ("chosen", "rejected")
+    )
 
 
 def model_parameters() -> int:
@@ -141,6 +142,13 @@ def model_parameters() -> int:
     return layers * per_layer + embeddings
 
 
+#: The trainer's default max_length (512) is shorter than most of the agent's own prompts
+#: (system + one example + 20 lines of context each side + the function: 500-1700 tokens),
+#: and TRL drops examples whose prompt fills it; the benchmark trains at 1024 and keeps the
+#: pairs that fit, and reports how many did not.
+MAX_LENGTH = 1024
+
+
 async def train_once(train: Sequence[dict[str, Any]], heldout: Sequence[dict[str, Any]],
                      workdir: Path, *, max_steps: int | None = None) -> dict[str, Any]:
     """One TrainingManager run on prepared data; returns its result and the worker's peak RSS."""
@@ -153,7 +161,7 @@ async def train_once(train: Sequence[dict[str, Any]], heldout: Sequence[dict[str
 
     ws = workdir / f"ws-{len(train)}"
     ws.mkdir(parents=True, exist_ok=True)
-    settings = Settings(home=workdir / "home")
+    settings = Settings(home=workdir / "home", training={"max_length": MAX_LENGTH})
     paths = WorkspacePaths(ws, settings.data_root).ensure()
     store = await DecisionStore.open(paths.db)
     manager = TrainingManager(store, paths, settings)
@@ -191,7 +199,12 @@ def run(*, sizes: Sequence[int] = (50, 100, 200), heldout: int = 40, quick: bool
     with tempfile.TemporaryDirectory(prefix="tether-bench-train-") as tmp:
         workdir = Path(tmp)
         t0 = time.perf_counter()
-        pairs = asyncio.run(persona_pairs(persona, stream(need, seed=seed), workdir))
+        made = asyncio.run(persona_pairs(persona, stream(2 * need, seed=seed), workdir))
+        tok = tokenizer()
+        for p in made:
+            p["tokens"] = pair_tokens(tok, p)
+        pairs = [p for p in made if max(p["tokens"]) <= MAX_LENGTH][:need]
+        too_long = sum(max(p["tokens"]) > MAX_LENGTH for p in made)
         held, pool = pairs[-heldout:], pairs[:-heldout]
         prep_s = time.perf_counter() - t0
         peak = matmul_peak()
@@ -202,7 +215,7 @@ def run(*, sizes: Sequence[int] = (50, 100, 200), heldout: int = 40, quick: bool
             train = pool[:size]
             out = asyncio.run(train_once(train, held, workdir, max_steps=max_steps))
             r = out["result"]
-            epoch_tokens = count_tokens(train, out["max_length"])
+            epoch_tokens = sum(sum(p["tokens"]) for p in train)
             steps = r.steps or 0
             batch = out["batch_size"]
             step_seconds = r.seconds_per_step
@@ -234,4 +247,5 @@ def run(*, sizes: Sequence[int] = (50, 100, 200), heldout: int = 40, quick: bool
                 "gate": r.gate.reason if r.gate else None,
             })
     return {"persona": persona, "pairs_available": len(pool), "heldout": len(held),
+            "max_length": MAX_LENGTH, "pairs_made": len(made), "pairs_too_long": too_long,
             "prepare_seconds": prep_s, "matmul_peak": peak, "parameters": params, "runs": runs}

@@ -203,8 +203,8 @@ const steps = {
     // the policy asks about a risky change in a modal dialog
     const dialog = page.locator('.monaco-dialog-box');
     await dialog.waitFor({ state: 'visible' });
-    const message = (await dialog.locator('.dialog-message-text').textContent()) || '';
-    const buttons = await dialog.locator('.dialog-buttons a.monaco-button, .dialog-buttons .monaco-button').allTextContents();
+    const message = await dialog.locator('.dialog-message-container').innerText();
+    const buttons = (await dialog.locator('.dialog-buttons .monaco-button').allTextContents()).map((t) => t.trim());
     const modal = (await page.locator('.monaco-dialog-modal-block').count()) > 0;
     await dialog.locator('.monaco-button', { hasText: /^Reject$/ }).click();
     await dialog.waitFor({ state: 'detached' });

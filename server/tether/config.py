@@ -85,6 +85,7 @@ class TrainingSettings(_Section):
     dedupe_threshold: float = Field(0.95, gt=0, le=1, description="Similarity of near-duplicates.")
     seed: int = Field(0, ge=0, description="Seed of LoRA init and data order.")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    worker_nice: int = Field(5, ge=0, le=19, description="Niceness of the training process.")
 
 
 class Settings(BaseModel):

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: How long closing waits for background work (recording, memory) before cancelling it.
+CLOSE_GRACE_SECONDS = 5.0
 #: Modules that must never be imported while the server starts (checked by tests and doctor).
 HEAVY_MODULES = ("torch", "transformers", "trl", "peft", "datasets", "litellm")
 
@@ -320,6 +322,7 @@ class TetherService:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._model_lock = asyncio.Lock()  # one model call at a time per workspace
         self._training_task: asyncio.Task[Any] | None = None
+        self._scheduler: Any = None
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -349,6 +352,10 @@ class TetherService:
             job.stop("the server is shutting down")
         for review in self._reviews.values():
             review.cancel.set()
+        if self._scheduler is not None:
+            self._scheduler.stop()
+        if self._tasks:  # let recording finish; stopped work ends at once
+            await asyncio.wait(list(self._tasks), timeout=CLOSE_GRACE_SECONDS)
         for task in list(self._tasks):
             task.cancel()
         training = self._c.training
@@ -371,6 +378,10 @@ class TetherService:
         self.settings = settings
         if self._c.profile is not None and settings.policy != old.policy:
             self._spawn(self._c.profile.reconfigure(settings), "profile settings")
+        if self._c.training is not None:
+            self._c.training.settings = settings.training
+        if self._scheduler is not None:
+            self._scheduler.settings = settings.training
         return notes
 
     # ------------------------------------------------------------------ components
@@ -519,8 +530,8 @@ class TetherService:
                 self._live.pop(p.id, None)
             self.events.proposals_changed(uri)
             self._spawn(self._expire_all(stale, version), "expiring stale proposals")
-        if self._c.training is not None and hasattr(self._c.training, "note_typing"):
-            self._c.training.note_typing()
+        if self._scheduler is not None:
+            self._scheduler.note_typing()
 
     async def save_document(self, uri: str) -> None:
         """Saving ends the correction window early; it may also start a background review."""
@@ -530,8 +541,12 @@ class TetherService:
             self._schedule_review(uri)
 
     async def close_document(self, uri: str) -> None:
+        """Closing ends watches (recording rewrites) and expires the proposals shown on it."""
         for watch in [w for w in self._watches if w.uri == uri]:
             await self._finish_watch(watch)
+        for proposal in self.live_proposals(uri):
+            if proposal.id not in self._busy:
+                await self.expire(proposal.id, "the document was closed")
         review = self._reviews.pop(uri, None)
         if review is not None:
             review.cancel.set()
@@ -539,6 +554,16 @@ class TetherService:
             if job.uri == uri:
                 job.stop("the document was closed", stale=True)
         self._docs.pop(uri, None)
+
+    def size_problem(self, doc: Document) -> str | None:
+        """Why Tether will not propose on a document this big, or None."""
+        size = len(doc.text.encode("utf-8"))
+        if size <= self.settings.max_file_bytes:
+            return None
+        return (
+            f"{doc.path} is {size:,} bytes, over the max_file_bytes limit "
+            f"({self.settings.max_file_bytes:,}); Tether does not propose on it"
+        )
 
     def live_proposals(self, uri: str | None = None) -> list[Proposal]:
         """Pending proposals shown in the editor (for diagnostics and code actions)."""
@@ -558,12 +583,9 @@ class TetherService:
         doc = self._docs.get(uri)
         if doc is None:
             doc = self._read_from_disk(uri)
-        size = len(doc.text.encode("utf-8"))
-        if size > self.settings.max_file_bytes:
-            raise DocumentTooLarge(
-                f"{doc.path} is {size:,} bytes, over the max_file_bytes limit "
-                f"({self.settings.max_file_bytes:,}); Tether does not propose on it"
-            )
+        problem = self.size_problem(doc)
+        if problem:
+            raise DocumentTooLarge(problem)
         if version is not None and doc.version is not None and version != doc.version:
             raise StaleDocument(f"{doc.path} is at version {doc.version}, not {version}; ask again")
         try:
@@ -825,9 +847,20 @@ class TetherService:
         self._busy.discard(plan.proposal.id)
 
     async def accept(
-        self, plan: AcceptPlan, *, decision: PolicyDecision | None = None
+        self,
+        plan: AcceptPlan | str,
+        hunks: Sequence[int] | None = None,
+        candidate: int | None = None,
+        *,
+        decision: PolicyDecision | None = None,
     ) -> DecisionRecord:
-        """Record an applied accept (by the user, or by the policy when `decision` is given)."""
+        """Record an applied accept (by the user, or by the policy when `decision` is given).
+
+        Editors pass the plan they applied; callers without an editor (benchmarks, the
+        CLI) may pass a proposal id, hunks and candidate, and the plan is made here.
+        """
+        if isinstance(plan, str):
+            plan = await self.plan_accept(plan, hunks, candidate)
         proposal = plan.proposal
         try:
             if decision is None:
@@ -875,7 +908,7 @@ class TetherService:
             self._watch(proposal, Outcome.REWRITTEN, proposal.original, doc.text)
         return record
 
-    async def expire(self, proposal_id: str, reason: str) -> DecisionRecord | None:
+    async def expire(self, proposal_id: str, reason: str = "expired") -> DecisionRecord | None:
         """Record that a proposal went stale; None when it was decided meanwhile."""
         try:
             proposal = await self.get_proposal(proposal_id)
@@ -996,17 +1029,14 @@ class TetherService:
     async def _observed(self, record: DecisionRecord, proposal: Proposal | None = None) -> None:
         """Let the profile and memory learn from a row, then tell the front end."""
         try:
-            if self._c.profile is not None or record.outcome in (
-                Outcome.ACCEPTED,
-                Outcome.REJECTED,
-                Outcome.CORRECTED,
-                Outcome.REWRITTEN,
-            ):
-                await (await self.profile_store()).observe(record)
+            changes = await (await self.profile_store()).observe(record)
         except Exception:  # the log has the row; the profile can always replay it
             log.exception("profile did not observe row %s", record.seq)
+            changes = []
+        if self._scheduler is not None and any(c.kind == "profile" and c.mature for c in changes):
+            self._scheduler.poke()  # the profile just matured: see whether to train now
         if record.proposal_id is not None and record.outcome is not Outcome.PROPOSED:
-            self._spawn(self._remember(record, proposal), "memory")
+            self._spawn(self._remember(record, proposal), "memory", quiet=True)
         self.events.decision_recorded(record)
 
     async def _remember(self, record: DecisionRecord, proposal: Proposal | None) -> None:
@@ -1015,7 +1045,10 @@ class TetherService:
             proposal = await self.store.get_proposal(record.proposal_id)
         await memory.observe(record, proposal)
 
-    def _spawn(self, coro: Awaitable[Any], what: str) -> asyncio.Task[Any]:
+    def _spawn(self, coro: Awaitable[Any], what: str, *, quiet: bool = False) -> asyncio.Task[Any]:
+        """Background work; failures are logged, and shown unless `quiet` (memory only
+        helps: the decision it learns from is already in the log)."""
+
         async def run() -> None:
             try:
                 await coro
@@ -1023,7 +1056,8 @@ class TetherService:
                 raise
             except Exception as exc:
                 log.exception("%s failed", what)
-                self.events.problem(f"{what} failed: {exc}")
+                if not quiet:
+                    self.events.problem(f"{what} failed: {exc}")
 
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
@@ -1089,7 +1123,8 @@ class TetherService:
         return _dump(self._c.training.status())
 
     def training_running(self) -> bool:
-        return self._training_task is not None and not self._training_task.done()
+        mine = self._training_task is not None and not self._training_task.done()
+        return mine or bool(self._c.training is not None and self._c.training.running)
 
     def start_training(self, on_progress: Callable[[Any], None] | None = None) -> asyncio.Task[Any]:
         """Start `train_now` in the background; TrainingBusy when a run is already going."""
@@ -1101,6 +1136,8 @@ class TetherService:
 
     async def train_now(self, on_progress: Callable[[Any], None] | None = None) -> Any:
         """Train an adapter now; progress goes to `on_progress` and `training_status`."""
+        from tether.training import TrainingBusy as ManagerBusy
+
         manager = self.training()
 
         def progress(event: Any) -> None:
@@ -1108,13 +1145,36 @@ class TetherService:
                 on_progress(event)
             self.events.training_status(_dump(manager.status()))
 
-        async with self._c.lock("training"):
+        self.events.training_status(_dump(manager.status()))
+        try:
+            return await manager.train_now(progress)
+        except ManagerBusy as exc:
+            raise TrainingBusy(str(exc)) from None
+        finally:
             self.events.training_status(_dump(manager.status()))
-            try:
-                result = await manager.train_now(progress)
-            finally:
-                self.events.training_status(_dump(manager.status()))
-        return result
+
+    def start_scheduler(self) -> None:
+        """Train by itself when the profile is mature and enough new labels came in.
+
+        Only long-running front ends (the language server) start it; it holds off while
+        the user types, and `training.auto_schedule = false` turns it off.
+        """
+        if self._scheduler is not None:
+            return
+        from tether.training import Scheduler
+
+        manager = self.training()
+
+        async def mature() -> bool:
+            return (await self.profile_store()).profile.mature()
+
+        def status(*_: Any) -> None:
+            self.events.training_status(_dump(manager.status()))
+
+        self._scheduler = Scheduler(
+            manager, self.settings, is_mature=mature, on_progress=status, on_result=status
+        )
+        self._spawn(self._scheduler.run(), "the training scheduler")
 
     async def cancel_training(self) -> bool:
         if self._c.training is None:

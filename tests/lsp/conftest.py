@@ -96,6 +96,7 @@ async def launch(ws: Path, tmp_path: Path, tether_home: Path) -> AsyncIterator[L
         options: dict[str, Any] | None = None,
         configuration: dict[str, Any] | None = None,
         env: dict[str, str] | None = None,
+        folders: list[Path] | None = None,
     ) -> Editor:
         spec, echo = CLIENTS[kind]
         replay_file = tmp_path / "replay.jsonl"
@@ -111,7 +112,9 @@ async def launch(ws: Path, tmp_path: Path, tether_home: Path) -> AsyncIterator[L
             lsp.InitializeParams(
                 capabilities=client_capabilities(spec),
                 root_uri=ws.as_uri(),
-                workspace_folders=[lsp.WorkspaceFolder(uri=ws.as_uri(), name="ws")],
+                workspace_folders=[
+                    lsp.WorkspaceFolder(uri=f.as_uri(), name=f.name) for f in (folders or [ws])
+                ],
                 initialization_options=options,
             )
         )

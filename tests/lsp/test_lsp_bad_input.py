@@ -73,6 +73,9 @@ async def test_bad_requests_get_clear_errors_and_lose_nothing(
         {"uri": big, "task": "improve", "range": Range.of(0, 0, 1, 0).model_dump()},
     )
     assert "1,800 bytes, over the max_file_bytes limit (1,000)" in err.message
+    offered = await editor.code_actions(big, Range.of(0, 0, 1, 0))  # VS Code shows why not
+    assert offered and all(a.command is None and a.disabled for a in offered)
+    assert "over the max_file_bytes limit" in offered[0].disabled.reason
     # unknown task, unknown document
     err = await command(
         "tether.propose", {"uri": uri, "task": "dance", "range": GREET.model_dump()}

@@ -17,7 +17,8 @@ from .test_lsp_proposals import proposal_state, rows
 
 GREET = Range.of(0, 0, 3, 18)
 ORIGINAL = SOURCE[: SOURCE.index("\n\n")]
-NO_EXPLORATION = {"policy": {"exploration": 0}}
+#: Deterministic policy; and no automatic training on the seeded (mature) profile.
+NO_EXPLORATION = {"policy": {"exploration": 0}, "training": {"autoSchedule": False}}
 
 
 async def seed(db: Path, outcome: Outcome, count: int) -> str:

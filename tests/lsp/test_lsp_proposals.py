@@ -12,7 +12,7 @@ from pygls.exceptions import JsonRpcException
 
 from tether.core.types import Range
 
-from .conftest import BOTH, GREET_IMPROVED, SOURCE, Launch, store_path
+from .conftest import BOTH, GREET_IMPROVED, SOURCE, Launch, fenced, store_path
 
 GREET = Range.of(0, 0, 3, 18)
 
@@ -156,6 +156,14 @@ async def test_version_change_expires_the_proposal(
     assert editor.edits == []  # nothing was sent to the editor
     assert [r["outcome"] for r in rows(store_path(ws, tether_home))] == ["proposed", "expired"]
 
+    # closing the document ends the proposals shown on it too
+    again, _ = await _propose_greet(editor, uri)
+    editor.client.text_document_did_close(
+        lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=uri))
+    )
+    closed = await editor.decision("expired", again)
+    assert closed["reason"] == "the document was closed"
+
 
 async def test_apply_refused_by_the_editor_expires(
     launch: Launch, ws: Path, tether_home: Path
@@ -227,3 +235,24 @@ async def test_untouched_accept_records_no_correction(
     editor.save(uri)
     await editor.command("tether.verify", {})  # a round trip: the save has been handled
     assert [r["outcome"] for r in rows(store_path(ws, tether_home))] == ["proposed", "accepted"]
+
+
+async def test_accept_an_alternative_candidate(
+    launch: Launch, ws: Path, tether_home: Path
+) -> None:
+    other = GREET_IMPROVED.replace("flush=True", "end='\\n'")
+    editor = await launch(
+        options={"candidates": 2},
+        replay=[{"task": "improve", "completions": [
+            fenced(GREET_IMPROVED, "Annotate greet and flush."), fenced(other, "Or this."),
+        ]}],
+    )
+    uri = editor.open("app.py", SOURCE)
+    pid, diag = await _propose_greet(editor, uri)
+    actions = await editor.code_actions(uri, GREET, [diag])
+    alternative = next(a for a in actions if a.title == "Tether: Accept alternative 2 of 2")
+    await editor.run_action(alternative)
+    assert editor.text(uri).startswith(other)
+    row = rows(store_path(ws, tether_home))[-1]
+    assert (row["outcome"], row["candidate"], row["proposal_id"]) == ("accepted", 1, pid)
+    assert row["after"] == other.rstrip("\n")

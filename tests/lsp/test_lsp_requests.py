@@ -122,3 +122,37 @@ async def test_train_now_reports_progress_and_status(launch: Launch) -> None:
 
     cancelled = await editor.command("tether.cancelTraining", {})
     assert cancelled == {"cancelled": False}  # nothing is running any more
+
+
+async def test_show_diff(launch: Launch) -> None:
+    editor = await launch()
+    uri = editor.open("app.py", SOURCE)
+    [pid] = await editor.propose(uri, GREET)
+    [diag] = await editor.diagnostics_for(uri, 1)
+    actions = await editor.code_actions(uri, GREET, [diag])
+    show = next(a for a in actions if a.title == "Tether: Show diff")
+    result = await editor.run_action(show)
+    assert result["proposalId"] == pid
+    assert "-def greet(name):\n+def greet(name: str) -> str:" in result["diff"]
+    await editor.message("+    print(message, flush=True)", lsp.MessageType.Info)
+    assert editor.edits == []  # showing changes nothing
+
+
+async def test_each_workspace_folder_has_its_own_store(
+    launch: Launch, tmp_path: Path, tether_home: Path
+) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    editor = await launch(folders=[one, two])
+    editor.root = one
+    first = editor.open("app.py", SOURCE)
+    editor.root = two
+    second = editor.open("app.py", SOURCE)
+    [a] = await editor.propose(first, GREET)
+    [b] = await editor.propose(second, GREET)
+    await editor.command("tether.accept", {"proposalId": b})
+    assert [(r["proposal_id"], r["outcome"]) for r in rows(store_path(one, tether_home))] == [
+        (a, "proposed")
+    ]
+    assert [r["outcome"] for r in rows(store_path(two, tether_home))] == ["proposed", "accepted"]
+    assert rows(store_path(two, tether_home))[0]["path"] == "app.py"  # relative to its folder

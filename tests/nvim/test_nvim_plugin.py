@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import shutil
 import sys
+import venv
 from pathlib import Path
 
 from nvim_harness import REPO, Nvim, Project
+
+
+def _python_without_tether(where: Path) -> str:
+    """A fresh virtualenv's interpreter: Python without the tether package."""
+    venv.create(where, with_pip=False, symlinks=True)
+    return str(where / "bin" / "python")
 
 
 def test_commands_setup_and_help(nvim: Nvim, tmp_path: Path) -> None:
     doc_copy = tmp_path / "doc-copy"  # :helptags writes a tags file; keep it out of the repo
     shutil.copytree(REPO / "client-nvim" / "doc", doc_copy / "doc")
 
-    run = nvim.run("plugin_basics.lua", str(doc_copy))
+    bare_python = _python_without_tether(tmp_path / "bare-venv")
+    run = nvim.run("plugin_basics.lua", str(doc_copy), bare_python)
 
     assert set(run["commands_before_setup"]) >= {
         "TetherTrain",
@@ -44,6 +52,18 @@ def test_commands_setup_and_help(nvim: Nvim, tmp_path: Path) -> None:
     assert "*tether-health*" in opened["tether-health"]
     assert run["links_checked"] > 20
     assert run["broken_links"] == []
+
+    missing = "\n".join(run["health_missing_python"])
+    assert "ERROR interpreter /nonexistent/bin/python" in missing
+    assert "is not executable" in missing
+    no_package = "\n".join(run["health_no_package"])
+    assert f"OK interpreter {bare_python}" in no_package
+    assert "ERROR the tether package is not importable: ModuleNotFoundError" in no_package
+    replay = "\n".join(run["health_missing_replay"])
+    assert (
+        "ERROR model replay:/nonexistent.jsonl: replay file /nonexistent.jsonl not found" in replay
+    )
+    assert "OK server found" in replay
 
 
 def test_legacy_start_path_attaches(nvim: Nvim, project: Project) -> None:

@@ -51,6 +51,7 @@ def fast_settings(**training: object) -> Settings:
         "epochs": 1.0,
         "max_length": 256,
         "min_pairs_for_dpo": 4,
+        "worker_nice": 0,
     }
     base.update(training)
     return Settings.model_validate({"training": base})

@@ -25,20 +25,20 @@ pytestmark = pytest.mark.slow
 async def _start_and_wait_for_a_step(
     manager: TrainingManager,
 ) -> tuple[asyncio.Task[TrainingResult], list[ProgressEvent]]:
-    """Start a run and return once the worker has finished its first optimizer step."""
+    """Start a run and return once the worker is training (model loaded, data tokenised)."""
     stepped = asyncio.Event()
     events: list[ProgressEvent] = []
 
     def on_progress(event: ProgressEvent) -> None:
         events.append(event)
-        if event.phase == "training" and (event.step or 0) >= 1:
+        if event.phase == "training":
             stepped.set()
 
     task = asyncio.create_task(manager.train_now(on_progress, max_steps=50))
     done, _ = await asyncio.wait(
         [task, asyncio.create_task(stepped.wait())], return_when=asyncio.FIRST_COMPLETED
     )
-    assert task not in done, f"the run ended before its first step: {task.result()}"
+    assert task not in done, f"the run ended before training: {task.result()}"
     return task, events
 
 
@@ -70,7 +70,7 @@ async def test_cancel_mid_run_keeps_the_active_adapter(
     other = TrainingManager(ws_store, ws_paths, fast_settings(), base_model=tiny_model)
     with pytest.raises(TrainingBusy, match="another Tether process"):  # …and across them
         await other.train_now()
-    assert manager.status().state == "training" and manager.status().step
+    assert manager.status().state == "training" and manager.status().phase == "training"
 
     assert await manager.cancel()
     result = await task

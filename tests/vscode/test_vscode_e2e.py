@@ -162,6 +162,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
                 "telemetry.telemetryLevel": "off",
                 "update.mode": "none",
                 "files.hotExit": "off",
+                "files.autoSave": "off",  # code-server (web) saves after a delay by default
                 "chat.commandCenter.enabled": False,
                 "window.commandCenter": False,
             },

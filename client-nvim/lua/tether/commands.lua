@@ -35,7 +35,7 @@ function M.register()
       hunks[#hunks + 1] = number - 1
     end
     require('tether').accept({ hunks = hunks })
-  end, { nargs = '*', desc = 'Tether: accept the proposal under the cursor (optionally hunks N…)' })
+  end, { nargs = '*', desc = 'Tether: accept the proposal under the cursor [hunk numbers]' })
 
   command('TetherReject', function(args)
     require('tether').reject({ reason = args.args })
@@ -59,13 +59,20 @@ function M.register()
         vim.log.levels.ERROR)
       return
     end
-    require('tether').propose({ task = args.args, start_row = args.line1 - 1, end_row = args.line2 })
+    require('tether').propose({
+      task = args.args,
+      start_row = args.line1 - 1,
+      end_row = args.line2,
+    })
   end, { nargs = '?', range = true, desc = 'Tether: ask the agent for a proposal on the range' })
 
   command('TetherPin', function(args)
     local class_key, mode = args.fargs[1], args.fargs[2]
     if not class_key or not mode then
-      vim.notify('Tether: usage :TetherPin {class} {always_ask|never_auto|clear}', vim.log.levels.ERROR)
+      vim.notify(
+        'Tether: usage :TetherPin {class} {always_ask|never_auto|clear}',
+        vim.log.levels.ERROR
+      )
       return
     end
     require('tether').pin(class_key, mode ~= 'clear' and mode or nil)

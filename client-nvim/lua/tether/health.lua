@@ -69,11 +69,8 @@ function M.probe(python, workspace)
     return nil, ('interpreter %q is not executable'):format(python)
   end
   local env = vim.tbl_extend('force', vim.fn.environ(), config.options.env or {})
-  local ok, proc = pcall(vim.system, { python, '-c', PROBE, workspace, config.options.model or '' }, {
-    text = true,
-    env = env,
-    clear_env = true,
-  })
+  local argv = { python, '-c', PROBE, workspace, config.options.model or '' }
+  local ok, proc = pcall(vim.system, argv, { text = true, env = env, clear_env = true })
   if not ok then
     return nil, tostring(proc)
   end
@@ -176,7 +173,9 @@ local function check_server()
     })
     return
   end
-  vim.health.ok(('interpreter %s (Python %s, from %s)'):format(result.executable, result.python, source))
+  vim.health.ok(
+    ('interpreter %s (Python %s, from %s)'):format(result.executable, result.python, source)
+  )
   if result.import_error then
     vim.health.error('the tether package is not importable: ' .. result.import_error, {
       'pip install tether (into the interpreter above), or set the python option',
@@ -189,7 +188,8 @@ local function check_server()
   end
   check_model(result)
   if result.db_writable then
-    vim.health.ok(('store writable: %s%s'):format(result.db, result.db_exists and '' or ' (created on first use)'))
+    local note = result.db_exists and '' or ' (created on first use)'
+    vim.health.ok(('store writable: %s%s'):format(result.db, note))
   else
     vim.health.error('store not writable: ' .. tostring(result.db), {
       'Check the permissions of the data folder, or set TETHER_HOME',

@@ -27,11 +27,24 @@ end
 
 local COLUMNS = {
   { key = 'seq', title = '#' },
-  { key = 'ts', title = 'when', get = function(r) return ui.when(M.field(r, 'ts')) end },
+  {
+    key = 'ts',
+    title = 'when',
+    get = function(r)
+      return ui.when(M.field(r, 'ts'))
+    end,
+  },
   { key = 'outcome', title = 'outcome' },
   { key = 'actor', title = 'by' },
   { key = 'path', title = 'path', max = 32 },
-  { key = 'class_key', title = 'class', max = 36, get = function(r) return M.field(r, 'class_key') end },
+  {
+    key = 'class_key',
+    title = 'class',
+    max = 36,
+    get = function(r)
+      return M.field(r, 'class_key')
+    end,
+  },
   {
     key = 'proposal_id',
     title = 'proposal',
@@ -139,8 +152,10 @@ function M.open(opts)
   if opts.search and opts.search ~= '' then
     filter.search = opts.search
   end
-  local buf, win = ui.float({ 'loading…' }, { title = 'Tether history', filetype = 'tetherhistory' })
-  local view = { buf = buf, win = win, offset = 0, total = 0, items = {}, filter = filter, first_row = 3 }
+  local buf, win =
+    ui.float({ 'loading…' }, { title = 'Tether history', filetype = 'tetherhistory' })
+  local view = { buf = buf, win = win, offset = 0, total = 0, items = {}, filter = filter }
+  view.first_row = 3
   M.view = view
   local page_size = config.options.history.page_size
   local map = function(lhs, fn, desc)

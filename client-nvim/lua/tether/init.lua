@@ -18,6 +18,16 @@ function M.statusline()
   return require('tether.status').statusline()
 end
 
+--- The argument naming the current buffer's workspace (the server serves several folders).
+--- @return table
+function M.workspace_arg()
+  local name = vim.api.nvim_buf_get_name(0)
+  if name == '' or vim.bo.buftype ~= '' then
+    return vim.empty_dict()
+  end
+  return { uri = vim.uri_from_bufnr(0) }
+end
+
 --- :TetherTrain: train an adapter now; progress arrives as LSP progress.
 --- @param opts? { on_done: fun(result: any)? }
 function M.train(opts)
@@ -27,8 +37,8 @@ function M.train(opts)
   if not client then
     return
   end
-  client_mod.notify('training started')
-  client_mod.exec(client, 'tether.trainNow', nil, function(result)
+  client_mod.exec(client, 'tether.trainNow', M.workspace_arg(), function(result)
+    client_mod.notify('training started; progress shows in the statusline')
     if opts.on_done then
       opts.on_done(result)
     end
@@ -40,8 +50,9 @@ function M.cancel_training()
   local client_mod = require('tether.client')
   local client = client_mod.require_client()
   if client then
-    client_mod.exec(client, 'tether.cancelTraining', nil, function()
-      client_mod.notify('training cancelled')
+    client_mod.exec(client, 'tether.cancelTraining', M.workspace_arg(), function(result)
+      local cancelled = type(result) == 'table' and result.cancelled
+      client_mod.notify(cancelled and 'training cancelled' or 'no training is running')
     end)
   end
 end
@@ -97,8 +108,11 @@ function M.pin(class_key, mode)
   local client_mod = require('tether.client')
   local client = client_mod.require_client()
   if client then
-    client_mod.exec(client, 'tether.pin', { classKey = class_key, mode = mode or vim.NIL }, function()
-      client_mod.notify(mode and ('%s pinned: %s'):format(class_key, mode) or ('%s unpinned'):format(class_key))
+    local argument = { classKey = class_key, mode = mode or vim.NIL }
+    client_mod.exec(client, 'tether.pin', argument, function()
+      local text = mode and ('%s pinned: %s'):format(class_key, mode)
+        or ('%s unpinned'):format(class_key)
+      client_mod.notify(text)
     end)
   end
 end
@@ -112,7 +126,7 @@ function M.verify(opts)
   if not client then
     return
   end
-  client_mod.exec(client, 'tether.verify', nil, function(result)
+  client_mod.exec(client, 'tether.verify', M.workspace_arg(), function(result)
     result = type(result) == 'table' and result or {}
     local ok = result.ok
     local text = result.summary or result.message

@@ -86,7 +86,7 @@ function M.set_keymaps(bufnr)
   local actions = {
     accept = { tether.accept, 'Tether: accept the proposal under the cursor' },
     reject = { tether.reject, 'Tether: reject the proposal under the cursor' },
-    propose = { function() vim.lsp.buf.code_action() end, 'Tether: ask for a proposal (code actions)' },
+    propose = { vim.lsp.buf.code_action, 'Tether: ask for a proposal (code actions)' },
     pending = { tether.pending, 'Tether: pending proposals' },
     history = { tether.history, 'Tether: decision history' },
     profile = { tether.profile, 'Tether: profile' },

@@ -7,60 +7,50 @@ local M = {}
 
 local field = history.field
 
---- The first of several possible field names that a row has.
-local function first(row, names)
-  for _, name in ipairs(names) do
-    local v = field(row, name)
-    if v ~= nil then
-      return v
-    end
+local function interval(r)
+  local lo, hi = field(r, 'lower'), field(r, 'upper')
+  if type(lo) == 'number' and type(hi) == 'number' then
+    return ('%.2f–%.2f'):format(lo, hi)
   end
   return nil
 end
 
+local function metrics(r)
+  local m = field(r, 'metrics')
+  if type(m) ~= 'table' then
+    return m
+  end
+  local parts = {}
+  for k, v in vim.spairs(m) do
+    if type(v) ~= 'table' then
+      parts[#parts + 1] = ('%s=%s'):format(k, ui.cell(v))
+    end
+  end
+  return table.concat(parts, ' ')
+end
+
 local CLASS_COLUMNS = {
-  { key = 'class_key', title = 'class', max = 48, get = function(r) return first(r, { 'class_key', 'key' }) end },
-  { key = 'mode', title = 'policy', get = function(r) return first(r, { 'mode', 'policy' }) end },
-  { key = 'mean', title = 'approval', get = function(r) return first(r, { 'mean', 'approval' }) end },
-  {
-    key = 'interval',
-    title = 'interval',
-    get = function(r)
-      local lo, hi = first(r, { 'lower', 'low' }), first(r, { 'upper', 'high' })
-      if lo and hi then
-        return ('%.2f–%.2f'):format(lo, hi)
-      end
-      return nil
-    end,
-  },
-  { key = 'n', title = 'decisions', get = function(r) return first(r, { 'n', 'count', 'decisions' }) end },
+  { key = 'class_key', title = 'class', max = 48 },
+  { key = 'policy', title = 'policy' },
+  { key = 'mean', title = 'approval' },
+  { key = 'interval', title = 'interval', get = interval },
+  { key = 'n', title = 'decisions' },
   { key = 'mature', title = 'mature' },
-  { key = 'pin', title = 'pinned', get = function(r) return first(r, { 'pin', 'pinned' }) end },
+  { key = 'pin', title = 'pinned' },
 }
 
 local ADAPTER_COLUMNS = {
   { key = 'version', title = 'adapter' },
   { key = 'status', title = 'status' },
-  { key = 'created_at', title = 'created', get = function(r) return ui.when(field(r, 'created_at')) end },
-  { key = 'parent', title = 'parent' },
   {
-    key = 'metrics',
-    title = 'metrics',
-    max = 60,
+    key = 'created_at',
+    title = 'created',
     get = function(r)
-      local m = field(r, 'metrics')
-      if type(m) ~= 'table' then
-        return m
-      end
-      local parts = {}
-      for k, v in vim.spairs(m) do
-        if type(v) ~= 'table' then
-          parts[#parts + 1] = ('%s=%s'):format(k, ui.cell(v))
-        end
-      end
-      return table.concat(parts, ' ')
+      return ui.when(field(r, 'created_at'))
     end,
   },
+  { key = 'parent', title = 'parent' },
+  { key = 'metrics', title = 'metrics', max = 60, get = metrics },
 }
 
 --- The buffer text for a tether/profile result.
@@ -101,7 +91,8 @@ function M.render(profile)
   if type(summary) == 'table' then
     lines[#lines + 1] = ''
     lines[#lines + 1] = 'Profile'
-    for _, key in ipairs({ 'decisions', 'mature', 'mature_share', 'auto_threshold', 'quiet_threshold' }) do
+    local keys = { 'decisions', 'mature', 'mature_share', 'auto_threshold', 'quiet_threshold' }
+    for _, key in ipairs(keys) do
       local v = field(summary, key)
       if v ~= nil then
         lines[#lines + 1] = ('  %s: %s'):format(key:gsub('_', ' '), ui.cell(v))

@@ -76,7 +76,10 @@ end
 function M.id_at_cursor(bufnr)
   local d = M.at_cursor(bufnr)
   if not d then
-    client_mod.notify('no proposal under the cursor (:TetherPending lists them)', vim.log.levels.WARN)
+    client_mod.notify(
+      'no proposal under the cursor (:TetherPending lists them)',
+      vim.log.levels.WARN
+    )
     return nil
   end
   return M.id_of(d)
@@ -185,7 +188,14 @@ function M.line_length(line, encoding)
 end
 
 --- Ask the agent for a proposal on a range of the buffer (0-based rows, end exclusive).
---- @param opts { task: string, bufnr: integer?, start_row: integer?, end_row: integer?, on_done: fun(result: any)? }
+--- @class tether.ProposeOpts
+--- @field task string a task of the agent (improve, document, fix…)
+--- @field bufnr integer?
+--- @field start_row integer? 0-based first row (default: the cursor's)
+--- @field end_row integer? 0-based row after the last one (exclusive)
+--- @field on_done fun(result: any)?
+
+--- @param opts tether.ProposeOpts
 function M.propose(opts)
   local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
   local client = client_mod.require_client(bufnr)

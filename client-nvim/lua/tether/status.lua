@@ -15,8 +15,6 @@ M.progress = {}
 M.training = nil
 --- The latest tether/decisionRecorded payload.
 M.last_decision = nil
---- Every progress update seen since start-up, in order (kind, title, message, percentage).
-M.progress_log = {}
 
 local function is_tether(client_id)
   local client = vim.lsp.get_client_by_id(client_id)
@@ -50,7 +48,12 @@ function M.on_progress(token, value)
   local key = tostring(token)
   local p = M.progress[key] or { done = false }
   if value.kind == 'begin' then
-    p = { title = value.title, message = value.message, percentage = value.percentage, done = false }
+    p = {
+      title = value.title,
+      message = value.message,
+      percentage = value.percentage,
+      done = false,
+    }
   elseif value.kind == 'report' then
     p.message = value.message or p.message
     p.percentage = value.percentage or p.percentage
@@ -59,12 +62,6 @@ function M.on_progress(token, value)
     p.done = true
   end
   M.progress[key] = p
-  M.progress_log[#M.progress_log + 1] = {
-    kind = value.kind,
-    title = p.title,
-    message = value.message,
-    percentage = value.percentage,
-  }
   if config.options.progress.echo then
     local text = progress_text(p)
     if p.done then

@@ -47,7 +47,16 @@ async def code_action(
         ) from None
     lazy = _resolves_command(server)
     actions = _proposal_actions(service, params, lazy)
-    actions += _task_actions(service, params, lazy)
+    too_large = service.size_problem(doc)
+    if too_large is None:
+        actions += _task_actions(service, params, lazy)
+    elif _shows_disabled(server):  # say why instead of offering what would fail
+        actions += [
+            lsp.CodeAction(
+                title=a.title, kind=a.kind, disabled=lsp.CodeActionDisabled(reason=too_large)
+            )
+            for a in _task_actions(service, params, lazy=True)
+        ]
     only = params.context.only
     if only:
         actions = [
@@ -75,6 +84,12 @@ async def resolve(server: TetherServer, session: Session, action: lsp.CodeAction
             )
     action.command = _command(action.title, data)
     return action
+
+
+def _shows_disabled(server: TetherServer) -> bool:
+    text = server.client_capabilities.text_document
+    ca = text.code_action if text else None
+    return bool(ca and ca.disabled_support)
 
 
 def _resolves_command(server: TetherServer) -> bool:
@@ -119,6 +134,11 @@ def _actions_for(
                     {"op": "accept", "hunks": [h.index]},
                 )
             )
+    n = len(proposal.candidates)
+    for i in range(n):
+        if i != proposal.chosen_candidate:
+            specs.append((f"Tether: Accept alternative {i + 1} of {n}",
+                          {"op": "accept", "candidate": i}))
     specs += [
         ("Tether: Reject", {"op": "reject"}),
         ("Tether: Reject with reason…", {"op": "reject", "askReason": True}),
@@ -174,6 +194,8 @@ def _command(title: str, data: dict[str, Any]) -> lsp.Command:
     pid = data.get("proposalId")
     if op == "accept":
         arg = {"proposalId": pid, **({"hunks": data["hunks"]} if data.get("hunks") else {})}
+        if data.get("candidate") is not None:
+            arg["candidate"] = data["candidate"]
         return lsp.Command(title=title, command=cmd.ACCEPT, arguments=[arg])
     if op == "reject":
         arg = {"proposalId": pid, **({"askReason": True} if data.get("askReason") else {})}

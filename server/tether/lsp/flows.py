@@ -38,6 +38,8 @@ ALWAYS_ASK = "Always ask for this kind"
 EXPLAIN = "Explain"
 #: How many times "Explain" may re-open the same prompt.
 MAX_EXPLAINS = 3
+#: A message is not a diff viewer: long diffs are cut.
+MAX_DIFF_CHARS = 4000
 
 #: Reasons offered by "Reject with reason…" (editors with their own UI send free text).
 REJECT_REASONS = (
@@ -63,7 +65,17 @@ async def accept(
     the verdict must be recorded either way.
     """
     plan = await service.plan_accept(proposal_id, hunks, candidate)
-    return await asyncio.shield(_apply_and_record(session, service, plan, decision))
+    work = asyncio.ensure_future(_apply_and_record(session, service, plan, decision))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:  # the request was cancelled; the work goes on
+        work.add_done_callback(_log_failure)
+        raise
+
+
+def _log_failure(work: asyncio.Future[DecisionRecord]) -> None:
+    if not work.cancelled() and work.exception() is not None:
+        log.warning("accept finished after its request was cancelled: %s", work.exception())
 
 
 async def _apply_and_record(
@@ -165,6 +177,8 @@ def explanation(
     rationale: str, decision: PolicyDecision, original: str, proposed: str, path: str
 ) -> str:
     diff = unified(original, proposed, path)
+    if len(diff) > MAX_DIFF_CHARS:
+        diff = diff[:MAX_DIFF_CHARS] + "\n… (Show diff has the whole change)"
     return (
         f"Why: {rationale.strip() or '(no rationale given)'}\n"
         f"Why Tether asks: {decision.reason}\n"

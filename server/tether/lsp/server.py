@@ -219,6 +219,7 @@ def serve(tcp: str | None = None) -> int:
     server = create_server()
     if tcp:
         host, _, port = tcp.rpartition(":")
+        logging.getLogger("pygls.server").setLevel(logging.INFO)  # "Serving on (host, port)"
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
         server.start_io()

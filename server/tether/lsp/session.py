@@ -84,6 +84,10 @@ class Session:
             )
             if folder.settings is not settings:  # the editor's settings came in meanwhile
                 folder.service.update_settings(folder.settings)
+            try:
+                folder.service.start_scheduler()
+            except Exception as exc:  # training is optional; proposals work without it
+                log.warning("automatic training is off: %s", exc)
         except (StoreError, OSError) as exc:
             folder.error = str(exc)
             self.show(f"Tether cannot open its store: {exc}", lsp.MessageType.Error)
@@ -136,8 +140,12 @@ class Session:
             self.spawn(self.pull_configuration(), "reading settings")
 
     def apply_editor_settings(self, values: dict[str, Any], *, source: str) -> bool:
-        """Overlay editor settings on every folder, all or nothing."""
-        merged = {**self.editor, **values}
+        """Overlay editor settings on every folder, all or nothing.
+
+        Keys may be camelCase; a null value means "not set here" (editors send their
+        declared defaults), so it leaves the files' value in force.
+        """
+        merged = _merge(self.editor, _clean(values))
         updated: list[tuple[Folder, Settings]] = []
         for folder in self.folders:
             try:
@@ -276,3 +284,24 @@ def _local_path(uri: str) -> Path | None:
         return None
     path = to_fs_path(uri)
     return Path(path) if path else None
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    """snake_case keys, no nulls, nested tables likewise."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in key)
+        out[snake] = _clean(value) if isinstance(value, dict) else value
+    return out
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

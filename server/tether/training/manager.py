@@ -248,6 +248,7 @@ class TrainingManager:
             base_model=str(self.base_model) if self.base_model else None,
             active_adapter=str(active_dir) if active_dir else None,
             device=s.device,
+            nice=s.worker_nice,
             hyper=hyper,
         )
         write_jsonl(job.train_file, rows)

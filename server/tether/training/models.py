@@ -55,6 +55,7 @@ class TrainingJob(BaseModel):
     base_model: str | None = None  # plain model dir; None: the embedded SmolLM2
     active_adapter: str | None = None  # dir of the active adapter, evaluated for the gate
     device: str = "auto"  # auto | cpu | cuda | mps
+    nice: int = 5  # the editor and the language server come first
     hyper: Hyperparameters
 
 

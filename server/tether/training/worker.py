@@ -70,14 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(5)  # the editor and the language server come first
     stream = Stream()
     if not args.detached:
         _watch_stdin(stream)
     stream.emit(ProgressEvent(event="started", data={"pid": os.getpid()}))
     try:
         job = TrainingJob.model_validate_json(args.job.read_text(encoding="utf-8"))
+        if job.nice:
+            with contextlib.suppress(OSError, AttributeError):
+                os.nice(job.nice)  # the editor and the language server come first
         from tether.training.trainer import run_job
 
         report = run_job(job, stream.emit)

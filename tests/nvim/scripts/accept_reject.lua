@@ -105,7 +105,11 @@ vim.lsp.buf.code_action({ filter = title_is('Tether: Reject with reason'), apply
 H.wait(20000, function()
   return decided('rejected', id) ~= nil
 end, 'the rejection with a reason')
-H.emit('rejected_by_action', { id = id, reason = decided('rejected', id).reason, inputs = H.inputs })
+H.emit('rejected_by_action', {
+  id = id,
+  reason = decided('rejected', id).reason,
+  inputs = H.inputs,
+})
 
 -- 5. A risky change (a public signature): the server asks with window/showMessageRequest,
 -- which Neovim shows through vim.ui.select; the stub answers Approve.

@@ -95,13 +95,20 @@ end
 --- recording each prompt (title + item labels) so tests can assert on it.
 function H.stub_select(choose)
   vim.ui.select = function(items, opts, on_choice)
+    opts = opts or {}
     local labels = {}
     for i, item in ipairs(items) do
-      labels[i] = opts and opts.format_item and opts.format_item(item) or tostring(item)
+      labels[i] = opts.format_item and opts.format_item(item) or tostring(item)
     end
-    table.insert(H.selects, { prompt = opts and opts.prompt, items = labels, kind = opts and opts.kind })
+    table.insert(H.selects, { prompt = opts.prompt, items = labels, kind = opts.kind })
     local pick = choose(items, labels, opts)
-    on_choice(pick, pick and vim.iter(ipairs(items)):find(function(_, v) return v == pick end))
+    local index
+    for i, item in ipairs(items) do
+      if item == pick then
+        index = i
+      end
+    end
+    on_choice(pick, index)
   end
 end
 

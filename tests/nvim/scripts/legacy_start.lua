@@ -24,7 +24,8 @@ local client = vim.lsp.get_clients({ name = 'tether' })[1]
 H.emit('legacy', {
   clients = #vim.lsp.get_clients({ name = 'tether' }),
   root_dir = client.root_dir,
-  both_attached = client.attached_buffers[first] == true and client.attached_buffers[second] == true,
+  both_attached = client.attached_buffers[first] == true
+    and client.attached_buffers[second] == true,
   text_attached = #vim.lsp.get_clients({ name = 'tether', bufnr = text_buf }) > 0,
   cmd = client.config.cmd,
 })

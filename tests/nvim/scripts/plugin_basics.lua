@@ -13,8 +13,16 @@ H.emit('typo_error', not ok and tostring(err) or nil)
 ok, err = pcall(require('tether').setup, { history = { diff = 'sideways' } })
 H.emit('bad_value_error', not ok and tostring(err) or nil)
 
-require('tether').setup({ python = H.python, filetypes = { 'python', 'lua', 'go' }, model = 'ollama:qwen' })
-require('tether').setup({ python = H.python, filetypes = { 'python' }, settings = { training = { max_steps = 2 } } })
+require('tether').setup({
+  python = H.python,
+  filetypes = { 'python', 'lua', 'go' },
+  model = 'ollama:qwen',
+})
+require('tether').setup({
+  python = H.python,
+  filetypes = { 'python' },
+  settings = { training = { max_steps = 2 } },
+})
 local cfg = vim.lsp.config.tether
 H.emit('config', {
   cmd = cfg.cmd,
@@ -37,7 +45,9 @@ H.emit('history_without_server', H.notifications[1] and H.notifications[1].msg)
 vim.opt.rtp:append(doc_copy)
 vim.cmd('helptags ' .. vim.fn.fnameescape(doc_copy .. '/doc'))
 local opened = {}
-for _, tag in ipairs({ 'tether', 'tether.setup()', ':TetherTrain', ':TetherHistory', 'tether-health' }) do
+local entry_points =
+  { 'tether', 'tether.setup()', ':TetherTrain', ':TetherHistory', 'tether-health' }
+for _, tag in ipairs(entry_points) do
   vim.cmd.help(tag)
   opened[tag] = vim.fn.expand('%:t') .. ':' .. vim.api.nvim_get_current_line()
   vim.cmd('helpclose')
@@ -59,4 +69,17 @@ for link in text:gmatch('|([^|%s]+)|') do
 end
 H.emit('links_checked', vim.tbl_count(seen))
 H.emit('broken_links', broken)
+
+-- :checkhealth names what is wrong: an interpreter that does not exist, one without the
+-- tether package (arg[2], an interpreter without it), a replay file that is missing.
+local function health_with(opts)
+  require('tether').setup(opts)
+  vim.cmd('checkhealth tether')
+  local lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  vim.cmd('bwipeout')
+  return lines
+end
+H.emit('health_missing_python', health_with({ python = '/nonexistent/bin/python' }))
+H.emit('health_no_package', health_with({ python = assert(arg[2], 'no bare interpreter') }))
+H.emit('health_missing_replay', health_with({ python = H.python, model = 'replay:/nonexistent.jsonl' }))
 H.done()

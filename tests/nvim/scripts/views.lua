@@ -7,7 +7,12 @@ local file = assert(arg[1], 'usage: views.lua FILE')
 H.setup({})
 local events = {}
 vim.api.nvim_create_autocmd('User', {
-  pattern = { 'TetherDecisionRecorded', 'TetherHistoryShown', 'TetherDiffShown', 'TetherProfileShown' },
+  pattern = {
+    'TetherDecisionRecorded',
+    'TetherHistoryShown',
+    'TetherDiffShown',
+    'TetherProfileShown',
+  },
   callback = function(ev)
     events[ev.match] = (events[ev.match] or 0) + 1
     if ev.match == 'TetherDecisionRecorded' then
