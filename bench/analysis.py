@@ -18,8 +18,11 @@ from typing import Literal
 
 DocStyle = Literal["google", "sphinx", "numpy", "plain"]
 
-_SECTION = re.compile(r"^\s*(Args|Arguments|Returns|Yields|Raises|Attributes|Example|Examples|"
-                      r"Note|Notes):\s*$", re.MULTILINE)
+_SECTION = re.compile(
+    r"^\s*(Args|Arguments|Returns|Yields|Raises|Attributes|Example|Examples|"
+    r"Note|Notes):\s*$",
+    re.MULTILINE,
+)
 _SPHINX = re.compile(r"^\s*:(param|type|returns?|rtype|raises?)\b", re.MULTILINE)
 _NUMPY = re.compile(r"^\s*(Parameters|Returns|Raises)\s*\n\s*-{3,}\s*$", re.MULTILINE)
 
@@ -99,8 +102,12 @@ def _is_none(node: ast.AST) -> bool:
 
 
 def _is_type_call(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id == "type" and len(node.args) == 1)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "type"
+        and len(node.args) == 1
+    )
 
 
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
@@ -109,8 +116,12 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Module):
             body = node.body
-            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                    and isinstance(body[0].value.value, str)):
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
                 node.body = body[1:] or [ast.Pass()]
     return tree
 
@@ -138,16 +149,27 @@ class Features:
 
 def features(tree: ast.AST) -> Features:
     f = Features()
-    spec_ids = {id(n.format_spec) for n in ast.walk(tree)
-                if isinstance(n, ast.FormattedValue) and n.format_spec is not None}
+    spec_ids = {
+        id(n.format_spec)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.FormattedValue) and n.format_spec is not None
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr) and id(node) not in spec_ids:
             f.fstrings += 1
-        elif (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod)
-              and isinstance(node.left, ast.Constant) and isinstance(node.left.value, str)):
+        elif (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Mod)
+            and isinstance(node.left, ast.Constant)
+            and isinstance(node.left.value, str)
+        ):
             f.percent_formats += 1
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and node.func.attr == "format" and isinstance(node.func.value, ast.Constant)):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "format"
+            and isinstance(node.func.value, ast.Constant)
+        ):
             f.format_calls += 1
         elif isinstance(node, ast.Compare) and len(node.ops) == 1:
             none_side = _is_none(node.comparators[0]) or _is_none(node.left)
@@ -159,9 +181,13 @@ def features(tree: ast.AST) -> Features:
                 f.is_none += 1
             elif equality and _is_type_call(node.left):
                 f.unidiomatic_compares += 1
-        elif (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
-              and isinstance(node.operand, ast.Compare) and len(node.operand.ops) == 1
-              and isinstance(node.operand.ops[0], ast.Is | ast.In)):
+        elif (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.Not)
+            and isinstance(node.operand, ast.Compare)
+            and len(node.operand.ops) == 1
+            and isinstance(node.operand.ops[0], ast.Is | ast.In)
+        ):
             f.unidiomatic_compares += 1
         elif _is_os_path_call(node):
             f.os_path_calls += 1
@@ -212,8 +238,11 @@ class Change:
 
     def new_or_changed_docstrings(self) -> dict[str, str]:
         assert self.after is not None
-        return {name: doc for name, doc in self.after.docstrings.items()
-                if self.before.docstrings.get(name) != doc}
+        return {
+            name: doc
+            for name, doc in self.after.docstrings.items()
+            if self.before.docstrings.get(name) != doc
+        }
 
 
 def lines_changed(original: str, proposed: str) -> int:
@@ -230,13 +259,21 @@ def compare(original: str, proposed: str) -> Change:
     docstring_only = False
     touched: set[str] = set()
     if before_tree is not None and after_tree is not None:
-        docstring_only = (ast.dump(_strip_docstrings(before_tree))
-                          == ast.dump(_strip_docstrings(after_tree)))
+        docstring_only = ast.dump(_strip_docstrings(before_tree)) == ast.dump(
+            _strip_docstrings(after_tree)
+        )
         names_before = {fn.name for fn in _functions(before_tree)}
         names_after = {fn.name for fn in _functions(after_tree)}
         touched = names_before ^ names_after or names_before
-    return Change(original, proposed, before, after, docstring_only,
-                  lines_changed(original, proposed), touched)
+    return Change(
+        original,
+        proposed,
+        before,
+        after,
+        docstring_only,
+        lines_changed(original, proposed),
+        touched,
+    )
 
 
 def mood(proposal_text: str, salt: str) -> float:

@@ -135,6 +135,13 @@ def _client() -> Any:
     def show_message_request(params: lsp.ShowMessageRequestParams) -> None:
         return None
 
+    @client.feature(lsp.CLIENT_REGISTER_CAPABILITY)
+    def register_capability(params: lsp.RegistrationParams) -> None:
+        return None
+
+    for method in ("tether/decisionRecorded", "tether/trainingStatus", "tether/status"):
+        client.feature(method)(lambda params: None)
+
     return client
 
 
@@ -178,22 +185,27 @@ async def _stop(client: Any) -> None:
 def _open(client: Any, uri: str, text: str) -> None:
     from lsprotocol import types as lsp
 
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        text_document=lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)))
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(
+            text_document=lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+        )
+    )
 
 
 def _rng(sl: int, sc: int, el: int, ec: int) -> Any:
     from lsprotocol import types as lsp
 
-    return lsp.Range(start=lsp.Position(line=sl, character=sc),
-                     end=lsp.Position(line=el, character=ec))
+    return lsp.Range(
+        start=lsp.Position(line=sl, character=sc), end=lsp.Position(line=el, character=ec)
+    )
 
 
 async def _code_action(client: Any, uri: str, rng: Any) -> tuple[float, list[Any]]:
     from lsprotocol import types as lsp
 
     params = lsp.CodeActionParams(
-        text_document=lsp.TextDocumentIdentifier(uri=uri), range=rng,
+        text_document=lsp.TextDocumentIdentifier(uri=uri),
+        range=rng,
         context=lsp.CodeActionContext(diagnostics=[]),
     )
     t0 = time.perf_counter()
@@ -201,8 +213,9 @@ async def _code_action(client: Any, uri: str, rng: Any) -> tuple[float, list[Any
     return (time.perf_counter() - t0) * 1000, list(result or [])
 
 
-async def measure(*, starts: int = 3, code_actions: int = 500, changes: int = 50,
-                  full_changes: int = 5) -> dict[str, Any]:
+async def measure(
+    *, starts: int = 3, code_actions: int = 500, changes: int = 50, full_changes: int = 5
+) -> dict[str, Any]:
     from lsprotocol import types as lsp
 
     out: dict[str, Any] = {}
@@ -217,11 +230,18 @@ async def measure(*, starts: int = 3, code_actions: int = 500, changes: int = 50
         with replay.open("w") as f:
             for i in pending_functions():
                 completion = f"Annotate summarize_{i:04d}.\n```python\n{improved_function(i)}```"
-                f.write(json.dumps({"task": "improve", "path": "big.py",
-                                    "completion": completion}) + "\n")
+                f.write(
+                    json.dumps({"task": "improve", "path": "big.py", "completion": completion})
+                    + "\n"
+                )
         env = dict(os.environ)
-        env.update({"TETHER_HOME": str(base / "home"), "XDG_CONFIG_HOME": str(base / "xdg"),
-                    "TETHER_MODEL": f"replay:{replay}"})
+        env.update(
+            {
+                "TETHER_HOME": str(base / "home"),
+                "XDG_CONFIG_HOME": str(base / "xdg"),
+                "TETHER_MODEL": f"replay:{replay}",
+            }
+        )
 
         init_s: list[float] = []
         client = None
@@ -241,12 +261,21 @@ async def measure(*, starts: int = 3, code_actions: int = 500, changes: int = 50
             ids = []
             for i in pending_functions():
                 first = i * FUNCTION_LINES
-                result = await client.workspace_execute_command_async(lsp.ExecuteCommandParams(
-                    command="tether.propose",
-                    arguments=[{"uri": big_uri, "task": "improve", "range": {
-                        "start": {"line": first, "character": 0},
-                        "end": {"line": first + FUNCTION_LINES - 1, "character": 0}}}],
-                ))
+                result = await client.workspace_execute_command_async(
+                    lsp.ExecuteCommandParams(
+                        command="tether.propose",
+                        arguments=[
+                            {
+                                "uri": big_uri,
+                                "task": "improve",
+                                "range": {
+                                    "start": {"line": first, "character": 0},
+                                    "end": {"line": first + FUNCTION_LINES - 1, "character": 0},
+                                },
+                            }
+                        ],
+                    )
+                )
                 ids += list((result or {}).get("proposalIds", []))
             out["proposals_created"] = len(ids)
 
@@ -278,31 +307,42 @@ async def measure(*, starts: int = 3, code_actions: int = 500, changes: int = 50
             await _code_action(client, huge_uri, _rng(10, 0, 10, 1))
             out["huge_open_ms"] = (time.perf_counter() - t0) * 1000
             out["huge_bytes"] = len(huge.encode())
-            baseline = [(await _code_action(client, huge_uri, _rng(10, 0, 10, 1)))[0]
-                        for _ in range(changes)]
+            baseline = [
+                (await _code_action(client, huge_uri, _rng(10, 0, 10, 1)))[0]
+                for _ in range(changes)
+            ]
             typed: list[float] = []
             version = 1
             for j in range(changes):
                 version += 1
                 line = (j * 977) % 20_000
                 t0 = time.perf_counter()
-                client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-                    text_document=lsp.VersionedTextDocumentIdentifier(uri=huge_uri,
-                                                                      version=version),
-                    content_changes=[lsp.TextDocumentContentChangePartial(
-                        range=_rng(line, 4, line, 4), text="x")],
-                ))
+                client.text_document_did_change(
+                    lsp.DidChangeTextDocumentParams(
+                        text_document=lsp.VersionedTextDocumentIdentifier(
+                            uri=huge_uri, version=version
+                        ),
+                        content_changes=[
+                            lsp.TextDocumentContentChangePartial(
+                                range=_rng(line, 4, line, 4), text="x"
+                            )
+                        ],
+                    )
+                )
                 await _code_action(client, huge_uri, _rng(10, 0, 10, 1))
                 typed.append((time.perf_counter() - t0) * 1000)
             whole: list[float] = []
             for _ in range(full_changes):
                 version += 1
                 t0 = time.perf_counter()
-                client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-                    text_document=lsp.VersionedTextDocumentIdentifier(uri=huge_uri,
-                                                                      version=version),
-                    content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=huge)],
-                ))
+                client.text_document_did_change(
+                    lsp.DidChangeTextDocumentParams(
+                        text_document=lsp.VersionedTextDocumentIdentifier(
+                            uri=huge_uri, version=version
+                        ),
+                        content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=huge)],
+                    )
+                )
                 await _code_action(client, huge_uri, _rng(10, 0, 10, 1))
                 whole.append((time.perf_counter() - t0) * 1000)
             out["code_action_1mb_baseline"] = _summary(baseline)

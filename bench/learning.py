@@ -69,8 +69,11 @@ def write_replay(rewrites: Sequence[Rewrite], path: Path) -> None:
 
     with path.open("w", encoding="utf-8") as f:
         for rw in rewrites:
-            entry = {"task": rw.task, "path": rw.path,
-                     "completion": render_completion(rw.proposed, "python", f"{rw.task}")}
+            entry = {
+                "task": rw.task,
+                "path": rw.path,
+                "completion": render_completion(rw.proposed, "python", f"{rw.task}"),
+            }
             f.write(json.dumps(entry) + "\n")
 
 
@@ -104,30 +107,48 @@ async def run_persona(
             if rw.path not in texts:
                 texts[rw.path] = (root / rw.path).read_text(encoding="utf-8")
             req = AgentRequest(
-                uri=(workspace / rw.path).as_uri(), path=rw.path, language="python",
-                text=texts[rw.path], version=None,
-                range=Range.of(rw.start_line, 0, rw.end_line, 0), task=rw.task,
+                uri=(workspace / rw.path).as_uri(),
+                path=rw.path,
+                language="python",
+                text=texts[rw.path],
+                version=None,
+                range=Range.of(rw.start_line, 0, rw.end_line, 0),
+                task=rw.task,
             )
             outcome = await service.propose(req)
             if not outcome.proposals:
-                steps.append(Step(i, rw.task, rw.path, "", "failed", None, None, "reject", 0.0,
-                                  False))
+                steps.append(
+                    Step(i, rw.task, rw.path, "", "failed", None, None, "reject", 0.0, False)
+                )
                 continue
             planned = outcome.proposals[0]
             proposal, decision = planned.proposal, planned.decision
-            verdict = persona(PersonaProposal(
-                path=proposal.path, original=proposal.original, proposed=proposal.proposed,
-                task=proposal.task, class_key=proposal.class_key, index=i,
-            ))
+            verdict = persona(
+                PersonaProposal(
+                    path=proposal.path,
+                    original=proposal.original,
+                    proposed=proposal.proposed,
+                    task=proposal.task,
+                    class_key=proposal.class_key,
+                    index=i,
+                )
+            )
             await act(service, proposal.id, decision, verdict)
             await service.idle()
-            steps.append(Step(
-                index=i, task=rw.task, path=rw.path, class_key=proposal.class_key,
-                mode=decision.mode, override=decision.override,
-                predicted=float(decision.numbers["mean"]), verdict=verdict.kind,
-                label=verdict.approves,
-                same_text=proposal.proposed.rstrip("\n") == rw.proposed.rstrip("\n"),
-            ))
+            steps.append(
+                Step(
+                    index=i,
+                    task=rw.task,
+                    path=rw.path,
+                    class_key=proposal.class_key,
+                    mode=decision.mode,
+                    override=decision.override,
+                    predicted=float(decision.numbers["mean"]),
+                    verdict=verdict.kind,
+                    label=verdict.approves,
+                    same_text=proposal.proposed.rstrip("\n") == rw.proposed.rstrip("\n"),
+                )
+            )
     finally:
         await service.close()
     return steps
@@ -187,8 +208,9 @@ def window_metrics(steps: Sequence[Step]) -> dict[str, Any]:
         "quiet_rate": modes["quiet"] / n if n else None,
         "auto_accuracy": sum(s.verdict == "accept" for s in auto) / len(auto) if auto else None,
         "false_auto_rate": sum(s.verdict == "reject" for s in auto) / len(auto) if auto else None,
-        "missed_by_quiet": (sum(s.verdict != "reject" for s in quiet) / len(quiet)
-                            if quiet else None),
+        "missed_by_quiet": (
+            sum(s.verdict != "reject" for s in quiet) / len(quiet) if quiet else None
+        ),
         "brier": brier(steps),
         "ece": ece(steps),
     }
@@ -198,9 +220,10 @@ def persona_metrics(steps: Sequence[Step], window: int) -> dict[str, Any]:
     auto = [s for s in steps if s.mode == "auto"]
     first_auto = next((s.index + 1 for s in steps if s.mode == "auto"), None)
     tail = steps[-min(len(steps), 100) :]
-    curve = [dict(window_metrics(steps[i : i + window]), start=i + 1,
-                  end=min(i + window, len(steps)))
-             for i in range(0, len(steps), window)]
+    curve = [
+        dict(window_metrics(steps[i : i + window]), start=i + 1, end=min(i + window, len(steps)))
+        for i in range(0, len(steps), window)
+    ]
     overall = window_metrics(steps)
     last = window_metrics(tail)
     return {
@@ -216,7 +239,8 @@ def persona_metrics(steps: Sequence[Step], window: int) -> dict[str, Any]:
         "false_auto": sum(s.verdict == "reject" for s in auto),
         "overall": overall,
         "last_100": last,
-        "prompt_reduction_last_100": (1 - last["prompt_rate"]) if last["prompt_rate"] is not None
+        "prompt_reduction_last_100": (1 - last["prompt_rate"])
+        if last["prompt_rate"] is not None
         else None,
         "curve": curve,
     }
@@ -248,15 +272,22 @@ async def run_learning(
             persona.configure(drift_at=decisions // 2)
             t0 = time.perf_counter()
             steps = await run_persona(persona, rewrites, workdir=base, seed=seed)
-            runs.append(LearningRun(persona.name, str(persona.path), time.perf_counter() - t0,
-                                    persona_metrics(steps, window), steps))
+            runs.append(
+                LearningRun(
+                    persona.name,
+                    str(persona.path),
+                    time.perf_counter() - t0,
+                    persona_metrics(steps, window),
+                    steps,
+                )
+            )
     return runs
 
 
-def run(persona_specs: Sequence[str | Path], *, decisions: int = 400, seed: int = 0,
-        window: int = 50) -> list[LearningRun]:
-    return asyncio.run(run_learning(persona_specs, decisions=decisions, seed=seed,
-                                    window=window))
+def run(
+    persona_specs: Sequence[str | Path], *, decisions: int = 400, seed: int = 0, window: int = 50
+) -> list[LearningRun]:
+    return asyncio.run(run_learning(persona_specs, decisions=decisions, seed=seed, window=window))
 
 
 def steps_json(steps: Sequence[Step]) -> list[dict[str, Any]]:

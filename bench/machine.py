@@ -92,6 +92,8 @@ def machine_info() -> dict[str, Any]:
         "python_impl": sys.implementation.name,
         "torch": _torch_version(),
         "commit": _git_commit(),
+        # other work on the machine skews timings; the 1-minute load average says how much
+        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -101,7 +103,9 @@ def describe(machine: dict[str, Any]) -> str:
     gpu = machine.get("gpu")
     gpu_text = f"{gpu['name']} ×{gpu['count']}" if gpu else "no GPU"
     torch_text = f", torch {machine['torch']}" if machine.get("torch") else ""
+    load = machine.get("load_avg_1m")
+    load_text = f", load {load} at start" if load is not None else ""
     return (
         f"{machine.get('cpu')}, {machine.get('cores')} cores, {machine.get('ram_gb')} GB RAM, "
-        f"{gpu_text}, Python {machine.get('python')}{torch_text}"
+        f"{gpu_text}, Python {machine.get('python')}{torch_text}{load_text}"
     )

@@ -139,8 +139,11 @@ def write_readme(directory: Path = RESULTS_DIR) -> Path:
         "",
         "## Targets",
         "",
-        markdown_table(["benchmark", "target", "measured", "goal", "met", "mode", "date"],
-                       summary_rows) if summary_rows else "(no results yet)",
+        markdown_table(
+            ["benchmark", "target", "measured", "goal", "met", "mode", "date"], summary_rows
+        )
+        if summary_rows
+        else "(no results yet)",
         "",
     ]
     parts += [r.render() for r in results]

@@ -192,8 +192,18 @@ def _stable_choice(key: str, options: Sequence[str]) -> str:
     return options[digest[0] % len(options)]
 
 
-_ATOMS = (ast.Name, ast.Attribute, ast.Call, ast.Subscript, ast.Constant, ast.List, ast.Tuple,
-          ast.Dict, ast.Set, ast.JoinedStr)
+_ATOMS = (
+    ast.Name,
+    ast.Attribute,
+    ast.Call,
+    ast.Subscript,
+    ast.Constant,
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.JoinedStr,
+)
 
 
 def _atom(src: SourceFile, node: ast.AST) -> str:
@@ -202,8 +212,11 @@ def _atom(src: SourceFile, node: ast.AST) -> str:
 
 
 # ---------------------------------------------------------------------- %-format <-> f-string
-_SPEC = re.compile(r"%(?:\((?P<key>[^)]*)\))?(?P<flags>[-#0 +]*)(?P<width>\*|\d+)?"
-                   r"(?:\.(?P<prec>\*|\d+))?(?P<len>[hlL]?)(?P<conv>.)", re.DOTALL)
+_SPEC = re.compile(
+    r"%(?:\((?P<key>[^)]*)\))?(?P<flags>[-#0 +]*)(?P<width>\*|\d+)?"
+    r"(?:\.(?P<prec>\*|\d+))?(?P<len>[hlL]?)(?P<conv>.)",
+    re.DOTALL,
+)
 
 
 def _percent_pieces(fmt: str) -> list[str | tuple[str, str]] | None:
@@ -278,8 +291,9 @@ def _percent_to_fstring(src: SourceFile, node: ast.BinOp, as_format_call: bool) 
 
 
 def rewrite_fstring(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | None:
-    variant = _stable_choice(f"{src.rel}:{fn.name}", ["fstring", "fstring", "fstring",
-                                                       "format-call"])
+    variant = _stable_choice(
+        f"{src.rel}:{fn.name}", ["fstring", "fstring", "fstring", "format-call"]
+    )
     edits = []
     for node in src.own_nodes(fn):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
@@ -306,10 +320,15 @@ def format_calls_to_fstrings(code: str) -> str:
     src, skip = found
     edits = []
     for node in ast.walk(src.tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "format" and isinstance(node.func.value, ast.Constant)
-                and isinstance(node.func.value.value, str) and not node.keywords
-                and not any(isinstance(a, ast.Starred) for a in node.args)):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "format"
+            and isinstance(node.func.value, ast.Constant)
+            and isinstance(node.func.value.value, str)
+            and not node.keywords
+            and not any(isinstance(a, ast.Starred) for a in node.args)
+        ):
             continue
         parts: list[ast.expr] = []
         args = iter(node.args)
@@ -364,8 +383,11 @@ def _formatter_parse(template: str) -> list[tuple[str, str | None, str, str | No
 
 def rewrite_printf(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | None:
     """f-string -> %-format: the reverse of what a modernizer wants."""
-    spec_ids = {id(n.format_spec) for n in ast.walk(fn)
-                if isinstance(n, ast.FormattedValue) and n.format_spec is not None}
+    spec_ids = {
+        id(n.format_spec)
+        for n in ast.walk(fn)
+        if isinstance(n, ast.FormattedValue) and n.format_spec is not None
+    }
     edits = []
     for node in src.own_nodes(fn):
         if not isinstance(node, ast.JoinedStr) or id(node) in spec_ids:
@@ -401,12 +423,14 @@ def rewrite_printf(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | No
 
 
 # ---------------------------------------------------------------------- None comparisons
-def _none_compare(src: SourceFile, fn: Function, ops: tuple[type, ...],
-                  make: Callable[[str, bool], str]) -> list[Edit]:
+def _none_compare(
+    src: SourceFile, fn: Function, ops: tuple[type, ...], make: Callable[[str, bool], str]
+) -> list[Edit]:
     edits = []
     for node in src.own_nodes(fn):
-        if not (isinstance(node, ast.Compare) and len(node.ops) == 1
-                and isinstance(node.ops[0], ops)):
+        if not (
+            isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ops)
+        ):
             continue
         left, right = node.left, node.comparators[0]
         if isinstance(right, ast.Constant) and right.value is None:
@@ -421,26 +445,39 @@ def _none_compare(src: SourceFile, fn: Function, ops: tuple[type, ...],
 
 
 def _is_type_call(node: ast.AST) -> bool:
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id == "type" and len(node.args) == 1)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "type"
+        and len(node.args) == 1
+    )
 
 
 def rewrite_compare_idiom(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | None:
     """pycodestyle's E711/E713/E714/E721: `is None`, `x not in y`, `type(a) is B`."""
-    edits = _none_compare(src, fn, (ast.Eq, ast.NotEq),
-                          lambda s, neg: f"{s} is not None" if neg else f"{s} is None")
+    edits = _none_compare(
+        src, fn, (ast.Eq, ast.NotEq), lambda s, neg: f"{s} is not None" if neg else f"{s} is None"
+    )
     variant = "is-none" if edits else ""
     for node in src.own_nodes(fn):
-        if (isinstance(node, ast.Compare) and len(node.ops) == 1
-                and isinstance(node.ops[0], ast.Eq | ast.NotEq) and _is_type_call(node.left)
-                and isinstance(node.comparators[0], ast.Name | ast.Attribute | ast.Call)):
+        if (
+            isinstance(node, ast.Compare)
+            and len(node.ops) == 1
+            and isinstance(node.ops[0], ast.Eq | ast.NotEq)
+            and _is_type_call(node.left)
+            and isinstance(node.comparators[0], ast.Name | ast.Attribute | ast.Call)
+        ):
             op = "is not" if isinstance(node.ops[0], ast.NotEq) else "is"
             new = f"{src.source(node.left)} {op} {_atom(src, node.comparators[0])}"
             edits.append(Edit(src.start(node), src.end(node), new))
             variant = variant or "type-is"
-        elif (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)
-              and isinstance(node.operand, ast.Compare) and len(node.operand.ops) == 1
-              and isinstance(node.operand.ops[0], ast.Is | ast.In)):
+        elif (
+            isinstance(node, ast.UnaryOp)
+            and isinstance(node.op, ast.Not)
+            and isinstance(node.operand, ast.Compare)
+            and len(node.operand.ops) == 1
+            and isinstance(node.operand.ops[0], ast.Is | ast.In)
+        ):
             cmp = node.operand
             op = "is not" if isinstance(cmp.ops[0], ast.Is) else "not in"
             new = f"{_atom(src, cmp.left)} {op} {_atom(src, cmp.comparators[0])}"
@@ -451,8 +488,9 @@ def rewrite_compare_idiom(src: SourceFile, fn: Function) -> tuple[list[Edit], st
 
 
 def rewrite_eq_none(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | None:
-    edits = _none_compare(src, fn, (ast.Is, ast.IsNot),
-                          lambda s, neg: f"{s} != None" if neg else f"{s} == None")
+    edits = _none_compare(
+        src, fn, (ast.Is, ast.IsNot), lambda s, neg: f"{s} != None" if neg else f"{s} == None"
+    )
     return (edits, "eq") if edits else None
 
 
@@ -471,11 +509,16 @@ _PATH_METHODS = {
 def rewrite_pathlib(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | None:
     edits = []
     for node in src.own_nodes(fn):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "path"
-                and isinstance(node.func.value.value, ast.Name)
-                and node.func.value.value.id == "os" and not node.keywords
-                and not any(isinstance(a, ast.Starred) for a in node.args)):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr == "path"
+            and isinstance(node.func.value.value, ast.Name)
+            and node.func.value.value.id == "os"
+            and not node.keywords
+            and not any(isinstance(a, ast.Starred) for a in node.args)
+        ):
             continue
         name, args = node.func.attr, node.args
         if name == "join" and len(args) >= 2:
@@ -542,13 +585,16 @@ def render_docstring(doc: str, indent: str) -> str:
 
 
 def rewrite_docstring(src: SourceFile, fn: Function) -> tuple[list[Edit], str] | None:
-    if ast.get_docstring(fn) is not None or (len(fn.body) == 1 and isinstance(fn.body[0],
-                                                                              ast.Pass)):
+    if ast.get_docstring(fn) is not None or (
+        len(fn.body) == 1 and isinstance(fn.body[0], ast.Pass)
+    ):
         return None
     first = fn.body[0]
     colon = _header_colon(src, fn)
-    if colon is None or src.start(first) < src.line_starts[first.lineno - 1] or (
-        colon >= src.line_starts[first.lineno - 1]
+    if (
+        colon is None
+        or src.start(first) < src.line_starts[first.lineno - 1]
+        or (colon >= src.line_starts[first.lineno - 1])
     ):
         return None  # the body shares a line with the header
     line = src.lines[first.lineno - 1]
@@ -651,12 +697,23 @@ def rewrite_dead_code(src: SourceFile, fn: Function) -> tuple[list[Edit], str] |
     variant = ""
     for block in _bodies(src, fn):
         for i, stmt in enumerate(block[:-1]):
-            if (isinstance(stmt, _TERMINATORS) and _own_lines(src, block[i + 1], stmt)
-                    and not any(isinstance(n, ast.Yield | ast.YieldFrom | ast.Await)
-                                for dead in block[i + 1 :] for n in ast.walk(dead))):
+            if (
+                isinstance(stmt, _TERMINATORS)
+                and _own_lines(src, block[i + 1], stmt)
+                and not any(
+                    isinstance(n, ast.Yield | ast.YieldFrom | ast.Await)
+                    for dead in block[i + 1 :]
+                    for n in ast.walk(dead)
+                )
+            ):
                 first, last = block[i + 1], block[-1]
-                edits.append(Edit(src.line_starts[first.lineno - 1],
-                                  src.line_starts[last.end_lineno or last.lineno], ""))
+                edits.append(
+                    Edit(
+                        src.line_starts[first.lineno - 1],
+                        src.line_starts[last.end_lineno or last.lineno],
+                        "",
+                    )
+                )
                 variant = "unreachable"
                 break
         else:
@@ -664,23 +721,34 @@ def rewrite_dead_code(src: SourceFile, fn: Function) -> tuple[list[Edit], str] |
             if passes and len(block) > 1:
                 stmt = passes[0]
                 j = block.index(stmt)
-                if _own_lines(src, stmt, block[j - 1] if j else None) and src.lines[
-                    stmt.lineno - 1
-                ].strip() == "pass":
-                    edits.append(Edit(src.line_starts[stmt.lineno - 1],
-                                      src.line_starts[stmt.lineno], ""))
+                if (
+                    _own_lines(src, stmt, block[j - 1] if j else None)
+                    and src.lines[stmt.lineno - 1].strip() == "pass"
+                ):
+                    edits.append(
+                        Edit(src.line_starts[stmt.lineno - 1], src.line_starts[stmt.lineno], "")
+                    )
                     variant = variant or "redundant-pass"
     last = fn.body[-1]
-    if (len(fn.body) > 1 and isinstance(last, ast.Return)
-            and (last.value is None or isinstance(last.value, ast.Constant)
-                 and last.value.value is None)
-            and not _returns_value(fn, src.own_nodes(fn))
-            and src.lines[last.lineno - 1].strip() in ("return", "return None")
-            and _own_lines(src, last, fn.body[-2])):
+    if (
+        len(fn.body) > 1
+        and isinstance(last, ast.Return)
+        and (
+            last.value is None
+            or (isinstance(last.value, ast.Constant) and last.value.value is None)
+        )
+        and not _returns_value(fn, src.own_nodes(fn))
+        and src.lines[last.lineno - 1].strip() in ("return", "return None")
+        and _own_lines(src, last, fn.body[-2])
+    ):
         edits.append(Edit(src.line_starts[last.lineno - 1], src.line_starts[last.lineno], ""))
         variant = variant or "trailing-return"
     edits = _disjoint(edits)
     return (edits, variant) if edits else None
+
+
+def _is_none_constant(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _disjoint(edits: list[Edit]) -> list[Edit]:
@@ -747,7 +815,9 @@ PREFILTERS: dict[str, re.Pattern[str]] = {
     "printf-format": re.compile(r"\b[fF]['\"]"),
     "compare-idiom": re.compile(r"[=!]= None\b|\btype\([^)]*\) [=!]=|\bif not [\w.]+ (is|in) "),
     "eq-none": re.compile(r"\bis (not )?None\b"),
-    "pathlib": re.compile(r"\bos\.path\.(join|exists|isdir|isfile|basename|dirname|getsize|abspath)\("),
+    "pathlib": re.compile(
+        r"\bos\.path\.(join|exists|isdir|isfile|basename|dirname|getsize|abspath)\("
+    ),
     "rename-test": re.compile(r"def test[A-Z]"),
     "dead-code": re.compile(r"^\s*(return|raise|continue|break|pass)\b", re.MULTILINE),
 }
@@ -794,7 +864,8 @@ _SKIP_PARTS = {"site-packages", "dist-packages", "data", "__pycache__", "bad_get
 def source_files(root: Path) -> list[Path]:
     """Every .py file under root that is Python source (not test data), sorted."""
     return sorted(
-        p for p in root.rglob("*.py")
+        p
+        for p in root.rglob("*.py")
         if not (_SKIP_PARTS & set(p.relative_to(root).parts)) and not p.name.startswith("bad")
     )
 
@@ -852,11 +923,15 @@ def _cache_file(key: dict[str, object]) -> Path:
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode())
     for module in ("rewrites.py", "analysis.py"):
         digest.update((here / module).read_bytes())
-    return Path(platformdirs.user_cache_dir("tether-bench")) / f"rewrites-{digest.hexdigest()[:16]}.json"
+    return (
+        Path(platformdirs.user_cache_dir("tether-bench"))
+        / f"rewrites-{digest.hexdigest()[:16]}.json"
+    )
 
 
-def collect_cached(tasks: Sequence[str], *, per_task: int, seed: int,
-                   root: Path | None = None) -> dict[str, list[Rewrite]]:
+def collect_cached(
+    tasks: Sequence[str], *, per_task: int, seed: int, root: Path | None = None
+) -> dict[str, list[Rewrite]]:
     """`collect`, remembered on disk: scanning the whole standard library takes half a minute.
 
     The cache key covers the arguments, the Python version and this module's own code, so a
@@ -867,8 +942,13 @@ def collect_cached(tasks: Sequence[str], *, per_task: int, seed: int,
     import platform
 
     root = root or stdlib_root()
-    key = {"tasks": list(tasks), "per_task": per_task, "seed": seed, "root": str(root),
-           "python": platform.python_version()}
+    key = {
+        "tasks": list(tasks),
+        "per_task": per_task,
+        "seed": seed,
+        "root": str(root),
+        "python": platform.python_version(),
+    }
     path = _cache_file(key)
     if path.is_file():
         try:

@@ -115,8 +115,9 @@ def build_chain(path: Path, rows: int) -> float:
             batch.append((body, prev, digest))
             prev = digest
             if len(batch) == 5000:
-                conn.executemany("INSERT INTO decisions(body, prev_hash, hash) VALUES (?,?,?)",
-                                 batch)
+                conn.executemany(
+                    "INSERT INTO decisions(body, prev_hash, hash) VALUES (?,?,?)", batch
+                )
                 batch.clear()
         if batch:
             conn.executemany("INSERT INTO decisions(body, prev_hash, hash) VALUES (?,?,?)", batch)
@@ -128,8 +129,9 @@ def build_chain(path: Path, rows: int) -> float:
     return time.perf_counter() - t0
 
 
-def run(*, appends: int = 2000, block: int = 25, verify_rows: int = 100_000,
-        verify_repeats: int = 3) -> dict[str, Any]:
+def run(
+    *, appends: int = 2000, block: int = 25, verify_rows: int = 100_000, verify_repeats: int = 3
+) -> dict[str, Any]:
     import statistics
 
     from tether.decisions import verify_file

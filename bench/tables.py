@@ -32,6 +32,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
             widths[i] = max(widths[i], len(t))
     line = "| " + " | ".join(h.ljust(widths[i]) for i, h in enumerate(headers)) + " |"
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    body = ["| " + " | ".join(t.ljust(widths[i]) for i, t in enumerate(row)) + " |"
-            for row in texts]
+    body = [
+        "| " + " | ".join(t.ljust(widths[i]) for i, t in enumerate(row)) + " |" for row in texts
+    ]
     return "\n".join([line, sep, *body])

@@ -45,21 +45,26 @@ def matmul_peak(n: int = 2048, seconds: float = 3.0, device: str = "cpu") -> dic
             torch.cuda.synchronize()
         best = max(best, 2 * n**3 / (time.perf_counter() - t0))
         runs += 1
-    return {"n": n, "flops": best, "runs": runs, "threads": torch.get_num_threads(),
-            "device": device}
+    return {
+        "n": n,
+        "flops": best,
+        "runs": runs,
+        "threads": torch.get_num_threads(),
+        "device": device,
+    }
 
 
-async def persona_pairs(persona_spec: str, rewrites: Sequence[Rewrite], workdir: Path
-                        ) -> list[dict[str, Any]]:
+async def persona_pairs(
+    persona_spec: str, rewrites: Sequence[Rewrite], workdir: Path
+) -> list[dict[str, Any]]:
     """Prompt, chosen and rejected completions for each rewrite, ordered by the persona."""
+    from bench.learning import workspace_spec, write_replay
     from tether.agent import Agent, AgentRequest
     from tether.agent.providers.replay import ReplayProvider
     from tether.agent.spec import load_spec
     from tether.config import Settings
     from tether.core.response_format import render_completion
     from tether.core.types import Range
-
-    from bench.learning import workspace_spec, write_replay
 
     persona = load_persona(persona_spec)
     persona.configure(drift_at=None)
@@ -73,24 +78,43 @@ async def persona_pairs(persona_spec: str, rewrites: Sequence[Rewrite], workdir:
     root = stdlib_root()
     pairs = []
     for i, rw in enumerate(rewrites):
-        req = AgentRequest(uri=(ws / rw.path).as_uri(), path=rw.path,
-                           text=(root / rw.path).read_text(encoding="utf-8"),
-                           range=Range.of(rw.start_line, 0, rw.end_line, 0), task=rw.task)
+        req = AgentRequest(
+            uri=(ws / rw.path).as_uri(),
+            path=rw.path,
+            text=(root / rw.path).read_text(encoding="utf-8"),
+            range=Range.of(rw.start_line, 0, rw.end_line, 0),
+            task=rw.task,
+        )
         result = await agent.propose(req)
         if not result.proposals:
             continue
         p = result.proposals[0]
-        verdict = persona(PersonaProposal(path=p.path, original=p.original, proposed=p.proposed,
-                                          task=p.task, class_key=p.class_key, index=i))
+        verdict = persona(
+            PersonaProposal(
+                path=p.path,
+                original=p.original,
+                proposed=p.proposed,
+                task=p.task,
+                class_key=p.class_key,
+                index=i,
+            )
+        )
         if verdict.kind == "accept":
             chosen, rejected = p.proposed, p.original
         elif verdict.kind == "reject":
             chosen, rejected = p.original, p.proposed
         else:
             chosen, rejected = verdict.text or p.proposed, p.proposed
-        pairs.append({"prompt": p.prompt, "chosen": render_completion(chosen, "python"),
-                      "rejected": render_completion(rejected, "python"),
-                      "proposal_id": p.id, "class_key": p.class_key, "verdict": verdict.kind})
+        pairs.append(
+            {
+                "prompt": p.prompt,
+                "chosen": render_completion(chosen, "python"),
+                "rejected": render_completion(rejected, "python"),
+                "proposal_id": p.id,
+                "class_key": p.class_key,
+                "verdict": verdict.kind,
+            }
+        )
     await agent.close()
     return pairs
 
@@ -100,13 +124,27 @@ def _training_data(train: Sequence[dict[str, Any]], heldout: Sequence[dict[str, 
     from tether.training.models import DecisionRange
 
     def rows(items: Sequence[dict[str, Any]], offset: int) -> list[PairRow]:
-        return [PairRow(prompt=p["prompt"], chosen=p["chosen"], rejected=p["rejected"],
-                        proposal_id=p["proposal_id"], seq=offset + i, class_key=p["class_key"],
-                        source="correction") for i, p in enumerate(items)]
+        return [
+            PairRow(
+                prompt=p["prompt"],
+                chosen=p["chosen"],
+                rejected=p["rejected"],
+                proposal_id=p["proposal_id"],
+                seq=offset + i,
+                class_key=p["class_key"],
+                source="correction",
+            )
+            for i, p in enumerate(items)
+        ]
 
-    data = TrainingData(pairs_train=rows(train, 1), pairs_heldout=rows(heldout, 10_000),
-                        labels_train=[], labels_heldout=[], decision_range=DecisionRange(),
-                        data_hash="")
+    data = TrainingData(
+        pairs_train=rows(train, 1),
+        pairs_heldout=rows(heldout, 10_000),
+        labels_train=[],
+        labels_heldout=[],
+        decision_range=DecisionRange(),
+        data_hash="",
+    )
     data.data_hash = data_hash(data)
     return data
 
@@ -133,10 +171,15 @@ def model_parameters() -> int:
     from tether.embedded import ensure_plain_model
 
     cfg = json.loads((ensure_plain_model() / "config.json").read_text())
-    h, layers, inter, vocab = (cfg["hidden_size"], cfg["num_hidden_layers"],
-                               cfg["intermediate_size"], cfg["vocab_size"])
-    kv = h * cfg.get("num_key_value_heads", cfg["num_attention_heads"]) // cfg[
-        "num_attention_heads"]
+    h, layers, inter, vocab = (
+        cfg["hidden_size"],
+        cfg["num_hidden_layers"],
+        cfg["intermediate_size"],
+        cfg["vocab_size"],
+    )
+    kv = (
+        h * cfg.get("num_key_value_heads", cfg["num_attention_heads"]) // cfg["num_attention_heads"]
+    )
     per_layer = h * h * 2 + h * kv * 2 + 3 * h * inter
     embeddings = vocab * h * (1 if cfg.get("tie_word_embeddings", True) else 2)
     return layers * per_layer + embeddings
@@ -149,8 +192,13 @@ def model_parameters() -> int:
 MAX_LENGTH = 1024
 
 
-async def train_once(train: Sequence[dict[str, Any]], heldout: Sequence[dict[str, Any]],
-                     workdir: Path, *, max_steps: int | None = None) -> dict[str, Any]:
+async def train_once(
+    train: Sequence[dict[str, Any]],
+    heldout: Sequence[dict[str, Any]],
+    workdir: Path,
+    *,
+    max_steps: int | None = None,
+) -> dict[str, Any]:
     """One TrainingManager run on prepared data; returns its result and the worker's peak RSS."""
     import psutil
 
@@ -176,7 +224,8 @@ async def train_once(train: Sequence[dict[str, Any]], heldout: Sequence[dict[str
                 with contextlib.suppress(psutil.Error):
                     proc = psutil.Process(pid)
                     rss = proc.memory_info().rss + sum(
-                        c.memory_info().rss for c in proc.children(recursive=True))
+                        c.memory_info().rss for c in proc.children(recursive=True)
+                    )
                     peak = max(peak, rss)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), 0.2)
@@ -188,12 +237,23 @@ async def train_once(train: Sequence[dict[str, Any]], heldout: Sequence[dict[str
         done.set()
         await sampler
         await store.close()
-    return {"result": result, "peak_rss": peak, "max_length": settings.training.max_length,
-            "batch_size": settings.training.batch_size, "epochs": settings.training.epochs}
+    return {
+        "result": result,
+        "peak_rss": peak,
+        "max_length": settings.training.max_length,
+        "batch_size": settings.training.batch_size,
+        "epochs": settings.training.epochs,
+    }
 
 
-def run(*, sizes: Sequence[int] = (50, 100, 200), heldout: int = 40, quick: bool = False,
-        persona: str = "modernizer", seed: int = 0) -> dict[str, Any]:
+def run(
+    *,
+    sizes: Sequence[int] = (50, 100, 200),
+    heldout: int = 40,
+    quick: bool = False,
+    persona: str = "modernizer",
+    seed: int = 0,
+) -> dict[str, Any]:
     os.environ.setdefault("TETHER_MODEL_CACHE", str(REPO / ".tether-test" / "models"))
     need = (8 if quick else max(sizes)) + heldout + 20
     with tempfile.TemporaryDirectory(prefix="tether-bench-train-") as tmp:
@@ -224,28 +284,39 @@ def run(*, sizes: Sequence[int] = (50, 100, 200), heldout: int = 40, quick: bool
             train_s = (step_seconds or 0) * steps
             flops = 6 * params * tokens / train_s if train_s else None
             m = r.metrics
-            runs.append({
-                "pairs": len(train),
-                "status": r.status,
-                "reason": r.reason,
-                "method": r.method,
-                "steps": steps,
-                "seconds_total": r.seconds,
-                "seconds_train": train_s,
-                "seconds_per_step": step_seconds,
-                "tokens": tokens,
-                "tokens_per_s": tokens / train_s if train_s else None,
-                "peak_rss_mb": out["peak_rss"] / 2**20,
-                "achieved_flops": flops,
-                "flops_fraction": flops / peak["flops"] if flops else None,
-                "device": r.device,
-                "heldout_pairs": len(held),
-                "base_policy_accuracy": m.base.policy_accuracy if m else None,
-                "candidate_preference_accuracy": m.candidate.preference_accuracy if m else None,
-                "candidate_policy_accuracy": m.candidate.policy_accuracy if m else None,
-                "candidate_margin": m.candidate.pairs_margin if m else None,
-                "gate": r.gate.reason if r.gate else None,
-            })
-    return {"persona": persona, "pairs_available": len(pool), "heldout": len(held),
-            "max_length": MAX_LENGTH, "pairs_made": len(made), "pairs_too_long": too_long,
-            "prepare_seconds": prep_s, "matmul_peak": peak, "parameters": params, "runs": runs}
+            runs.append(
+                {
+                    "pairs": len(train),
+                    "status": r.status,
+                    "reason": r.reason,
+                    "method": r.method,
+                    "steps": steps,
+                    "seconds_total": r.seconds,
+                    "seconds_train": train_s,
+                    "seconds_per_step": step_seconds,
+                    "tokens": tokens,
+                    "tokens_per_s": tokens / train_s if train_s else None,
+                    "peak_rss_mb": out["peak_rss"] / 2**20,
+                    "achieved_flops": flops,
+                    "flops_fraction": flops / peak["flops"] if flops else None,
+                    "device": r.device,
+                    "heldout_pairs": len(held),
+                    "base_policy_accuracy": m.base.policy_accuracy if m else None,
+                    "candidate_preference_accuracy": m.candidate.preference_accuracy if m else None,
+                    "candidate_policy_accuracy": m.candidate.policy_accuracy if m else None,
+                    "candidate_margin": m.candidate.pairs_margin if m else None,
+                    "gate": r.gate.reason if r.gate else None,
+                }
+            )
+    return {
+        "persona": persona,
+        "pairs_available": len(pool),
+        "heldout": len(held),
+        "max_length": MAX_LENGTH,
+        "pairs_made": len(made),
+        "pairs_too_long": too_long,
+        "prepare_seconds": prep_s,
+        "matmul_peak": peak,
+        "parameters": params,
+        "runs": runs,
+    }

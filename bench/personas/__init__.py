@@ -97,8 +97,9 @@ class Persona:
     def __call__(self, proposal: PersonaProposal) -> Verdict:
         verdict = self.judge(proposal)
         if not isinstance(verdict, Verdict):
-            raise PersonaError(f"{self.path}: judge() returned {type(verdict).__name__}, "
-                               "not a Verdict")
+            raise PersonaError(
+                f"{self.path}: judge() returned {type(verdict).__name__}, not a Verdict"
+            )
         return verdict
 
 

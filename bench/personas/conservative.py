@@ -10,8 +10,14 @@ from bench.personas import PersonaProposal, Verdict
 from bench.rewrites import is_test_path
 
 NAME = "conservative"
-NOISE = 0.01
+_noise = 0.01  # share of proposals rejected for no reason the edit shows ("not now")
 MAX_LINES = 20
+
+
+def configure(noise: float = 0.01) -> None:
+    """`noise`: the share of proposals rejected for no visible reason (a bad day)."""
+    global _noise
+    _noise = noise
 
 
 def judge(proposal: PersonaProposal) -> Verdict:
@@ -19,13 +25,12 @@ def judge(proposal: PersonaProposal) -> Verdict:
     if not change.parses:
         return Verdict.reject("this does not parse")
     assert change.after is not None
-    if (is_test_path(proposal.path) or change.before.test_functions
-            or change.after.test_functions):
+    if is_test_path(proposal.path) or change.before.test_functions or change.after.test_functions:
         return Verdict.reject("leave the tests alone")
     if change.signature_changed:
         return Verdict.reject("that changes a public signature; callers would break")
     if change.lines_changed > MAX_LINES:
         return Verdict.reject(f"too big: {change.lines_changed} lines changed (max {MAX_LINES})")
-    if mood(proposal.proposed, NAME) < NOISE:
+    if mood(proposal.proposed, NAME) < _noise:
         return Verdict.reject("not now")
     return Verdict.accept()

@@ -13,7 +13,7 @@ from bench.personas import PersonaProposal, Verdict
 from bench.rewrites import replace_docstrings
 
 NAME = "docstrings"
-NOISE = 0.01
+_noise = 0.01  # share of proposals rejected for no reason the edit shows ("not now")
 
 _FIELD = re.compile(r"^:(param|returns?|raises?)\s*(\w*)\s*:\s*(.*)$")
 
@@ -46,6 +46,12 @@ def to_google(doc: str) -> str:
     return "\n".join(out)
 
 
+def configure(noise: float = 0.01) -> None:
+    """`noise`: the share of proposals rejected for no visible reason (a bad day)."""
+    global _noise
+    _noise = noise
+
+
 def judge(proposal: PersonaProposal) -> Verdict:
     change = compare(proposal.original, proposal.proposed)
     if not change.parses:
@@ -61,13 +67,14 @@ def judge(proposal: PersonaProposal) -> Verdict:
         style = docstring_style(doc)
         if style in ("sphinx", "numpy"):
             fixes[name] = to_google(doc)
-        elif style == "plain" and (change.after.params.get(name)
-                                   or change.after.returns_value.get(name)):
+        elif style == "plain" and (
+            change.after.params.get(name) or change.after.returns_value.get(name)
+        ):
             return Verdict.reject("Google style, please: document Args and Returns")
     if fixes:
         fixed = replace_docstrings(proposal.proposed, fixes)
         if fixed != proposal.proposed:
             return Verdict.correct(fixed, "Google style, not Sphinx fields")
-    if mood(proposal.proposed, NAME) < NOISE:
+    if mood(proposal.proposed, NAME) < _noise:
         return Verdict.reject("not now")
     return Verdict.accept()

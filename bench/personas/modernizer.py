@@ -12,15 +12,16 @@ from bench.personas import PersonaProposal, Verdict
 from bench.rewrites import format_calls_to_fstrings
 
 NAME = "modernizer"
-NOISE = 0.01  # share of proposals rejected for no reason the edit shows ("not now")
+_noise = 0.01  # share of proposals rejected for no reason the edit shows ("not now")
 
 _drift_at: int | None = 200
 
 
-def configure(drift_at: int | None = 200) -> None:
-    """`drift_at`: the decision count at which type hints stop being welcome (None: never)."""
-    global _drift_at
-    _drift_at = drift_at
+def configure(drift_at: int | None = 200, noise: float = 0.01) -> None:
+    """`drift_at`: the decision count at which type hints stop being welcome (None: never);
+    `noise`: the share of proposals rejected for no visible reason."""
+    global _drift_at, _noise
+    _drift_at, _noise = drift_at, noise
 
 
 def judge(proposal: PersonaProposal) -> Verdict:
@@ -42,6 +43,6 @@ def judge(proposal: PersonaProposal) -> Verdict:
         fixed = format_calls_to_fstrings(proposal.proposed)
         if fixed != proposal.proposed:
             return Verdict.correct(fixed, "an f-string, not .format()")
-    if mood(proposal.proposed, NAME) < NOISE:
+    if mood(proposal.proposed, NAME) < _noise:
         return Verdict.reject("not now")
     return Verdict.accept()

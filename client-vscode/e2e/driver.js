@@ -216,9 +216,10 @@ const steps = {
   async verify() {
     await page.locator(`${STATUS} .codicon-sparkle`).waitFor();
     await runCommand('Tether: Verify Audit Log');
-    const toast = page.locator('.notification-toast', { hasText: 'Audit log' }).last();
+    const toast = page.locator('.notification-toast', { hasText: /Audit log (OK|BROKEN)/ }).last();
     await toast.waitFor({ state: 'visible' });
-    return { text: (await toast.textContent()).replace(/\s+/g, ' ').trim(), status: await statusText() };
+    const text = await toast.locator('.notification-list-item-message').innerText();
+    return { text: text.replace(/\s+/g, ' ').trim(), status: await statusText() };
   },
 
   async clearNotifications() {
@@ -233,12 +234,13 @@ const steps = {
     await toast.waitFor({ state: 'visible' });
     const progress = (await toast.locator('.monaco-progress-container').count()) > 0;
     const cancel = (await toast.locator('[aria-label*="Cancel"], a.monaco-button:has-text("Cancel")').count()) > 0;
-    const progressText = (await toast.textContent()).replace(/\s+/g, ' ').trim();
+    const progressText = (await toast.innerText()).replace(/\s+/g, ' ').trim();
     // the server announces the end ("Tether training promoted: …" or "refused: …")
     const done = page.locator('.notification-toast', { hasText: /Tether training (promoted|refused|skipped|failed|cancelled)/ }).first();
     await done.waitFor({ state: 'visible', timeout: TRAIN_WAIT });
     await toast.waitFor({ state: 'detached' });
-    return { progress, cancel, progressText, done: (await done.textContent()).replace(/\s+/g, ' ').trim() };
+    const doneText = await done.locator('.notification-list-item-message').innerText();
+    return { progress, cancel, progressText, done: doneText.replace(/\s+/g, ' ').trim() };
   },
 
   async profile() {

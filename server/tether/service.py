@@ -323,6 +323,7 @@ class TetherService:
         self._model_lock = asyncio.Lock()  # one model call at a time per workspace
         self._training_task: asyncio.Task[Any] | None = None
         self._scheduler: Any = None
+        self._scheduler_task: asyncio.Task[None] | None = None
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -354,6 +355,10 @@ class TetherService:
             review.cancel.set()
         if self._scheduler is not None:
             self._scheduler.stop()
+        if self._scheduler_task is not None:  # its loop holds no state worth waiting for
+            self._scheduler_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._scheduler_task
         if self._tasks:  # let recording finish; stopped work ends at once
             await asyncio.wait(list(self._tasks), timeout=CLOSE_GRACE_SECONDS)
         for task in list(self._tasks):
@@ -661,11 +666,22 @@ class TetherService:
         if job.cancel.is_set():
             raise job.error()
         admission = asyncio.get_running_loop().create_task(self._admit_all(result.proposals))
-        outcome = await asyncio.shield(admission)  # recording is never half done
+        try:
+            outcome = await asyncio.shield(admission)  # recording is never half done
+        except asyncio.CancelledError:
+            admission.add_done_callback(self._show_unpresented)
+            raise
         outcome.failures = list(result.failures)
         if not outcome.proposals and outcome.failures:
             raise AgentFailed("no proposal: " + "; ".join(outcome.failures))
         return outcome
+
+    def _show_unpresented(self, admission: asyncio.Task[ProposeOutcome]) -> None:
+        """The caller went away before applying `auto` proposals: show them instead."""
+        if admission.cancelled() or admission.exception() is not None:
+            return
+        for planned in admission.result().auto:
+            self.show(planned.proposal)
 
     async def _admit_all(self, proposals: Sequence[Proposal]) -> ProposeOutcome:
         outcome = ProposeOutcome()
@@ -1174,7 +1190,8 @@ class TetherService:
         self._scheduler = Scheduler(
             manager, self.settings, is_mature=mature, on_progress=status, on_result=status
         )
-        self._spawn(self._scheduler.run(), "the training scheduler")
+        # kept out of _tasks: it runs until close, and idle() waits for _tasks
+        self._scheduler_task = asyncio.get_running_loop().create_task(self._scheduler.run())
 
     async def cancel_training(self) -> bool:
         if self._c.training is None:

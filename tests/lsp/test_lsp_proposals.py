@@ -138,6 +138,13 @@ async def test_reject_with_reason(launch: Launch, kind: str, ws: Path, tether_ho
     await editor.command("tether.reject", {"proposalId": pid2, "reason": "names are fine as is"})
     assert rows(store_path(ws, tether_home))[-1]["reason"] == "names are fine as is"
 
+    # dismissing the reason prompt rejects nothing
+    pid3, diag3 = await _propose_greet(editor, uri)
+    actions = await editor.code_actions(uri, GREET, [diag3])
+    result = await editor.run_action(next(a for a in actions if "with reason" in a.title))
+    assert result["cancelled"] is True
+    assert proposal_state(store_path(ws, tether_home), pid3) == "pending"
+
 
 @BOTH
 async def test_version_change_expires_the_proposal(
@@ -237,15 +244,19 @@ async def test_untouched_accept_records_no_correction(
     assert [r["outcome"] for r in rows(store_path(ws, tether_home))] == ["proposed", "accepted"]
 
 
-async def test_accept_an_alternative_candidate(
-    launch: Launch, ws: Path, tether_home: Path
-) -> None:
+async def test_accept_an_alternative_candidate(launch: Launch, ws: Path, tether_home: Path) -> None:
     other = GREET_IMPROVED.replace("flush=True", "end='\\n'")
     editor = await launch(
         options={"candidates": 2},
-        replay=[{"task": "improve", "completions": [
-            fenced(GREET_IMPROVED, "Annotate greet and flush."), fenced(other, "Or this."),
-        ]}],
+        replay=[
+            {
+                "task": "improve",
+                "completions": [
+                    fenced(GREET_IMPROVED, "Annotate greet and flush."),
+                    fenced(other, "Or this."),
+                ],
+            }
+        ],
     )
     uri = editor.open("app.py", SOURCE)
     pid, diag = await _propose_greet(editor, uri)

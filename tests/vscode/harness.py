@@ -141,6 +141,8 @@ class Driver:
         try:
             if self.proc.poll() is None:
                 self.step("close")
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()  # ends the driver's read loop
                 self.proc.wait(timeout=30)
         except Exception:
             pass

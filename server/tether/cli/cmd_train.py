@@ -61,7 +61,13 @@ async def _run(args: argparse.Namespace) -> int:
 
 async def _with_progress(manager: Any, max_steps: int | None) -> Any:
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from tether.training.models import ProgressEvent
 
@@ -69,7 +75,7 @@ async def _with_progress(manager: Any, max_steps: int | None) -> Any:
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        MofNCompleteColumn(),
         TextColumn("{task.fields[loss]}"),
         TimeElapsedColumn(),
     )

@@ -67,12 +67,16 @@ def apply_hunks(original: str, hunks: Iterable[Hunk]) -> str:
 
 
 def unified(original: str, proposed: str, path: str = "file") -> str:
-    """A unified diff for display (history rows, `tether history --diff`)."""
-    return "".join(
-        difflib.unified_diff(
-            original.splitlines(keepends=True),
-            proposed.splitlines(keepends=True),
-            fromfile=f"a/{path}",
-            tofile=f"b/{path}",
-        )
+    """A unified diff for display (history rows, `tether history --diff`).
+
+    Lines are compared without their terminators so a range that does not end in a
+    newline never glues a removed line to an added one.
+    """
+    lines = difflib.unified_diff(
+        original.splitlines(),
+        proposed.splitlines(),
+        fromfile=f"a/{path}",
+        tofile=f"b/{path}",
+        lineterm="",
     )
+    return "".join(line + "\n" for line in lines)

@@ -137,8 +137,9 @@ def _actions_for(
     n = len(proposal.candidates)
     for i in range(n):
         if i != proposal.chosen_candidate:
-            specs.append((f"Tether: Accept alternative {i + 1} of {n}",
-                          {"op": "accept", "candidate": i}))
+            specs.append(
+                (f"Tether: Accept alternative {i + 1} of {n}", {"op": "accept", "candidate": i})
+            )
     specs += [
         ("Tether: Reject", {"op": "reject"}),
         ("Tether: Reject with reason…", {"op": "reject", "askReason": True}),

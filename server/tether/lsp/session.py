@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,6 @@ class Folder:
     opening: asyncio.Task[TetherService] | None = None
     service: TetherService | None = None
     error: str | None = None
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
 
 class Session:

@@ -73,7 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stream = Stream()
     if not args.detached:
         _watch_stdin(stream)
-    stream.emit(ProgressEvent(event="started", data={"pid": os.getpid()}))
+    stream.emit(
+        ProgressEvent(event="started", message="starting the trainer", data={"pid": os.getpid()})
+    )
     try:
         job = TrainingJob.model_validate_json(args.job.read_text(encoding="utf-8"))
         if job.nice:
