@@ -126,7 +126,13 @@ ORDER = ["store", "learning", "latency", "training"]
 def write_readme(directory: Path = RESULTS_DIR) -> Path:
     """Regenerate `README.md` from every JSON in the directory."""
     results = load_results(directory)
-    results.sort(key=lambda r: (ORDER.index(r.name) if r.name in ORDER else len(ORDER), r.name))
+
+    def order(r: BenchResult) -> tuple[int, str, int]:
+        base = r.name.removesuffix("-quick")
+        rank = ORDER.index(base) if base in ORDER else len(ORDER)
+        return rank, base, r.mode == "quick"
+
+    results.sort(key=order)
     summary_rows = []
     for r in results:
         for t in r.targets:

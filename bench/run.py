@@ -356,9 +356,9 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
     result.notes += [
         "FLOP/s estimate: 6 x parameters x tokens / training seconds (policy forward, "
         "backward through frozen weights, reference forward); attention FLOPs ignored.",
-        f"Pairs longer than {m['max_length']} tokens were left out ({m['pairs_too_long']} of "
-        f"{m['pairs_made']}); the trainer's default max_length of 512 is shorter than most "
-        "of the agent's prompts.",
+        f"Prompts built with {m['context_lines']} context lines (the agent's default is 20); "
+        f"pairs longer than max_length {m['max_length']} were left out "
+        f"({m['pairs_too_long']} of {m['pairs_made']}).",
     ]
 
 

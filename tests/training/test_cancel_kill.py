@@ -17,7 +17,7 @@ from tether.training.lineage import ADAPTER_FILE, file_sha256
 from tether.training.models import ProgressEvent, TrainingResult
 
 from .conftest import fast_settings
-from .helpers import install_active_adapter, record_corrections
+from .helpers import install_active_adapter, record_corrections, record_labels
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,7 @@ async def test_cancel_mid_run_keeps_the_active_adapter(
 async def test_killed_worker_keeps_the_active_adapter(
     ws_store: DecisionStore, ws_paths: WorkspacePaths, tiny_model: Path, tiny_adapter: Path
 ) -> None:
-    await record_corrections(ws_store, 10)
+    await record_labels(ws_store, 12)  # accepts and rejects only: a KTO run this time
     sha = await install_active_adapter(ws_store, ws_paths.adapters, tiny_adapter)
     head_before = await ws_store.head()
     manager = TrainingManager(ws_store, ws_paths, fast_settings(), base_model=tiny_model)
@@ -94,7 +94,7 @@ async def test_killed_worker_keeps_the_active_adapter(
     os.kill(pid, signal.SIGKILL)
     result = await task
 
-    assert result.status == "failed"
+    assert result.method == "kto" and result.status == "failed"
     assert "killed (SIGKILL)" in result.reason
     assert await ws_store.head() == head_before
     await _assert_untouched(ws_store, ws_paths, sha)

@@ -52,3 +52,43 @@ def test_rerank_uses_the_adapter_and_is_neutral_without_one(
     base = adapter_logps(am, [prompt] * 3, completions, adapter=None)
     assert scores == pytest.approx([am.beta * (t - b) for t, b in zip(tuned, base, strict=True)])
     assert len(set(scores)) == 3 and all(s != 0 for s in scores)
+
+
+def test_evaluate_scores_base_active_and_candidate(tiny_model: Path, tiny_adapter: Path) -> None:
+    from tether.training.evaluate import evaluate
+
+    am = load_adapter_model(tiny_adapter, base_model=tiny_model, device="cpu", version="cand")
+    am.model.load_adapter(str(tiny_adapter), adapter_name="act")  # same weights as cand
+    prompt = chat_prompt("add", "def add(a, b): return a+b\n")
+    pairs = [{"prompt": prompt, "chosen": typed("add", "+"), "rejected": untyped("add", "+")}]
+    labels = [
+        {"prompt": prompt, "completion": typed("add", "+"), "label": True},
+        {"prompt": prompt, "completion": untyped("add", "+"), "label": False},
+        {"prompt": prompt, "completion": "nothing", "label": False},
+    ]
+    report = evaluate(am, pairs, labels, candidate="cand", active="act", beta=0.1, max_length=256)
+    assert report.base.preference_accuracy == 0.5 and report.base.auc == 0.5
+    assert report.base.pairs_margin == 0.0 and report.base.labels_margin == 0.0
+    assert report.candidate.pairs == 1 and report.candidate.labels == 3
+    assert report.candidate.auc is not None and report.candidate.labels_margin is not None
+    assert report.candidate.preference_accuracy in (0.0, 1.0)  # a random adapter picks a side
+    assert report.active == report.candidate  # same weights, same numbers
+
+
+def test_long_prompts_are_cut_from_the_left_to_fit(tiny_model: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from tether.training.trainer import fit_rows
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    prompt = chat_prompt("add", "x = 1\n" * 400)  # far longer than 128 tokens
+    row = {"prompt": prompt, "chosen": typed("add", "+"), "rejected": untyped("add", "+")}
+    [fitted] = fit_rows([row], tokenizer, 128)
+    n = len(tokenizer(fitted["prompt"] + fitted["chosen"], add_special_tokens=False)["input_ids"])
+    assert n <= 128
+    assert fitted["prompt"].endswith("<|im_start|>assistant\n") and prompt.endswith(
+        fitted["prompt"]
+    )
+    assert fitted["chosen"] == row["chosen"]
+    short = {"prompt": "hi", "completion": "there", "label": True}
+    assert fit_rows([short], tokenizer, 128) == [short]

@@ -49,7 +49,10 @@ async def test_train_smollm2_on_cpu_and_use_the_adapter(
     assert result["status"] == "promoted", result["reason"]
     assert result["method"] == "dpo" and result["device"] == "cpu" and result["steps"] == 2
     with capsys.disabled():
-        print(f"\nSmolLM2-135M DPO on CPU: {result['seconds_per_step']:.1f} s/step (batch 2)")
+        print(
+            f"\nSmolLM2-135M DPO on CPU: {result['seconds_per_step']:.1f} s/step (batch 2), "
+            f"{result['tokens'] / result['train_seconds']:.0f} tokens/s"
+        )
 
     active = await ws_store.active_adapter()
     assert active is not None and active.version == result["version"] == "v1"

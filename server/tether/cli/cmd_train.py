@@ -55,7 +55,8 @@ async def _run(args: argparse.Namespace) -> int:
     else:
         print(describe(result))
         if result.seconds_per_step:
-            print(f"{result.steps} steps on {result.device}, {result.seconds_per_step:.2f} s/step")
+            steps = f"{result.steps} step" + ("" if result.steps == 1 else "s")
+            print(f"{steps} on {result.device}, {result.seconds_per_step:.2f} s/step")
     return 1 if result.status in ("failed", "cancelled") else 0
 
 

@@ -373,8 +373,13 @@ class DecisionStore:
         )
 
     async def verify(self) -> VerifyResult:
-        """Recompute the chain in a separate read-only connection, off the event loop."""
-        return await asyncio.to_thread(verify_file, self.path)
+        """Recompute the chain in a separate read-only connection, off the event loop.
+
+        The header check is skipped: this process holds the file open through SQLite, and
+        closing any other descriptor of it (a plain `open()`) would drop SQLite's POSIX locks,
+        letting another process delete the WAL under this connection.
+        """
+        return await asyncio.to_thread(verify_file, self.path, check_header=False)
 
     # ------------------------------------------------------------------ proposals
     async def get_proposal(self, proposal_id: str) -> Proposal:
@@ -584,9 +589,13 @@ def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def verify_file(path: Path) -> VerifyResult:
-    """Verify a store file without the async machinery (used by the CLI and benchmarks)."""
-    check_store_file(path)
+def verify_file(path: Path, *, check_header: bool = True) -> VerifyResult:
+    """Verify a store file without the async machinery (used by the CLI and benchmarks).
+
+    `check_header=False` when this process already has the store open (see `verify`).
+    """
+    if check_header:
+        check_store_file(path)
     if not path.exists():
         raise StoreError(f"no Tether store at {path}")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

@@ -76,7 +76,7 @@ async def resolve(server: TetherServer, session: Session, action: lsp.CodeAction
         )
     pid = data.get("proposalId")
     if pid is not None:
-        service = await session.service_for(data.get("uri"))
+        service = await session.service_of_proposal(pid)
         proposal = await service.get_proposal(pid)
         if op != "diff" and proposal.state.value != "pending":
             raise ProposalNotPending(

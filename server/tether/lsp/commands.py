@@ -114,7 +114,7 @@ async def propose(server: TetherServer, session: Session, *arguments: Any) -> di
 @command(ACCEPT)
 async def accept(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
     args = AcceptArgs.model_validate(single_argument(arguments))
-    service = await _service_of(session, args.proposalId)
+    service = await session.service_of_proposal(args.proposalId)
     record = await flows.accept(session, service, args.proposalId, args.hunks, args.candidate)
     return {"proposalId": args.proposalId, "outcome": record.outcome.value, "seq": record.seq}
 
@@ -122,7 +122,7 @@ async def accept(server: TetherServer, session: Session, *arguments: Any) -> dic
 @command(REJECT)
 async def reject(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
     args = RejectArgs.model_validate(single_argument(arguments))
-    service = await _service_of(session, args.proposalId)
+    service = await session.service_of_proposal(args.proposalId)
     reason = args.reason
     if args.askReason and not reason:
         await service.get_proposal(args.proposalId)  # unknown ids fail before the prompt
@@ -136,7 +136,7 @@ async def reject(server: TetherServer, session: Session, *arguments: Any) -> dic
 @command(SHOW_DIFF)
 async def show_diff(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
     args = ProposalArgs.model_validate(single_argument(arguments))
-    service = await _service_of(session, args.proposalId)
+    service = await session.service_of_proposal(args.proposalId)
     view = await service.proposal_view(args.proposalId)
     session.show(view["diff"] or "(no change)", lsp.MessageType.Info)
     return {"proposalId": args.proposalId, "diff": view["diff"]}
@@ -214,23 +214,6 @@ async def _finish_training(session: Session, service: Any, bar: WorkDone, runnin
     reason = getattr(result, "reason", "")
     bar.end(f"{status}: {reason}" if reason else str(status))
     session.show(f"Tether training {status}{': ' + reason if reason else ''}")
-
-
-async def _service_of(session: Session, proposal_id: str) -> Any:
-    """The service whose store holds the proposal (the first folder's in a single root)."""
-    services = session.services()
-    if len(services) <= 1:
-        return await session.service_for(None)
-    for service in services:
-        if proposal_id in {p.id for p in service.live_proposals()}:
-            return service
-    for service in services:
-        try:
-            await service.get_proposal(proposal_id)
-            return service
-        except Exception:
-            continue
-    return services[0]
 
 
 def _progress_message(event: Any) -> str:

@@ -93,9 +93,7 @@ async def profile(server: TetherServer, session: Session, params: Any) -> dict[s
 @request(PROPOSAL)
 async def proposal(server: TetherServer, session: Session, params: Any) -> dict[str, Any]:
     p = ProposalParams.model_validate(params_dict(params))
-    from tether.lsp.commands import _service_of
-
-    service = await _service_of(session, p.proposalId)
+    service = await session.service_of_proposal(p.proposalId)
     return await service.proposal_view(p.proposalId)
 
 
@@ -111,7 +109,7 @@ async def status(server: TetherServer, session: Session, params: Any) -> dict[st
         "workspaces": [
             {
                 "root": str(f.root),
-                "db": str(f.service.paths.db) if f.service else None,
+                "db": str(f.service.store.path) if f.service else None,
                 "model": f.settings.model,
                 "error": f.error,
             }

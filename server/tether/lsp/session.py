@@ -201,6 +201,19 @@ class Session:
                 f"the store for {folder.root} is unavailable: {folder.error}"
             ) from None
 
+    async def service_of_proposal(self, proposal_id: str) -> TetherService:
+        """The service whose store holds a proposal (the first folder's when none does)."""
+        services = self.services()
+        if len(services) <= 1:
+            return await self.service_for(None)
+        for service in services:
+            if any(p.id == proposal_id for p in service.live_proposals()):
+                return service
+        for service in services:
+            if await _holds(service, proposal_id):
+                return service
+        return services[0]
+
     def services(self) -> list[TetherService]:
         return [f.service for f in self.folders if f.service is not None]
 
@@ -304,3 +317,13 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+async def _holds(service: TetherService, proposal_id: str) -> bool:
+    from tether.service import ProposalNotFound
+
+    try:
+        await service.get_proposal(proposal_id)
+    except ProposalNotFound:
+        return False
+    return True

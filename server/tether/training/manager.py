@@ -315,6 +315,10 @@ class TrainingManager:
                 "metrics": report.metrics,
                 "steps": report.steps,
                 "seconds_per_step": report.seconds_per_step,
+                "train_seconds": report.train_seconds,
+                "tokens": report.tokens,
+                "parameters": report.parameters,
+                "trainable_parameters": report.trainable_parameters,
                 "device": report.device,
                 "adapter_sha256": report.adapter_sha256,
             }

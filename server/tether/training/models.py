@@ -105,6 +105,9 @@ class WorkerReport(BaseModel):
     seconds_per_step: float | None
     device: str
     final_loss: float | None = None
+    tokens: int | None = None  # tokens trained on (policy inputs), for FLOP/s estimates
+    parameters: int = 0  # of the base model
+    trainable_parameters: int = 0  # of the LoRA adapter
 
 
 class GateDecision(BaseModel):
@@ -135,6 +138,10 @@ class TrainingResult(BaseModel):
     steps: int = 0
     seconds: float = 0.0  # wall time of the whole run
     seconds_per_step: float | None = None
+    train_seconds: float | None = None  # the optimizer loop alone (no loading, no eval)
+    tokens: int | None = None
+    parameters: int = 0
+    trainable_parameters: int = 0
     device: str | None = None
     adapter_sha256: str | None = None
 

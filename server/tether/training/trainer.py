@@ -28,6 +28,26 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def fit_rows(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> list[dict[str, Any]]:
+    """Cut over-long prompts from the left so every example fits in `max_length` tokens.
+
+    TRL drops an example whose prompt alone fills `max_length` and cuts completions from
+    the right; but the end of a prompt (the code to change, the assistant turn) and the
+    whole answer are what the preference is about, so the start of the prompt goes first.
+    The eval (`scoring.sequence_logps`) cuts the same way.
+    """
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        answers = [row[k] for k in ("chosen", "rejected", "completion") if k in row]
+        longest = max(len(tokenizer(a, add_special_tokens=False)["input_ids"]) for a in answers)
+        room = max(max_length - longest - 2, max_length // 4)  # 2: EOS and a merge at the seam
+        ids = tokenizer(row["prompt"], add_special_tokens=False)["input_ids"]
+        if len(ids) > room:
+            row = {**row, "prompt": tokenizer.decode(ids[-room:])}
+        out.append(row)
+    return out
+
+
 def _progress_callback(emit: Emit, clock: dict[str, float]) -> Any:
     from transformers import TrainerCallback
 
@@ -51,6 +71,8 @@ def _progress_callback(emit: Emit, clock: dict[str, float]) -> Any:
             if loss is None:
                 return
             clock["loss"] = float(loss)
+            if (logs or {}).get("num_tokens") is not None:
+                clock["tokens"] = float(logs["num_tokens"])
             emit(
                 ProgressEvent(
                     event="progress",
@@ -163,9 +185,11 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
-    rows = read_jsonl(job.train_file)
+    rows = fit_rows(read_jsonl(job.train_file), tokenizer, job.hyper.max_length)
     clock: dict[str, float] = {}
+    parameters = sum(p.numel() for p in model.parameters())
     trainer = _trainer(job, model, tokenizer, rows, device, _progress_callback(emit, clock))
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     trainer.train()
     emit(ProgressEvent(event="progress", phase="saving", message="saving the candidate"))
     out = Path(job.output_dir)
@@ -201,6 +225,9 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
         seconds_per_step=round(seconds / steps, 3) if steps else None,
         device=device,
         final_loss=clock.get("loss"),
+        tokens=int(clock["tokens"]) if "tokens" in clock else None,
+        parameters=parameters,
+        trainable_parameters=trainable,
     )
 
 
