@@ -183,7 +183,10 @@ const steps = {
     const pendingDuring = await pendingCount();
     const reject = page.locator('.editor-actions [aria-label^="Reject Suggestion"]').first();
     await reject.waitFor({ state: 'visible' });
-    await reject.click();
+    const rejectLabel = await reject.getAttribute('aria-label');
+    // the keyboard shortcut, from the proposed side of the diff
+    await page.locator('.editor-group-container.active .modified-in-monaco-diff-editor .view-lines').first().click();
+    await page.keyboard.press('Control+Alt+N');
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible' });
     const prompt = await page.locator('.quick-input-widget').textContent();
@@ -191,7 +194,7 @@ const steps = {
     await page.keyboard.press('Enter');
     await waitTabGone(`${task} (Tether`);
     await waitPending(0);
-    return { pendingDuring, prompt, editor: await editorText() };
+    return { pendingDuring, prompt, rejectLabel, editor: await editorText() };
   },
 
   async riskyRejectInModal({ file, first, last, task }) {
@@ -220,6 +223,21 @@ const steps = {
     await toast.waitFor({ state: 'visible' });
     const text = await toast.locator('.notification-list-item-message').innerText();
     return { text: text.replace(/\s+/g, ' ').trim(), status: await statusText() };
+  },
+
+  async specAndPin({ mode }) {
+    await runCommand('Tether: Open Agent Spec');
+    await page.locator('.tab.active[aria-label^="agent.md"]').waitFor();
+    await waitEditorText('tasks:');
+    await runCommand('Tether: Pin Decision Class');
+    const classes = page.locator('.quick-input-list .monaco-list-row');
+    await classes.first().waitFor();
+    const picked = (await classes.first().getAttribute('aria-label')) || '';
+    await classes.first().click();
+    await pickQuick(mode);
+    const toast = page.locator('.notification-toast', { hasText: /Tether: .*(always ask|never apply)/ }).last();
+    await toast.waitFor();
+    return { picked, toast: (await toast.locator('.notification-list-item-message').innerText()).trim() };
   },
 
   async clearNotifications() {
@@ -257,7 +275,7 @@ const steps = {
   },
 
   async history({ open }) {
-    await runCommand('Tether: Show Decision History');
+    await page.locator(STATUS).click(); // the status bar item opens the panel
     const frame = panelFrame();
     await frame.locator('#tab-history[aria-selected="true"]').waitFor();
     await frame.locator('#history-rows tr').first().waitFor();

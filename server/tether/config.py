@@ -93,8 +93,11 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    model: str = Field("embedded:smollm2", description="Student: embedded:NAME, ollama:NAME, "
-                       "litellm:PROVIDER/NAME, or replay:FILE (tests and benchmarks only).")
+    model: str = Field(
+        "embedded:smollm2",
+        description="Student: embedded:NAME, ollama:NAME, "
+        "litellm:PROVIDER/NAME, or replay:FILE (tests and benchmarks only).",
+    )
     teacher: str | None = Field(None, description="Optional cloud teacher, litellm:PROVIDER/NAME.")
     ollama_host: str = "http://127.0.0.1:11434"
     student_threshold: float = Field(0.6, ge=0, le=1)
@@ -202,8 +205,9 @@ def load_settings(workspace: Path | None = None, **overrides: Any) -> Settings:
         ws_file = workspace / WORKSPACE_FILE
         if ws_file.is_file():
             data = _read_toml(ws_file)
-            layers.append((str(ws_file), {k: v for k, v in data.items()
-                                          if k not in NON_SETTING_TABLES}))
+            layers.append(
+                (str(ws_file), {k: v for k, v in data.items() if k not in NON_SETTING_TABLES})
+            )
     user_file = paths.user_config_file()
     if user_file.is_file():
         layers.append((str(user_file), _read_toml(user_file)))

@@ -110,7 +110,6 @@ async def test_corrupted_pages_are_reported(tmp_path: Path) -> None:
         await DecisionStore.open(db)
 
 
-
 async def test_failed_write_is_not_reported_as_recorded(tmp_path: Path) -> None:
     db = tmp_path / "tether.db"
     store = await DecisionStore.open(db)
@@ -132,8 +131,10 @@ async def test_failed_write_is_not_reported_as_recorded(tmp_path: Path) -> None:
 async def test_history_filters_and_paging(store: DecisionStore) -> None:
     ids = []
     for i in range(12):
-        p = make_proposal(path=f"src/m{i}.py" if i % 2 else f"tests/t{i}.py",
-                          class_key="improve|python|tests|small" if i % 2 == 0 else "k")
+        p = make_proposal(
+            path=f"src/m{i}.py" if i % 2 else f"tests/t{i}.py",
+            class_key="improve|python|tests|small" if i % 2 == 0 else "k",
+        )
         await store.add_proposal(p)
         await store.record(
             Outcome.ACCEPTED if i % 3 == 0 else Outcome.REJECTED,

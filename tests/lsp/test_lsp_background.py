@@ -81,12 +81,3 @@ async def test_review_on_save_publishes_proposals(
     assert diag.source == "tether" and diag.message == "Annotate greet and flush."
     [row] = rows(store_path(ws, tether_home))
     assert row["outcome"] == "proposed" and row["proposal_id"] == diag.data["proposalId"]
-
-
-async def test_review_is_off_by_default(launch: Launch, ws: Path, tether_home: Path) -> None:
-    editor = await launch()
-    uri = editor.open("app.py", SOURCE)
-    editor.save(uri)
-    history = await editor.request("tether/history", {})  # after the save was handled
-    assert history["total"] == 0 and rows(store_path(ws, tether_home)) == []
-    assert editor.client.diagnostics.get(uri) is None

@@ -28,7 +28,8 @@ async def _error(call) -> JsonRpcException:
 async def test_bad_requests_get_clear_errors_and_lose_nothing(
     launch: Launch, ws: Path, tether_home: Path
 ) -> None:
-    editor = await launch(options={"maxFileBytes": 1000}, replay=[IMPROVE, IMPROVE_TOTAL])
+    garbage = {"task": "improve", "completion": "I would rather not."}
+    editor = await launch(options={"maxFileBytes": 1000}, replay=[IMPROVE, IMPROVE_TOTAL, garbage])
     uri = editor.open("app.py", SOURCE)
     [pid] = await editor.propose(uri, GREET)
     await editor.command("tether.accept", {"proposalId": pid})
@@ -115,6 +116,10 @@ async def test_bad_requests_get_clear_errors_and_lose_nothing(
 
     # still serving, and every decision is still there, chained
     assert await editor.propose(uri, TOTAL)
+    # a model answering garbage: a clear error (the next answer in the replay file)
+    err = await _error(editor.propose(uri, TOTAL))
+    assert err.code == REQUEST_FAILED and "no proposal" in err.message
+    assert "no code block" in err.message
     after = rows(store_path(ws, tether_home))
     assert after[: len(before)] == before
     assert (await editor.command("tether.verify", {}))["ok"] is True
@@ -127,13 +132,3 @@ async def test_provider_down_is_a_clear_error(launch: Launch, tmp_path: Path) ->
     assert err.code == REQUEST_FAILED
     assert "missing.jsonl does not exist" in err.message
     assert (await editor.request("tether/status", {}))["workspaces"]  # still serving
-
-
-async def test_provider_garbage_is_a_clear_error(launch: Launch) -> None:
-    editor = await launch(
-        replay=[{"task": "improve", "completion": "I would rather not."}, IMPROVE]
-    )
-    uri = editor.open("app.py", SOURCE)
-    err = await _error(editor.propose(uri, GREET))
-    assert err.code == REQUEST_FAILED and "no proposal" in err.message
-    assert await editor.propose(uri, GREET)  # the next answer is fine: still serving

@@ -241,7 +241,9 @@ async def test_untouched_accept_records_no_correction(
     editor.change(uri, Range.of(5, 0, 5, 0), "# a comment between the functions\n")
     editor.save(uri)
     await editor.command("tether.verify", {})  # a round trip: the save has been handled
+    # no correction; and no review either (review on save is off by default)
     assert [r["outcome"] for r in rows(store_path(ws, tether_home))] == ["proposed", "accepted"]
+    assert not editor.client.diagnostics.get(uri)
 
 
 async def test_accept_an_alternative_candidate(launch: Launch, ws: Path, tether_home: Path) -> None:

@@ -15,7 +15,7 @@ from tether.core.response_format import render_completion
 from tether.core.types import Actor, Candidate, Outcome, Position, Proposal, Range
 from tether.decisions import DecisionStore
 
-SYSTEM = "You are Tether, a careful coding assistant. Answer with one fenced code block."
+SYSTEM = "Answer with code."  # short: every prompt token costs CPU time in the real-model test
 
 FUNCTIONS: list[tuple[str, str]] = [
     ("add", "+"),
@@ -54,7 +54,7 @@ def typed(name: str, op: str) -> str:
 
 
 def chat_prompt(name: str, original: str) -> str:
-    user = f"Improve the function `{name}`.\n```python\n{original}```"
+    user = f"Improve `{name}`:\n{original}"
     return (
         f"<|im_start|>system\n{SYSTEM}<|im_end|>\n"
         f"<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"

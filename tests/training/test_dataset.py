@@ -37,10 +37,12 @@ async def test_exact_and_near_duplicates_are_removed_keeping_the_newest(
     ws_store: DecisionStore,
 ) -> None:
     name, op = FUNCTIONS[0]
-    original = f"def {name}(a, b): return a{op}b\n"
+    surroundings = "".join(f"setting_{i} = {i}\n" for i in range(20))
+    original = surroundings + f"def {name}(a, b): return a{op}b\n"
     answer = untyped(name, op)
+    drifted = original.replace("setting_5 = 5", "setting_5 = 6")
     variants = [  # (context the proposal was made in, proposed text)
-        (original + "# the file grew a line\n", answer),  # near: the prompt drifted a bit
+        (drifted, answer),  # near: the file around the change drifted a little
         (original, answer.replace("    return", "    return ")),  # whitespace only: exact
         (original, answer),  # exact copy
         (original, answer),  # the newest of the four: kept

@@ -228,6 +228,7 @@ def test_reject_with_reason_records_it_and_leaves_the_file(session: Session) -> 
         reason=REASON,
     )
     assert result["pendingDuring"] == 1, "the pending suggestion was not counted"
+    assert result["rejectLabel"].startswith("Reject Suggestion (Ctrl+Alt+N)"), result["rejectLabel"]
     assert "Why?" in result["prompt"]
     assert (session.workspace / "src" / "inventory.py").read_text(encoding="utf-8") == before
 
@@ -268,6 +269,15 @@ def test_server_restarts_after_a_crash(session: Session) -> None:
     assert f"Audit log OK: {len(rows)} decisions" in result["text"], result
 
 
+def test_open_agent_spec_and_pin_a_class(session: Session) -> None:
+    result = session.driver.step("specAndPin", mode="Always ask")
+    assert "always ask" in result["toast"]
+    rows, _ = read_store(session.db)
+    pins = [r for r in rows if r.outcome == Outcome.PINNED]
+    assert len(pins) == 1 and pins[0].data == {"mode": "always_ask"}
+    assert pins[0].class_key and pins[0].class_key in result["picked"]
+
+
 def test_train_now_shows_progress_and_adds_an_adapter(session: Session) -> None:
     assert adapters(session.db) == []
     result = session.driver.step("trainNow")
@@ -291,6 +301,7 @@ def test_history_panel_lists_the_decisions_and_opens_a_diff(session: Session) ->
     mine = [c for c in by_outcome.get("accepted", []) if c[1] == "src/inventory.py"]
     assert mine and mine[0][4] == "user"
     rejected = [c for c in by_outcome.get("rejected", []) if c[1] == "src/inventory.py"]
-    assert rejected and rejected[0][5] == REASON
+    assert any(c[5] == REASON and c[4] == "user" for c in rejected), rejected
+    assert any(c[3].startswith("adapter") for c in result["rows"]), "no adapter row"
     assert result["rejected"] >= 4  # the three seeded and ours, after filtering
     assert "accepted by user" in (result["opened"] or "")

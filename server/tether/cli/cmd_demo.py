@@ -23,7 +23,9 @@ from tether.config import Settings
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("demo", help="run the main loop end to end on the embedded model")
     p.add_argument(
-        "--source", type=Path, default=Path("examples"),
+        "--source",
+        type=Path,
+        default=Path("examples"),
         help="example workspace to copy (default: ./examples)",
     )
     p.add_argument("--workspace", type=Path, help="scratch workspace (default: a temp folder)")
@@ -113,8 +115,10 @@ async def _run(args: argparse.Namespace) -> int:
                 continue
             for planned in outcome.proposals:
                 p = planned.proposal
-                console.print(f"  policy: [cyan]{planned.decision.mode}[/cyan] — "
-                              f"{planned.decision.reason.splitlines()[0]}")
+                console.print(
+                    f"  policy: [cyan]{planned.decision.mode}[/cyan] — "
+                    f"{planned.decision.reason.splitlines()[0]}"
+                )
                 if planned.decision.mode != "ask":
                     continue
                 diff = unified(p.original, p.proposed, p.path)
@@ -140,8 +144,13 @@ async def _run(args: argparse.Namespace) -> int:
         view = await service.profile_view()
         table = Table("class", "n", "mean", "interval", "policy")
         for c in view.get("classes", []):
-            table.add_row(c["class_key"], str(c["n"]), f"{c['mean']:.2f}",
-                          f"[{c['lower']:.2f}, {c['upper']:.2f}]", str(c["policy"]))
+            table.add_row(
+                c["class_key"],
+                str(c["n"]),
+                f"{c['mean']:.2f}",
+                f"[{c['lower']:.2f}, {c['upper']:.2f}]",
+                str(c["policy"]),
+            )
         console.print(table)
 
         result = await service.verify()

@@ -63,20 +63,34 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             fix = (
                 "pip install torch==2.13.0"
                 if name == "torch"
-                else f"pip install -e '.[{extra}]'" if extra != "core" else "pip install -e ."
+                else f"pip install -e '.[{extra}]'"
+                if extra != "core"
+                else "pip install -e ."
             )
             problems.append({"what": f"{name} is not installed ({extra})", "fix": fix})
     model = embedded.status()
     if not model["installed"]:
         problems.append({"what": "embedded model missing", "fix": model["fix"]})
     db = wp.db
-    store = {"path": str(db), "exists": db.exists(), "bytes": db.stat().st_size if db.exists() else 0}
+    store = {
+        "path": str(db),
+        "exists": db.exists(),
+        "bytes": db.stat().st_size if db.exists() else 0,
+    }
     if settings.model.startswith("ollama:") and _version("ollama") is None:
-        problems.append({"what": "model is ollama but the client is missing",
-                         "fix": "pip install -e '.[ollama]'"})
+        problems.append(
+            {
+                "what": "model is ollama but the client is missing",
+                "fix": "pip install -e '.[ollama]'",
+            }
+        )
     if settings.teacher and _version("litellm") is None:
-        problems.append({"what": "a teacher is configured but litellm is missing",
-                         "fix": "pip install -e '.[teacher]'"})
+        problems.append(
+            {
+                "what": "a teacher is configured but litellm is missing",
+                "fix": "pip install -e '.[teacher]'",
+            }
+        )
     return {
         "tether": __version__,
         "python": sys.version.split()[0],
@@ -107,18 +121,26 @@ def run(args: argparse.Namespace) -> int:
     table.add_row("Tether", report["tether"])
     table.add_row("Python", f"{report['python']} ({report['executable']})")
     torch_info = report["torch"]
-    table.add_row("Torch device", str(torch_info.get("device") or "torch not installed")
-                  + (f" — {torch_info['cuda']}" if torch_info.get("cuda") else ""))
+    table.add_row(
+        "Torch device",
+        str(torch_info.get("device") or "torch not installed")
+        + (f" — {torch_info['cuda']}" if torch_info.get("cuda") else ""),
+    )
     em = report["embedded_model"]
     table.add_row(
         "Embedded model",
         ("installed" + (", converted" if em["converted"] else ", converts on first use"))
-        if em["installed"] else "MISSING",
+        if em["installed"]
+        else "MISSING",
     )
     table.add_row("Student / teacher", f"{report['model']} / {report['teacher'] or 'none'}")
     st = report["store"]
-    table.add_row("Store", f"{st['path']} ({st['bytes']:,} bytes)" if st["exists"]
-                  else f"{st['path']} (created on first use)")
+    table.add_row(
+        "Store",
+        f"{st['path']} ({st['bytes']:,} bytes)"
+        if st["exists"]
+        else f"{st['path']} (created on first use)",
+    )
     for name, version in report["versions"].items():
         table.add_row(name, version or "not installed")
     console.print(table)

@@ -39,9 +39,7 @@ def verify_connection(conn: sqlite3.Connection) -> VerifyResult:
             if j == -2:
                 gap = i > 0 and seq != rows[i - 1][0] + 1
                 if gap or i == 0:
-                    return _broken(
-                        rows, seq, "deleted", "the row it was chained to is missing"
-                    )
+                    return _broken(rows, seq, "deleted", "the row it was chained to is missing")
                 return _broken(
                     rows,
                     rows[i - 1][0],

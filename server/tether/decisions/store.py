@@ -104,7 +104,9 @@ class DecisionStore:
                 raise StoreError(f"no Tether store at {path}")
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = await aiosqlite.connect(
+                path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open {path}: {exc}") from exc
         store = cls(path, conn)
@@ -233,7 +235,9 @@ class DecisionStore:
         )
         return DecisionRecord(seq=seq, prev_hash=prev, hash=digest, **content.model_dump())
 
-    async def add_proposal(self, proposal: Proposal, *, actor: Actor = Actor.SYSTEM) -> DecisionRecord:
+    async def add_proposal(
+        self, proposal: Proposal, *, actor: Actor = Actor.SYSTEM
+    ) -> DecisionRecord:
         """Store a proposal and its `proposed` row in one transaction."""
         content = DecisionContent(
             ts=utcnow(),
@@ -362,7 +366,9 @@ class DecisionStore:
         """Newest first, filtered and paged."""
         flt = flt or HistoryFilter()
         where, args = _history_where(flt)
-        total = (await self._db.execute_fetchall(f"SELECT count(*) FROM decisions{where}", args))[0][0]
+        total = (await self._db.execute_fetchall(f"SELECT count(*) FROM decisions{where}", args))[
+            0
+        ][0]
         rows = await self._db.execute_fetchall(
             f"SELECT seq, body, prev_hash, hash FROM decisions{where} "
             "ORDER BY seq DESC LIMIT ? OFFSET ?",
@@ -404,7 +410,9 @@ class DecisionStore:
         return [Proposal.model_validate_json(r[0]) for r in rows]
 
     # ------------------------------------------------------------------ pins
-    async def set_pin(self, class_key: str, mode: str | None, *, reason: str | None = None) -> DecisionRecord:
+    async def set_pin(
+        self, class_key: str, mode: str | None, *, reason: str | None = None
+    ) -> DecisionRecord:
         """Pin a class ("always_ask" / "never_auto"), or unpin with mode None; logged."""
         async with self._write() as db:
             if mode is None:
@@ -435,7 +443,14 @@ class DecisionStore:
             await db.execute(
                 "INSERT OR REPLACE INTO adapters(version, created_at, parent, status, path, body) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (row.version, row.created_at, row.parent, row.status, row.path, row.model_dump_json()),
+                (
+                    row.version,
+                    row.created_at,
+                    row.parent,
+                    row.status,
+                    row.path,
+                    row.model_dump_json(),
+                ),
             )
 
     async def adapters(self) -> list[AdapterRow]:
@@ -521,8 +536,11 @@ class DecisionStore:
     async def memory(
         self, *, kind: str | None = None, class_key: str | None = None, active_only: bool = True
     ) -> list[MemoryRow]:
-        sql, args = "SELECT id, kind, class_key, created_at, updated_at, votes, active, body " \
-                    "FROM memory_items WHERE 1=1", []
+        sql, args = (
+            "SELECT id, kind, class_key, created_at, updated_at, votes, active, body "
+            "FROM memory_items WHERE 1=1",
+            [],
+        )
         if kind is not None:
             sql += " AND kind = ?"
             args.append(kind)
@@ -534,8 +552,14 @@ class DecisionStore:
         rows = await self._db.execute_fetchall(sql + " ORDER BY created_at", args)
         return [
             MemoryRow(
-                id=r[0], kind=r[1], class_key=r[2], created_at=r[3], updated_at=r[4],
-                votes=r[5], active=bool(r[6]), body=json.loads(r[7]),
+                id=r[0],
+                kind=r[1],
+                class_key=r[2],
+                created_at=r[3],
+                updated_at=r[4],
+                votes=r[5],
+                active=bool(r[6]),
+                body=json.loads(r[7]),
             )
             for r in rows
         ]
@@ -601,9 +625,7 @@ def verify_file(path: Path, *, check_header: bool = True) -> VerifyResult:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         try:
-            meta_ok = conn.execute(
-                "SELECT value FROM meta WHERE key='app'"
-            ).fetchone()
+            meta_ok = conn.execute("SELECT value FROM meta WHERE key='app'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path} is not a Tether store: {exc}") from exc
         if not meta_ok or meta_ok[0] != APP_ID:

@@ -327,7 +327,10 @@ class TrainingManager:
     async def _run_worker(
         self, job_file: Path, job_dir: Path, on_progress: ProgressCallback | None
     ) -> tuple[WorkerReport | None, str]:
+        # PASSIVE: idle OpenMP threads sleep instead of spinning, so a busy machine (and the
+        # editor on it) is not taxed for CPU the trainer is not using.
         env = {
+            "OMP_WAIT_POLICY": "PASSIVE",
             **os.environ,
             "HF_HUB_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
