@@ -40,6 +40,27 @@ async function pickQuick(label) {
   await row.click();
 }
 
+/**
+ * Picks `title` in the code action menu with the keyboard (the menu puts a pointer-blocking
+ * layer over the page while it is open, so clicks do not reach it).
+ */
+async function pickCodeAction(title) {
+  const menu = page.locator('.action-widget');
+  await menu.waitFor({ state: 'visible' });
+  const target = menu.locator('.monaco-list-row.focused', { hasText: title });
+  const rows = await menu.locator('.monaco-list-row.action').allTextContents();
+  if (!rows.some((t) => t.includes(title))) {
+    throw new Error(`no code action ${title} in ${JSON.stringify(rows)}`);
+  }
+  for (let i = 0; i < rows.length && (await target.count()) === 0; i++) {
+    await page.keyboard.press('ArrowDown');
+  }
+  await target.waitFor();
+  await page.keyboard.press('Enter');
+  await menu.waitFor({ state: 'hidden' });
+  return rows.map((t) => t.trim());
+}
+
 async function openFile(relPath) {
   await page.keyboard.press('Escape');
   await page.keyboard.press('Control+P');
@@ -223,6 +244,28 @@ const steps = {
     await toast.waitFor({ state: 'visible' });
     const text = await toast.locator('.notification-list-item-message').innerText();
     return { text: text.replace(/\s+/g, ' ').trim(), status: await statusText() };
+  },
+
+  /** Ask through the light bulb (the server's per-task code action), then reject through a quick fix. */
+  async quickFixReject({ file, first, last, task, reason }) {
+    await openFile(file);
+    await selectLines(first, last);
+    const before = await pendingCount();
+    await page.keyboard.press('Control+.');
+    await pickCodeAction(`Tether: ${task}`);
+    await waitPending(before + 1);
+    // the suggestion is a diagnostic: its quick fixes sit under the cursor
+    await page.keyboard.press('Control+G');
+    await page.locator('.quick-input-widget input').fill(`:${first + 1}`);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Control+.');
+    const fixes = await pickCodeAction('Tether: Reject with reason');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(reason);
+    await page.keyboard.press('Enter');
+    await waitPending(before);
+    return { fixes };
   },
 
   async specAndPin({ mode }) {

@@ -20,7 +20,7 @@ export npm_config_update_notifier=false
 log() { printf 'setup-e2e: %s\n' "$*" >&2; }
 
 # One setup at a time: pytest and make may both call this.
-exec 9>"$HERE/.setup.lock"
+exec 9>"${TMPDIR:-/tmp}/tether-vscode-setup.lock"
 flock 9
 
 as_root() {

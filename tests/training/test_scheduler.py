@@ -11,10 +11,10 @@ import pytest
 from tether.decisions import DecisionStore
 from tether.paths import WorkspacePaths
 from tether.training import Scheduler, TrainingManager
-from tether.training.models import ProgressEvent
+from tether.training.models import ProgressEvent, TrainingResult
 
 from .conftest import fast_settings
-from .helpers import record_corrections
+from .helpers import record_corrections, record_labels
 
 
 def _scheduler(ws_store: DecisionStore, ws_paths: WorkspacePaths, **training: object) -> Scheduler:
@@ -75,21 +75,30 @@ async def test_tick_counts_user_labels_since_the_last_training(
 
 
 @pytest.mark.slow
-async def test_waits_while_typing_then_starts_exactly_one_run(
+async def test_waits_while_typing_then_runs_exactly_one_kto_training(
     ws_store: DecisionStore, ws_paths: WorkspacePaths, tiny_model: Path
 ) -> None:
-    await record_corrections(ws_store, 6)
-    settings = fast_settings(min_new_labels=3, typing_quiet_seconds=0.5, tick_seconds=120)
+    await record_labels(ws_store, 16)  # accepts and rejects: the scheduler's run is KTO
+    settings = fast_settings(
+        min_new_labels=3, typing_quiet_seconds=0.5, tick_seconds=120, max_steps=4
+    )
     manager = TrainingManager(ws_store, ws_paths, settings, base_model=tiny_model)
     started = asyncio.Event()
     starts: list[float] = []
+    results: list[TrainingResult] = []
 
     def on_progress(event: ProgressEvent) -> None:
         if event.phase == "preparing":
             starts.append(time.monotonic())
             started.set()
 
-    sched = Scheduler(manager, settings, is_mature=lambda: True, on_progress=on_progress)
+    sched = Scheduler(
+        manager,
+        settings,
+        is_mature=lambda: True,
+        on_progress=on_progress,
+        on_result=results.append,
+    )
     sched.note_typing()
     typed_at = time.monotonic()
     first = await sched.tick()
@@ -102,10 +111,14 @@ async def test_waits_while_typing_then_starts_exactly_one_run(
     again = await sched.tick()  # the run is going: no second one
     assert not again.train and again.reason == "a training is already running"
 
-    await manager.cancel()
+    result = await sched.wait_idle()
     sched.stop()
     await loop
-    result = await sched.wait_idle()
-    assert result is not None and result.status == "cancelled"
-    assert len(starts) == 1
-    assert await ws_store.active_adapter() is None
+    assert result is not None and results == [result] and len(starts) == 1
+    assert result.status == "promoted", result.reason
+    assert result.method == "kto" and result.gate is not None and result.gate.metric == "auc"
+    assert result.metrics is not None and result.metrics.candidate.auc is not None
+    assert result.metrics.candidate.auc >= 0.5
+    # the labels it trained on are used up: the next tick waits for new ones
+    assert await manager.new_labels() == 0
+    assert not (await sched.tick()).train

@@ -27,10 +27,20 @@ VERSION = json.loads((CLIENT / "package.json").read_text(encoding="utf-8"))["ver
 VSIX = CLIENT / f"tether-{VERSION}.vsix"
 
 
-def run(cmd: list[str], *, cwd: Path = REPO, timeout: float = 600, env: dict[str, str] | None = None,
-        check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str],
+    *,
+    cwd: Path = REPO,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        cmd,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
     if check and proc.returncode != 0:
@@ -63,18 +73,41 @@ def free_port() -> int:
 class CodeServer:
     """code-server on 127.0.0.1 only, in its own process group; ready once it says so."""
 
-    def __init__(self, *, port: int, workspace: Path, user_data: Path, extensions: Path,
-                 env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self,
+        *,
+        port: int,
+        workspace: Path,
+        user_data: Path,
+        extensions: Path,
+        env: dict[str, str],
+        log: Path,
+    ) -> None:
         self.url = f"http://127.0.0.1:{port}/?folder={workspace}"
         self.log_path = log
         self.ready = threading.Event()
         self.proc = subprocess.Popen(
-            [str(CODE_SERVER), "--auth", "none", "--bind-addr", f"127.0.0.1:{port}",
-             "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust",
-             "--disable-getting-started-override", "--user-data-dir", str(user_data),
-             "--extensions-dir", str(extensions), str(workspace)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, **env}, start_new_session=True,
+            [
+                str(CODE_SERVER),
+                "--auth",
+                "none",
+                "--bind-addr",
+                f"127.0.0.1:{port}",
+                "--disable-telemetry",
+                "--disable-update-check",
+                "--disable-workspace-trust",
+                "--disable-getting-started-override",
+                "--user-data-dir",
+                str(user_data),
+                "--extensions-dir",
+                str(extensions),
+                str(workspace),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **env},
+            start_new_session=True,
         )
         threading.Thread(target=self._follow, daemon=True).start()
 
@@ -118,8 +151,12 @@ class Driver:
         self.out = out
         self.log = (out / "driver.log").open("w", encoding="utf-8")
         self.proc = subprocess.Popen(
-            ["node", str(E2E / "driver.js")], cwd=E2E, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self.log, text=True,
+            ["node", str(E2E / "driver.js")],
+            cwd=E2E,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
             env={**os.environ, "TETHER_E2E_OUT": str(out), **env},
         )
 

@@ -84,7 +84,9 @@ async def seed_decisions(db: Path, workspace: Path) -> list[str]:
                 await store.record(Outcome.ACCEPTED, actor=Actor.USER, proposal_id=proposal.id)
             else:
                 await store.record(
-                    Outcome.REJECTED, actor=Actor.USER, proposal_id=proposal.id,
+                    Outcome.REJECTED,
+                    actor=Actor.USER,
+                    proposal_id=proposal.id,
                     reason="not an improvement",
                 )
             ids.append(proposal.id)

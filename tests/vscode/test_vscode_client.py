@@ -57,8 +57,12 @@ def test_vsix_holds_the_bundle_and_the_contributions() -> None:
     with zipfile.ZipFile(vsix) as z:
         names = {n.lower() for n in z.namelist()}
         manifest = json.loads(z.read("extension/package.json"))
-    assert {"extension/out/extension.js", "extension/media/panel.js",
-            "extension/media/panel.css", "extension/readme.md"} <= names
+    assert {
+        "extension/out/extension.js",
+        "extension/media/panel.js",
+        "extension/media/panel.css",
+        "extension/readme.md",
+    } <= names
     assert not any("/node_modules/" in n or n.startswith("extension/src/") for n in names)
 
     assert manifest["engines"]["vscode"] == "^1.91.0"
@@ -70,9 +74,16 @@ def test_vsix_holds_the_bundle_and_the_contributions() -> None:
     hidden = {m["command"] for m in contributes["menus"]["commandPalette"] if m["when"] == "false"}
     assert not hidden & set(PALETTE.values())
     settings = contributes["configuration"]["properties"]
-    for key in ("tether.python", "tether.model", "tether.teacher", "tether.policy.autoThreshold",
-                "tether.policy.quietThreshold", "tether.reviewOnSave", "tether.home",
-                "tether.training.maxSteps"):
+    for key in (
+        "tether.python",
+        "tether.model",
+        "tether.teacher",
+        "tether.policy.autoThreshold",
+        "tether.policy.quietThreshold",
+        "tether.reviewOnSave",
+        "tether.home",
+        "tether.training.maxSteps",
+    ):
         prop = settings[key]
         assert prop.get("description") or prop.get("markdownDescription"), key
     assert contributes["viewsContainers"]["activitybar"][0]["title"] == "Tether"

@@ -60,10 +60,27 @@ LOW_STOCK_RISKY = (
     "                result.append(name)\n"
     "        return result\n"
 )
+VALUE_DOCUMENTED = (
+    "    def value(self):\n"
+    '        """Total worth of the stock."""\n'
+    "        total = 0\n"
+    "        for name in self.items:\n"
+    "            total = total + self.items[name].total_value()\n"
+    "        return total\n"
+)
+
+
+def answer(task: str, rationale: str, code: str) -> dict[str, str]:
+    """One recorded model answer: the rationale, then the code in one fenced block."""
+    return {"task": task, "completion": f"{rationale}\n```python\n{code}```"}
+
+
+#: The model's answers, in the order the tests ask (per task).
 REPLAY = [
-    {"task": "improve", "completion": f"Use `is None` and f-strings.\n```python\n{DESCRIBE_IMPROVED}```"},
-    {"task": "improve", "completion": f"The sort is not needed.\n```python\n{LOW_STOCK_RISKY}```"},
-    {"task": "document", "completion": f"Say what total_value returns.\n```python\n{TOTAL_DOCUMENTED}```"},
+    answer("improve", "Use `is None` and f-strings.", DESCRIBE_IMPROVED),
+    answer("improve", "The sort is not needed.", LOW_STOCK_RISKY),
+    answer("document", "Say what total_value returns.", TOTAL_DOCUMENTED),
+    answer("document", "Document value().", VALUE_DOCUMENTED),
 ]
 REASON = "A docstring this obvious is noise"
 
@@ -178,13 +195,24 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
         "TETHER_MODEL_CACHE": str(REPO / ".tether-test" / "models"),
     }
     run(
-        [str(CODE_SERVER), "--user-data-dir", str(user_data), "--extensions-dir", str(extensions),
-         "--install-extension", str(vsix)],
+        [
+            str(CODE_SERVER),
+            "--user-data-dir",
+            str(user_data),
+            "--extensions-dir",
+            str(extensions),
+            "--install-extension",
+            str(vsix),
+        ],
         env=env,
     )
     server = CodeServer(
-        port=free_port(), workspace=workspace, user_data=user_data, extensions=extensions,
-        env=env, log=out / "code-server.log",
+        port=free_port(),
+        workspace=workspace,
+        user_data=user_data,
+        extensions=extensions,
+        env=env,
+        log=out / "code-server.log",
     )
     driver: Driver | None = None
     try:
@@ -201,7 +229,11 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
 
 def test_accept_in_diff_changes_the_file_and_records_accepted(session: Session) -> None:
     result = session.driver.step(
-        "acceptInDiff", file="src/inventory.py", first=15, last=18, task="Improve",
+        "acceptInDiff",
+        file="src/inventory.py",
+        first=15,
+        last=18,
+        task="Improve",
         expect="if self.location is None:",
     )
     assert result["hasReject"], "the diff's editor title has no Reject"
@@ -224,7 +256,11 @@ def test_accept_in_diff_changes_the_file_and_records_accepted(session: Session) 
 def test_reject_with_reason_records_it_and_leaves_the_file(session: Session) -> None:
     before = (session.workspace / "src" / "inventory.py").read_text(encoding="utf-8")
     result = session.driver.step(
-        "rejectWithReason", file="src/inventory.py", first=12, last=13, task="Document",
+        "rejectWithReason",
+        file="src/inventory.py",
+        first=12,
+        last=13,
+        task="Document",
         reason=REASON,
     )
     assert result["pendingDuring"] == 1, "the pending suggestion was not counted"
@@ -237,6 +273,22 @@ def test_reject_with_reason_records_it_and_leaves_the_file(session: Session) -> 
     assert len(rejected) == 1
     assert rejected[0].reason == REASON
     assert rejected[0].actor == Actor.USER
+
+
+def test_code_action_then_quick_fix_reject_with_reason(session: Session) -> None:
+    result = session.driver.step(
+        "quickFixReject",
+        file="src/inventory.py",
+        first=49,
+        last=53,
+        task="Document",
+        reason="Not worth a docstring",
+    )
+    titles = " | ".join(result["fixes"])
+    for fix in ("Accept", "Reject", "Reject with reason", "Show diff"):
+        assert f"Tether: {fix}" in titles, titles
+    rows, _ = read_store(session.db)
+    assert any(r.outcome == Outcome.REJECTED and r.reason == "Not worth a docstring" for r in rows)
 
 
 def test_risky_suggestion_asks_in_a_modal(session: Session) -> None:
