@@ -335,7 +335,8 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
         )
     ]
     last = runs[-1] if runs else None
-    fraction = max((r["flops_fraction"] or 0 for r in runs), default=None)
+    fractions = [r["flops_fraction"] for r in runs if r["flops_fraction"] is not None]
+    fraction = max(fractions) if fractions else None
     result.targets = [
         Target(name="achieved FLOP/s / matmul peak", value=fraction, target=0.40, op=">=")
     ]

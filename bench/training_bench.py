@@ -194,8 +194,9 @@ def model_parameters() -> int:
 #: memory fast: at 1024 a batch of 4 pairs took the worker past 19 GB on this CPU.
 MAX_LENGTH = 512
 CONTEXT_LINES = 5
-#: Stop a run whose worker grows past this share of the machine's memory (a shared laptop).
-MEMORY_GUARD_SHARE = 0.4
+#: Stop a run whose worker grows past this share of the machine's memory, or 90% of what is
+#: free when it starts (the worker took about 10 GB at max_length 512, batch 4, on this CPU).
+MEMORY_GUARD_SHARE = 0.55
 
 
 async def train_once(
@@ -221,10 +222,13 @@ async def train_once(
     store = await DecisionStore.open(paths.db)
     manager = TrainingManager(store, paths, settings)
     peak = 0
+    memory = psutil.virtual_memory()
+    guard = int(min(memory.total * MEMORY_GUARD_SHARE, memory.available * 0.9))
+    guarded = False
     done = asyncio.Event()
 
     async def sample() -> None:
-        nonlocal peak
+        nonlocal peak, guarded, where
         while not done.is_set():
             pid = manager.worker_pid
             if pid is not None:
@@ -234,16 +238,34 @@ async def train_once(
                         c.memory_info().rss for c in proc.children(recursive=True)
                     )
                     peak = max(peak, rss)
+                    if rss > guard and not guarded:
+                        guarded = True
+                        at = phases[-1] if phases else None
+                        where = f"{at.phase} {at.message}" if at else "start-up"
+                        stopper.append(asyncio.create_task(manager.cancel()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), 0.2)
 
+    stopper: list[asyncio.Task[bool]] = []
+    phases: list[Any] = []
+    where = ""
+
     sampler = asyncio.create_task(sample())
     try:
-        result = await manager.train_now(data=_training_data(train, heldout), max_steps=max_steps)
+        result = await manager.train_now(
+            on_progress=phases.append, data=_training_data(train, heldout), max_steps=max_steps
+        )
     finally:
         done.set()
         await sampler
+        for task in stopper:
+            await task
         await store.close()
+    if guarded:
+        reason = (
+            f"stopped: the worker passed the memory guard ({guard / 2**30:.1f} GB) while {where}"
+        )
+        result = result.model_copy(update={"status": "failed", "reason": reason})
     return {
         "result": result,
         "peak_rss": peak,
@@ -262,16 +284,20 @@ def run(
     seed: int = 0,
 ) -> dict[str, Any]:
     os.environ.setdefault("TETHER_MODEL_CACHE", str(REPO / ".tether-test" / "models"))
-    need = (8 if quick else max(sizes)) + heldout + 20
+    need = (8 if quick else max(sizes)) + heldout
     with tempfile.TemporaryDirectory(prefix="tether-bench-train-") as tmp:
         workdir = Path(tmp)
         t0 = time.perf_counter()
-        made = asyncio.run(persona_pairs(persona, stream(2 * need, seed=seed), workdir))
+        # short functions, so that the prompt and both answers fit in max_length
+        rewrites = [r for r in stream(6 * need, seed=seed) if r.end_line - r.start_line <= 12]
+        made = asyncio.run(persona_pairs(persona, rewrites, workdir))
         tok = tokenizer()
         for p in made:
             p["tokens"] = pair_tokens(tok, p)
         pairs = [p for p in made if max(p["tokens"]) <= MAX_LENGTH][:need]
         too_long = sum(max(p["tokens"]) > MAX_LENGTH for p in made)
+        if len(pairs) < need:
+            raise RuntimeError(f"only {len(pairs)} persona pairs fit in {MAX_LENGTH} tokens")
         held, pool = pairs[-heldout:], pairs[:-heldout]
         prep_s = time.perf_counter() - t0
         peak = matmul_peak()
@@ -320,6 +346,7 @@ def run(
         "pairs_available": len(pool),
         "heldout": len(held),
         "max_length": MAX_LENGTH,
+        "context_lines": CONTEXT_LINES,
         "pairs_made": len(made),
         "pairs_too_long": too_long,
         "prepare_seconds": prep_s,

@@ -177,16 +177,29 @@ const steps = {
     return { status: await statusText(), activityBarItem: activity > 0 };
   },
 
-  async acceptInDiff({ file, first, last, task, expect }) {
+  /**
+   * Review a suggestion in the diff: reject the hunks in `reject` and accept those in
+   * `accept` through their CodeLenses (the verdict goes out once every hunk is decided),
+   * then save the file.
+   */
+  async acceptInDiff({ file, first, last, task, accept, reject, expect }) {
     await suggest(file, first, last, task);
     // Accept / Reject in the editor title, one CodeLens per hunk
     const titleAccept = page.locator('.editor-actions [aria-label^="Accept Suggestion"]').first();
     await titleAccept.waitFor({ state: 'visible' });
     const hasReject = (await page.locator('.editor-actions [aria-label^="Reject Suggestion"]').count()) > 0;
-    const lens = page.locator('.codelens-decoration a', { hasText: 'Accept change' }).first();
-    await lens.waitFor({ state: 'visible' });
-    const lenses = await page.locator('.codelens-decoration a').allTextContents();
-    await lens.click();
+    // a lens with a command is a link; one without (a decided hunk) is plain text
+    const lens = (text) => page.locator('.codelens-decoration > *', { hasText: text }).first();
+    await lens(accept[0]).waitFor({ state: 'visible' });
+    const lenses = (await page.locator('.codelens-decoration a').allTextContents()).map((t) => t.trim());
+    for (const label of reject) {
+      await lens(label).click();
+      await lens(`${label.replace(/^Reject /, '')} rejected`).waitFor(); // the lens turns into "… rejected · Undo"
+    }
+    const afterReject = (await page.locator('.codelens-decoration > *').allTextContents()).map((t) => t.trim());
+    for (const label of accept) {
+      await lens(label).click();
+    }
     await waitTabGone(`${task} (Tether`);
     await page.locator(`.tab.active[aria-label^="${path.basename(file)}"]`).waitFor();
     await waitEditorText(expect);
@@ -196,7 +209,7 @@ const steps = {
     await page.keyboard.press('Control+S');
     await page.locator('.tab.active.dirty').waitFor({ state: 'detached' });
     await waitPending(0);
-    return { lenses, hasReject, status: await statusText() };
+    return { lenses, afterReject, hasReject, status: await statusText() };
   },
 
   async rejectWithReason({ file, first, last, task, reason }) {

@@ -59,15 +59,39 @@
     vscode.setState(state);
   }
 
+  /** @param {number} n */
+  const pad = (n) => String(n).padStart(2, '0');
+
+  /** Time of day for today's rows, month-day and time for older ones (full time in the title). */
   /** @param {string} iso */
   function shortTime(iso) {
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) {
       return iso || '';
     }
-    /** @param {number} n */
-    const p = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    const now = new Date();
+    if (d.toDateString() === now.toDateString()) {
+      return time;
+    }
+    const date = `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+    return d.getFullYear() === now.getFullYear() ? `${date} ${time.slice(0, 5)}` : `${d.getFullYear()}-${date}`;
+  }
+
+  /** @param {string} iso */
+  function fullTime(iso) {
+    const d = new Date(iso);
+    return Number.isNaN(d.getTime()) ? iso || '' : d.toLocaleString();
+  }
+
+  /**
+   * A cell whose text may be cut short by the narrow side bar: the full text is its title.
+   * @param {string} tag @param {string} text @param {string} [className]
+   */
+  function clipped(tag, text, className) {
+    const cell = make(tag, text, `clip${className ? ` ${className}` : ''}`);
+    cell.title = text;
+    return cell;
   }
 
   /** @param {number | null | undefined} x */
@@ -196,9 +220,9 @@
         modelCell(d),
       ];
       cells.forEach((text, i) => {
-        const cell = make('td', text);
+        const cell = i === 1 || i === 2 || i === 5 || i === 6 ? clipped('td', text) : make('td', text);
         if (i === 3) cell.className = `outcome outcome-${d.outcome}`;
-        if (i === 0 && d.ts) cell.title = d.ts;
+        if (i === 0 && d.ts) cell.title = fullTime(d.ts);
         row.appendChild(cell);
       });
       if (d.proposalId) {
@@ -290,11 +314,11 @@
     for (const c of p.classes) {
       const row = make('tr');
       row.dataset.classKey = c.classKey;
-      row.appendChild(make('th', c.classKey)).setAttribute('scope', 'row');
+      row.appendChild(clipped('th', c.classKey)).setAttribute('scope', 'row');
       row.appendChild(intervalCell(c));
       row.appendChild(make('td', String(c.n)));
       row.appendChild(make('td', (c.mode || '–') + (c.pinned ? ` (pinned: ${c.pinned})` : ''), `policy policy-${c.mode || 'none'}`));
-      row.appendChild(make('td', c.reason || ''));
+      row.appendChild(clipped('td', c.reason || ''));
       classes.appendChild(row);
     }
     el('classes-empty').hidden = p.classes.length > 0;
@@ -306,8 +330,10 @@
       row.dataset.version = a.version;
       row.appendChild(make('th', a.version + (a.version === p.activeAdapter ? ' (active)' : ''))).setAttribute('scope', 'row');
       row.appendChild(make('td', a.status));
-      row.appendChild(make('td', a.createdAt ? shortTime(a.createdAt) : '–'));
-      row.appendChild(make('td', metricsText(a.metrics)));
+      const created = make('td', a.createdAt ? shortTime(a.createdAt) : '–');
+      if (a.createdAt) created.title = fullTime(a.createdAt);
+      row.appendChild(created);
+      row.appendChild(clipped('td', metricsText(a.metrics)));
       adapters.appendChild(row);
     }
     el('adapters-empty').hidden = p.adapters.length > 0;

@@ -58,7 +58,7 @@ export class Training implements vscode.Disposable {
         (progress, token) => this.run(progress, token),
       );
       if (error !== undefined) {
-        void vscode.window.showErrorMessage(`Tether: training did not run: ${error}`);
+        void vscode.window.showErrorMessage(`Tether: training: ${error}`);
         return;
       }
       // The server announces the result itself; the status bar keeps it a while longer.
@@ -88,8 +88,8 @@ export class Training implements vscode.Disposable {
     const server = this.server();
     const token = `tether-train-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
     let shown = 0;
-    let resolveEnd: () => void = () => undefined;
-    const ended = new Promise<void>((resolve) => {
+    let resolveEnd: (error?: string) => void = () => undefined;
+    const ended = new Promise<string | undefined>((resolve) => {
       resolveEnd = resolve;
     });
     const report = (message: string | undefined, percentage: number | undefined) => {
@@ -113,6 +113,12 @@ export class Training implements vscode.Disposable {
         progress.report({ message: 'cancelling…' });
         void this.cancel();
       }),
+      // a server that dies mid-run never ends the progress: stop waiting for it
+      server.onDidChangeState((state) => {
+        if (state !== 'running') {
+          resolveEnd('the Tether server stopped during training');
+        }
+      }),
     ];
     try {
       progress.report({ message: 'starting…' });
@@ -122,8 +128,7 @@ export class Training implements vscode.Disposable {
       } catch (error) {
         return errorText(error);
       }
-      await ended;
-      return undefined;
+      return await ended;
     } finally {
       for (const s of subscriptions) {
         s.dispose();

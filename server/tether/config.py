@@ -86,6 +86,12 @@ class TrainingSettings(_Section):
     seed: int = Field(0, ge=0, description="Seed of LoRA init and data order.")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     worker_nice: int = Field(5, ge=0, le=19, description="Niceness of the training process.")
+    micro_batch_size: int = Field(
+        1,
+        ge=1,
+        description="Pairs per forward pass (KTO: at least 2); the rest of batch_size "
+        "is gradient accumulation. Activation memory grows with it: about 2 MB per token.",
+    )
 
 
 class Settings(BaseModel):

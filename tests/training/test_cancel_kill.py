@@ -98,3 +98,19 @@ async def test_killed_worker_keeps_the_active_adapter(
     assert "killed (SIGKILL)" in result.reason
     assert await ws_store.head() == head_before
     await _assert_untouched(ws_store, ws_paths, sha)
+
+
+async def test_a_failing_worker_reports_why_and_changes_nothing(
+    ws_store: DecisionStore, ws_paths: WorkspacePaths, tiny_adapter: Path, tmp_path: Path
+) -> None:
+    await record_corrections(ws_store, 6)
+    sha = await install_active_adapter(ws_store, ws_paths.adapters, tiny_adapter)
+    head_before = await ws_store.head()
+    missing = tmp_path / "no-such-model"
+    manager = TrainingManager(ws_store, ws_paths, fast_settings(), base_model=missing)
+    result = await manager.train_now()
+    assert result.status == "failed"
+    assert str(missing) in result.reason  # the worker's own error message, relayed
+    assert manager.status().last_result == result
+    assert await ws_store.head() == head_before
+    await _assert_untouched(ws_store, ws_paths, sha)

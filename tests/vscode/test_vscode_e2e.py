@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -40,11 +41,19 @@ from .seed import seed_decisions
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
+#: Two hunks: `is None` (line 16) and an f-string (line 18); line 17 stays.
 DESCRIBE_IMPROVED = (
     "    def describe(self):\n"
     "        if self.location is None:\n"
-    '            return f"{self.name} x{self.quantity} (unplaced)"\n'
+    '            return "%s x%d (unplaced)" % (self.name, self.quantity)\n'
     '        return f"{self.name} x{self.quantity} at {self.location}"\n'
+)
+#: What the file holds after accepting hunk 1 and rejecting hunk 2.
+DESCRIBE_HUNK_1 = (
+    "    def describe(self):\n"
+    "        if self.location is None:\n"
+    '            return "%s x%d (unplaced)" % (self.name, self.quantity)\n'
+    '        return "%s x%d at %s" % (self.name, self.quantity, self.location)\n'
 )
 TOTAL_DOCUMENTED = (
     "    def total_value(self):\n"
@@ -227,30 +236,33 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
         server.stop()
 
 
-def test_accept_in_diff_changes_the_file_and_records_accepted(session: Session) -> None:
+def test_accept_one_hunk_in_diff_changes_the_file_and_records_it(session: Session) -> None:
     result = session.driver.step(
         "acceptInDiff",
         file="src/inventory.py",
         first=15,
         last=18,
         task="Improve",
+        reject=["Reject hunk 2 of 2"],
+        accept=["Accept hunk 1 of 2"],
         expect="if self.location is None:",
     )
     assert result["hasReject"], "the diff's editor title has no Reject"
-    assert any("Accept change" in t for t in result["lenses"])
-    assert any("Reject change" in t for t in result["lenses"])
+    for lens in ("Accept hunk 1 of 2", "Reject hunk 1 of 2", "Accept hunk 2 of 2"):
+        assert any(lens in t for t in result["lenses"]), result["lenses"]
+    assert any("hunk 2 of 2 rejected" in t for t in result["afterReject"]), result["afterReject"]
 
     text = (session.workspace / "src" / "inventory.py").read_text(encoding="utf-8")
-    assert DESCRIBE_IMPROVED in text
-    assert 'if self.location == None:\n            return "%s x%d (unplaced)"' not in text
+    assert DESCRIBE_HUNK_1 in text
 
     rows, proposals = read_store(session.db)
     accepted = [r for r in rows if r.outcome == Outcome.ACCEPTED and r.path == "src/inventory.py"]
     assert len(accepted) == 1
     assert accepted[0].actor == Actor.USER
+    assert accepted[0].hunks == [0]
     proposal = proposals[accepted[0].proposal_id]
     assert proposal.task == "improve"
-    assert proposal.proposed.rstrip("\n") in text
+    assert len(proposal.hunks) == 2
 
 
 def test_reject_with_reason_records_it_and_leaves_the_file(session: Session) -> None:
@@ -341,7 +353,10 @@ def test_train_now_shows_progress_and_adds_an_adapter(session: Session) -> None:
     assert [a.version for a in rows] == ["v1"]
     panel = session.driver.step("profile")
     assert any(row.startswith("v1") for row in panel["adapters"]), panel["adapters"]
-    assert any("improve" in row for row in panel["classes"]), panel["classes"]
+    # per class: mean (interval), n, policy and its reason; the class pinned above says so
+    assert all(re.search(r"\d+% \(\d+%–\d+%\)", row) for row in panel["classes"]), panel
+    assert all(re.search(r"\b(ask|auto|quiet)\b", row) for row in panel["classes"]), panel
+    assert any("pinned: always_ask" in row for row in panel["classes"]), panel["classes"]
 
 
 def test_history_panel_lists_the_decisions_and_opens_a_diff(session: Session) -> None:

@@ -170,6 +170,9 @@ class TrainingManager:
         except asyncio.CancelledError:
             result = TrainingResult(status="cancelled", reason="the training task was cancelled")
             raise
+        except Exception as exc:  # the store, the disk…: report it, never leave it running
+            log.exception("training failed")
+            result = TrainingResult(status="failed", reason=f"{type(exc).__name__}: {exc}")
         finally:
             proc = self._proc
             if proc is not None and proc.returncode is None:
@@ -233,6 +236,7 @@ class TrainingManager:
             epochs=s.epochs,
             max_steps=max_steps if max_steps is not None else s.max_steps,
             batch_size=s.batch_size,
+            micro_batch_size=s.micro_batch_size,
             max_length=s.max_length,
             beta=s.beta,
             seed=s.seed,

@@ -35,7 +35,8 @@ class Hyperparameters(BaseModel):
     learning_rate: float
     epochs: float
     max_steps: int
-    batch_size: int
+    batch_size: int  # examples per optimizer step
+    micro_batch_size: int = 1  # examples per forward pass (memory); KTO uses at least 2
     max_length: int
     beta: float
     seed: int = 0

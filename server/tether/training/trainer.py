@@ -91,6 +91,19 @@ def _progress_callback(emit: Emit, clock: dict[str, float]) -> Any:
     return Progress()
 
 
+def micro_batches(method: str, batch_size: int, micro_batch_size: int) -> tuple[int, int]:
+    """(examples per forward pass, passes per optimizer step).
+
+    Activations, not weights, fill memory when training a small model (about 2 MB per
+    token for SmolLM2-135M without checkpointing), so a step of `batch_size` examples runs
+    as several small passes with gradient accumulation. KTO estimates its KL term from the
+    other completions of a pass, so it needs at least 2 per pass.
+    """
+    micro = max(micro_batch_size, 2) if method == "kto" else micro_batch_size
+    micro = min(micro, batch_size)
+    return micro, max(1, math.ceil(batch_size / micro))
+
+
 def _trainer(
     job: TrainingJob,
     model: Any,
@@ -111,10 +124,11 @@ def _trainer(
         bias="none",
         task_type="CAUSAL_LM",
     )
+    micro, accumulation = micro_batches(job.method, h.batch_size, h.micro_batch_size)
     common: dict[str, Any] = dict(
         output_dir=str(Path(job.output_dir).parent / "trainer"),
-        per_device_train_batch_size=h.batch_size,
-        gradient_accumulation_steps=1,
+        per_device_train_batch_size=micro,
+        gradient_accumulation_steps=accumulation,
         num_train_epochs=h.epochs,
         max_steps=h.max_steps,
         learning_rate=h.learning_rate,
