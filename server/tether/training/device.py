@@ -1,7 +1,9 @@
 """Which device trains, and the TrainingArguments that go with it.
 
 CPU: `use_cpu=True`, full fp32 (no bf16: slow or unsupported on most laptop CPUs), no
-gradient checkpointing (a 135M model fits easily; recomputation would only cost time).
+gradient checkpointing by default (recomputation costs time; `training.micro_batch_size`
+keeps activation memory in check, and `training.gradient_checkpointing` can still turn it
+on for long prompts).
 CUDA: bf16 when the GPU supports it, else fp16. MPS: fp32 (mixed precision there is not
 reliable across torch versions).
 """

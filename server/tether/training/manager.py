@@ -237,6 +237,7 @@ class TrainingManager:
             max_steps=max_steps if max_steps is not None else s.max_steps,
             batch_size=s.batch_size,
             micro_batch_size=s.micro_batch_size,
+            gradient_checkpointing=s.gradient_checkpointing,
             max_length=s.max_length,
             beta=s.beta,
             seed=s.seed,

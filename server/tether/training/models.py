@@ -37,6 +37,7 @@ class Hyperparameters(BaseModel):
     max_steps: int
     batch_size: int  # examples per optimizer step
     micro_batch_size: int = 1  # examples per forward pass (memory); KTO uses at least 2
+    gradient_checkpointing: bool = False
     max_length: int
     beta: float
     seed: int = 0

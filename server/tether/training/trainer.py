@@ -143,7 +143,7 @@ def _trainer(
         max_length=h.max_length,
         beta=h.beta,
         dataloader_num_workers=0,
-        **precision_args(device),
+        **{**precision_args(device), "gradient_checkpointing": h.gradient_checkpointing},
     )
     dataset = Dataset.from_list(rows)
     if job.method == "dpo":
