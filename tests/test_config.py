@@ -51,7 +51,7 @@ def test_bad_value_in_workspace_file_names_file_key_and_value(tmp_path: Path) ->
 
 def test_unknown_key_and_bad_model_string(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "tether.toml").write_text("reveiw_on_save = true\n")
-    with pytest.raises(ConfigError, match="reveiw_on_save.*unknown setting"):
+    with pytest.raises(ConfigError, match=r"reveiw_on_save.*unknown setting"):
         load_settings(tmp_path)
     (tmp_path / "tether.toml").unlink()
     monkeypatch.setenv("TETHER_MODEL", "gpt4")
