@@ -30,7 +30,7 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
         "store": {"appends": 1000, "verify_rows": 100_000, "verify_repeats": 3},
         "learning": {"decisions": 100},
         "latency": {"starts": 2, "code_actions": 200, "changes": 20, "full_changes": 2},
-        "training": {"quick": True, "heldout": 8},
+        "training": {"quick": True, "heldout": 4},
     },
     "full": {
         "store": {"appends": 5000, "verify_rows": 100_000, "verify_repeats": 5},
@@ -350,6 +350,16 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
                 unit="min",
             )
         )
+    result.notes.append(
+        f"Compute bound: 200 pairs of {m['mean_tokens_per_pair']:.0f} tokens (chosen + "
+        f"rejected) need {m['minutes_200_pairs_at_peak']:.0f} min of training at 100% of this "
+        "machine's fp32 matmul peak"
+        + (
+            f", {m['minutes_200_pairs_at_measured_rate']:.0f} min at the rate measured here."
+            if m["minutes_200_pairs_at_measured_rate"]
+            else "."
+        )
+    )
     failed = [r for r in runs if r["status"] in ("failed", "skipped")]
     if failed:
         result.status = "error"

@@ -294,7 +294,10 @@ def run(
         tok = tokenizer()
         for p in made:
             p["tokens"] = pair_tokens(tok, p)
-        pairs = [p for p in made if max(p["tokens"]) <= MAX_LENGTH][:need]
+        pairs = [p for p in made if max(p["tokens"]) <= MAX_LENGTH]
+        if quick:  # the shortest pairs, so two steps fit in the everyday run's budget
+            pairs.sort(key=lambda p: sum(p["tokens"]))
+        pairs = pairs[:need]
         too_long = sum(max(p["tokens"]) > MAX_LENGTH for p in made)
         if len(pairs) < need:
             raise RuntimeError(f"only {len(pairs)} persona pairs fit in {MAX_LENGTH} tokens")
@@ -341,8 +344,17 @@ def run(
                     "gate": r.gate.reason if r.gate else None,
                 }
             )
+    mean_pair_tokens = sum(sum(p["tokens"]) for p in pool) / len(pool) if pool else 0.0
+    rates = [r["tokens_per_s"] for r in runs if r["tokens_per_s"]]
     return {
         "persona": persona,
+        "mean_tokens_per_pair": mean_pair_tokens,
+        # what 200 pairs (one epoch) cost at the FLOP estimate: at this machine's matmul peak,
+        # and at the rate this run reached
+        "minutes_200_pairs_at_peak": 6 * params * 200 * mean_pair_tokens / peak["flops"] / 60,
+        "minutes_200_pairs_at_measured_rate": (
+            200 * mean_pair_tokens / rates[-1] / 60 if rates else None
+        ),
         "pairs_available": len(pool),
         "heldout": len(held),
         "max_length": MAX_LENGTH,

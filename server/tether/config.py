@@ -90,12 +90,13 @@ class TrainingSettings(_Section):
         1,
         ge=1,
         description="Pairs per forward pass (KTO: at least 2); the rest of batch_size "
-        "is gradient accumulation. Activation memory grows with it: about 3 MB per token.",
+        "is gradient accumulation. Memory grows with it (SmolLM2, 4 pairs of 768 tokens: "
+        "7.1 GB at 1, 19.5 GB at 4).",
     )
     gradient_checkpointing: bool = Field(
         False,
-        description="Recompute activations in the backward pass: much less memory, "
-        "about a third more compute. Off by default (a small model on a CPU).",
+        description="Recompute activations in the backward pass: less memory (7.1 -> 5.1 GB "
+        "for 768-token pairs on SmolLM2), but 2-3x slower steps on a 2-core CPU. Off by default.",
     )
 
 

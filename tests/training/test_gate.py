@@ -50,3 +50,12 @@ def test_gate_uses_the_base_without_an_active_adapter_and_auc_without_pairs() ->
     assert first.promote and first.reference_name == "base" and first.reference == 0.5
     assert not judge(_report(0.25, None), 0.0).promote
     assert judge(_report(0.9, None, pairs=0), 0.0).metric == "auc"
+
+
+def test_a_step_is_split_into_small_passes_to_bound_memory() -> None:
+    from tether.training.trainer import micro_batches
+
+    assert micro_batches("dpo", 4, 1) == (1, 4)
+    assert micro_batches("kto", 4, 1) == (2, 2)  # KTO's KL estimate needs 2 per pass
+    assert micro_batches("dpo", 2, 4) == (2, 1)
+    assert micro_batches("dpo", 5, 2) == (2, 3)
