@@ -51,10 +51,30 @@ class Generation(BaseModel):
     adapter_version: str | None = None
 
 
+#: Several candidates from one prompt need some sampling spread to differ at all.
+MIN_CANDIDATE_TEMPERATURE = 0.3
+
+
+def candidate_temperature(temperature: float, n: int) -> float:
+    """The temperature to sample with when asking for n candidates."""
+    return temperature if n == 1 else max(temperature, MIN_CANDIDATE_TEMPERATURE)
+
+
 class Provider(ABC):
     """Base of all providers; `model_id` is what proposals record (e.g. `ollama:qwen2.5`)."""
 
     model_id: str = ""
+
+    def _generation(
+        self, messages: Sequence[Message], results: Sequence[tuple[str, str]]
+    ) -> Generation:
+        """A Generation from (completion, finish reason) pairs of a remote provider."""
+        return Generation(
+            prompt=self.render_prompt(messages),
+            completions=[r[0] for r in results],
+            finish_reasons=[r[1] for r in results],
+            model=self.model_id,
+        )
 
     @abstractmethod
     async def generate(

@@ -28,6 +28,7 @@ from tether.agent.providers.base import (
     Provider,
     ProviderConfigError,
     ProviderError,
+    candidate_temperature,
     resolve_adapter,
 )
 
@@ -219,7 +220,9 @@ class EmbeddedProvider(Provider):
                 "stopping_criteria": StoppingCriteriaList([_Stop()]),
             }
             if n > 1:  # several candidates only differ when sampled
-                kwargs.update(do_sample=True, temperature=max(temperature, 0.3), top_p=0.95)
+                kwargs.update(
+                    do_sample=True, temperature=candidate_temperature(temperature, n), top_p=0.95
+                )
             else:  # one candidate: the model's most likely answer, reproducibly
                 kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
             if streamer is not None:

@@ -20,6 +20,7 @@ from tether.agent.providers.base import (
     ProviderConfigError,
     ProviderError,
     ProviderUnavailable,
+    candidate_temperature,
     until_cancelled,
 )
 
@@ -109,7 +110,7 @@ class LiteLLMProvider(Provider):
     ) -> Generation:
         litellm = _litellm()
         self._check_keys(litellm)
-        temp = temperature if n == 1 else max(temperature, 0.3)
+        temp = candidate_temperature(temperature, n)
 
         async def one() -> tuple[str, str]:
             try:
@@ -128,12 +129,7 @@ class LiteLLMProvider(Provider):
             return list(await asyncio.gather(*(one() for _ in range(n))))
 
         results = await until_cancelled(all_candidates(), cancel)
-        return Generation(
-            prompt=self.render_prompt(messages),
-            completions=[r[0] for r in results],
-            finish_reasons=[r[1] for r in results],
-            model=self.model_id,
-        )
+        return self._generation(messages, results)
 
     async def stream(
         self,

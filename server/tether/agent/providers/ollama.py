@@ -19,6 +19,7 @@ from tether.agent.providers.base import (
     ProviderConfigError,
     ProviderError,
     ProviderUnavailable,
+    candidate_temperature,
     until_cancelled,
 )
 
@@ -108,17 +109,12 @@ class OllamaProvider(Provider):
         async def all_candidates() -> list[tuple[str, str]]:
             out = []
             for i in range(n):  # one request at a time: Ollama serialises them anyway
-                temp = temperature if n == 1 else max(temperature, 0.3)
+                temp = candidate_temperature(temperature, n)
                 out.append(await self._one(messages, max_new_tokens, temp, i if n > 1 else None))
             return out
 
         results = await until_cancelled(all_candidates(), cancel)
-        return Generation(
-            prompt=self.render_prompt(messages),
-            completions=[r[0] for r in results],
-            finish_reasons=[r[1] for r in results],
-            model=self.model_id,
-        )
+        return self._generation(messages, results)
 
     async def stream(
         self,
