@@ -49,7 +49,7 @@ class Step:
     class_key: str
     mode: str  # auto | ask | quiet | failed
     override: str | None
-    predicted: float | None  # posterior mean of approval before this decision
+    predicted: float | None  # the policy's predicted approval (numbers['predicted'])
     verdict: str  # accept | reject | correct (what the persona would do)
     label: float  # 1 accept, 0.5 correct, 0 reject
     same_text: bool  # the agent's proposal equals the rewrite (parsing kept it intact)
@@ -143,7 +143,7 @@ async def run_persona(
                     class_key=proposal.class_key,
                     mode=decision.mode,
                     override=decision.override,
-                    predicted=float(decision.numbers["mean"]),
+                    predicted=float(decision.numbers["predicted"]),
                     verdict=verdict.kind,
                     label=verdict.approves,
                     same_text=proposal.proposed.rstrip("\n") == rw.proposed.rstrip("\n"),
@@ -182,7 +182,14 @@ def brier(steps: Sequence[Step]) -> float | None:
 
 
 def ece(steps: Sequence[Step], bins: int = 10) -> float | None:
-    """Expected calibration error: |mean prediction - mean outcome| per bin, weighted."""
+    """Expected calibration error: |mean prediction - mean outcome| per bin, weighted.
+
+    Equal-width bins, each weighted by its share of the decisions. Every proposal counts,
+    shown or not: the simulated user's verdict is known for all of them, so auto-applied and
+    suppressed proposals are scored too (a stricter test than scoring only the asked ones).
+    The prediction is the policy's own (`numbers["predicted"]`): the posterior mean the
+    decision rested on, which is the recent one when drift was detected.
+    """
     scored = [(s.predicted, s.label) for s in steps if s.predicted is not None]
     if not scored:
         return None

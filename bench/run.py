@@ -262,6 +262,8 @@ def bench_latency(result: BenchResult, options: dict[str, Any], args: argparse.N
             headers=[
                 "initialize median ms",
                 "initialize min ms",
+                "first start ms",
+                "first code action answered, median ms",
                 "idle RSS MB",
                 "RSS after 10 proposals MB",
                 "RSS at end MB",
@@ -271,6 +273,8 @@ def bench_latency(result: BenchResult, options: dict[str, Any], args: argparse.N
                 [
                     m["initialize_ms_median"],
                     m["initialize_ms_min"],
+                    m["initialize_ms_first_start"],
+                    m["ready_ms_median"],
                     m["idle_rss_mb"],
                     m["rss_after_proposals_mb"],
                     m["rss_end_mb"],
@@ -282,6 +286,12 @@ def bench_latency(result: BenchResult, options: dict[str, Any], args: argparse.N
     result.notes.append(
         "Client: pytest-lsp's LanguageClient with VS Code's capabilities, spawning "
         "`python -m tether lsp` with TETHER_MODEL=replay:FILE (no model loaded)."
+    )
+    result.notes.append(
+        "Times are from spawning the process. Tether's bytecode is compiled first, as a first "
+        "run or pip would; the first start also fills the attrs code cache "
+        "(tether.lsp.codecache), so it is shown apart. 'First code action answered' is the "
+        "time until the server, store open, answers a request: when it is really ready."
     )
 
 

@@ -34,14 +34,26 @@ class _Section(BaseModel):
 
 
 class PolicySettings(_Section):
-    auto_threshold: float = Field(0.9, ge=0, le=1, description="Lower credible bound for auto.")
-    quiet_threshold: float = Field(0.15, ge=0, le=1, description="Upper bound under which quiet.")
-    credible_mass: float = Field(0.9, gt=0, lt=1, description="1 - delta of the interval.")
-    exploration: float = Field(0.05, ge=0, le=1, description="Chance to ask even in auto.")
+    auto_threshold: float = Field(0.85, ge=0, le=1, description="Lower credible bound for auto.")
+    quiet_threshold: float = Field(0.2, ge=0, le=1, description="Upper bound under which quiet.")
+    credible_mass: float = Field(0.8, gt=0, lt=1, description="1 - delta of the interval.")
+    exploration: float = Field(0.2, ge=0, le=1, description="Chance to ask even in auto.")
+    quiet_exploration: float = Field(
+        0.05, ge=0, le=1, description="Chance to show a proposal of a quiet class."
+    )
+    min_auto_evidence: int = Field(
+        5, ge=0, description="The class's own verdicts needed before auto, whatever the prior."
+    )
+    recovery: int = Field(
+        3, ge=0, description="Approvals in a row a class needs after a rejection before auto."
+    )
     ema_half_life: float = Field(20.0, gt=0, description="Half-life of the moving average.")
     drift_margin: float = Field(0.15, ge=0, le=1, description="EMA this far under mean: ask.")
     correction_weight: float = Field(0.5, ge=0, le=1, description="A correction's approval.")
     prior_strength_max: float = Field(20.0, gt=0, description="Cap on the pooled prior's a+b.")
+    prior_strength_min: float = Field(
+        0.25, gt=0, description="Floor of the pooled prior's a+b (classes that disagree)."
+    )
     prior_min_classes: int = Field(3, ge=1, description="Classes needed to pool a prior.")
     prior_min_decisions: float = Field(10, ge=0, description="Verdicts needed to pool a prior.")
     maturity_width: float = Field(0.25, gt=0, le=1, description="Interval width for mature.")
@@ -115,6 +127,10 @@ class Settings(BaseModel):
     student_threshold: float = Field(0.6, ge=0, le=1)
     shadow: bool = False
     candidates: int = Field(1, ge=1, le=8)
+    rerank: bool = Field(
+        True,
+        description="Order several student candidates by the active adapter's implicit reward.",
+    )
     max_new_tokens: int = Field(256, ge=8, le=4096)
     temperature: float = Field(0.2, ge=0, le=2)
     request_timeout: float = Field(60.0, gt=0)

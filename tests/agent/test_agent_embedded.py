@@ -12,6 +12,7 @@ from tether_tiny_models import build_tiny_model, save_lora_adapter
 
 from tether.agent.providers import GenerationCancelled
 from tether.agent.providers.embedded import EmbeddedProvider
+from tether.training.scoring import sequence_logps
 
 MESSAGES = [
     {"role": "system", "content": "You improve Python code."},
@@ -48,21 +49,30 @@ async def test_generates_with_and_without_adapters_and_swaps_without_reload(
     assert base.finish_reasons[0] in {"stop", "length"}
     again = await provider.generate(MESSAGES, max_new_tokens=12)
     assert again.completions == base.completions  # one candidate is greedy: reproducible
-    score_base = await provider.score(MESSAGES, "if x is None:")
+    answers = ["if x is None:\n    pass", "if x == None:\n    pass"]
+    assert await provider.rewards(MESSAGES, answers) == []  # no adapter: nothing to rank by
 
     active[0] = ("v1", v1)
     with_v1 = await provider.generate(MESSAGES, max_new_tokens=12)
-    score_v1 = await provider.score(MESSAGES, "if x is None:")
+    rewards_v1 = await provider.rewards(MESSAGES, answers)
     assert with_v1.adapter_version == "v1"
-    assert score_v1 != pytest.approx(score_base, abs=1e-4)  # the adapter changes the logits
+    # the implicit reward is beta * (log p_v1 - log p_base), scored as training and the gate do
+    prompt = provider.render_prompt(MESSAGES)
+    model = provider._model  # the PeftModel the provider built around the base
+    tuned = sequence_logps(model, smol_tokenizer, [prompt] * 2, answers)
+    with model.disable_adapter():
+        base_lp = sequence_logps(model, smol_tokenizer, [prompt] * 2, answers)
+    expected = [0.1 * (t - b) for t, b in zip(tuned, base_lp, strict=True)]
+    assert rewards_v1 == pytest.approx(expected, abs=1e-5)
+    assert any(abs(r) > 1e-4 for r in rewards_v1)  # the adapter moved the log-probs
 
     active[0] = ("v2", v2)
-    score_v2 = await provider.score(MESSAGES, "if x is None:")
+    rewards_v2 = await provider.rewards(MESSAGES, answers)
     assert provider.adapter_version == "v2"
-    assert score_v2 != pytest.approx(score_v1, abs=1e-4)
+    assert rewards_v2 != pytest.approx(rewards_v1, abs=1e-4)
 
     active[0] = None  # back to the base model (rollback), without unloading anything
-    assert await provider.score(MESSAGES, "if x is None:") == pytest.approx(score_base, abs=1e-5)
+    assert await provider.rewards(MESSAGES, answers) == []
     assert (await provider.generate(MESSAGES, max_new_tokens=12)).completions == base.completions
     assert loader.calls == 1  # every swap reused the one base model
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tether.core.types import Actor, Outcome
+from tether.core.types import Actor, Outcome, utcnow
 from tether.decisions import (
+    DecisionContent,
     DecisionStore,
     HistoryFilter,
     StoreError,
@@ -25,29 +26,40 @@ APPENDER = textwrap.dedent(
     """
     import asyncio, sys
     from pathlib import Path
-    from tether.core.types import Actor, Outcome
-    from tether.decisions import DecisionStore
+    from tether.core.types import Actor, Outcome, utcnow
+    from tether.decisions import DecisionContent, DecisionStore
 
-    async def main(path, n, tag):
+    async def main(path, n, tag, how):
         store = await DecisionStore.open(Path(path))
         print("ready", flush=True)
         sys.stdin.readline()  # start together with the other process
         for i in range(n):
-            await store.record(Outcome.PINNED, actor=Actor.USER, class_key=f"{tag}-{i}")
+            if how == "record" or (how == "mixed" and i % 2):
+                await store.record(Outcome.PINNED, actor=Actor.USER, class_key=f"{tag}-{i}")
+            else:  # the one-statement append, in its own transaction
+                await store.append(
+                    DecisionContent(
+                        ts=utcnow(), outcome=Outcome.PINNED, actor=Actor.USER,
+                        class_key=f"{tag}-{i}",
+                    )
+                )
         await store.close()
 
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]))
     """
 )
 
 
-async def test_two_processes_append_without_losing_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("how", "per_process"), [("record", 1000), ("mixed", 500)])
+async def test_two_processes_append_without_losing_rows(
+    tmp_path: Path, how: str, per_process: int
+) -> None:
     db = tmp_path / "tether.db"
     store = await DecisionStore.open(db)
     await store.close()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", APPENDER, str(db), "1000", tag],
+            [sys.executable, "-c", APPENDER, str(db), str(per_process), tag, how],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -64,11 +76,14 @@ async def test_two_processes_append_without_losing_rows(tmp_path: Path) -> None:
         assert p.wait(timeout=600) == 0
     result = verify_file(db)
     assert result.ok, result.summary()
-    assert result.rows == 2000
+    assert result.rows == 2 * per_process
     conn = sqlite3.connect(db)
-    tags = {r[0].split("-")[0] for r in conn.execute("SELECT class_key FROM decisions")}
+    keys = [r[0] for r in conn.execute("SELECT class_key FROM decisions ORDER BY seq")]
     conn.close()
-    assert tags == {"a", "b"}
+    for tag in ("a", "b"):  # every row of each writer, in the order it wrote them
+        assert [k for k in keys if k.startswith(f"{tag}-")] == [
+            f"{tag}-{i}" for i in range(per_process)
+        ]
 
 
 async def test_foreign_sqlite_database_is_refused_and_untouched(tmp_path: Path) -> None:
@@ -157,3 +172,21 @@ async def test_history_filters_and_paging(store: DecisionStore) -> None:
     mid = page.items[-1].ts
     since = await store.history(HistoryFilter(since=mid))
     assert all(r.ts >= mid for r in since.items)
+
+
+async def test_failed_append_is_not_reported_as_recorded(tmp_path: Path) -> None:
+    db = tmp_path / "tether.db"
+    store = await DecisionStore.open(db)
+    await store.record(Outcome.PINNED, actor=Actor.USER, class_key="kept")
+    await store._db.execute("PRAGMA query_only = ON")
+    with pytest.raises(StoreWriteError):
+        await store.append(
+            DecisionContent(ts=utcnow(), outcome=Outcome.PINNED, actor=Actor.USER, class_key="x")
+        )
+    assert not store._db.in_transaction
+    await store._db.execute("PRAGMA query_only = OFF")
+    assert (await store.head())[0] == 1  # neither the row nor the recorded head moved
+    await store.record(Outcome.PINNED, actor=Actor.USER, class_key="after")
+    await store.close()
+    result = verify_file(db)
+    assert result.ok and result.rows == 2, result.summary()

@@ -61,7 +61,7 @@ def test_profile_json_reports_every_class(tmp_path: Path, play, capsys, workspac
     assert (refactor["policy"], refactor["pin"]) == ("ask", "always_ask")
     assert refactor["corrections"] == 4
     assert "pinned always ask" in refactor["reason"] and "n=12" in refactor["reason"]
-    assert out["prior"]["method"] == "pooled" and out["auto_threshold"] == 0.9
+    assert out["prior"]["method"] == "pooled" and out["auto_threshold"] == 0.85
     assert latest_snapshot(db) is None  # viewing does not write
 
 

@@ -76,6 +76,7 @@ class _Answer:
     completion: str
     text: str
     rationale: str
+    score: float | None = None  # the active adapter's implicit reward, when reranked
 
 
 def _outside(workspace: Path, path: str) -> bool:
@@ -280,10 +281,34 @@ class Agent:
         answers = self._answers(gens, req, view, start, end, result.failures, task.keeps_code)
         if not answers:
             return result
+        answers = await self._rerank(messages, answers)
         result.proposals.append(
             self._proposal(req, task.name, rng, original, answers, gens, messages, route, redactor)
         )
         return result
+
+    async def _rerank(self, messages: list[Message], answers: list[_Answer]) -> list[_Answer]:
+        """Student candidates best-first by the active adapter's implicit reward.
+
+        The adapter was promoted because this reward ranked the user's held-out choices
+        first, so among several sampled candidates it is the best guess at which one the
+        user takes. Teacher answers keep their place after the student's; a scoring error
+        keeps the model's own order (reranking helps, it must never stop a proposal).
+        """
+        student = [a for a in answers if a.role == "student"]
+        if not self.settings.rerank or len(student) < 2:
+            return answers
+        try:
+            scores = await self.student.rewards(messages, [a.completion for a in student])
+        except Exception:
+            log.exception("reranking failed; keeping the model's order")
+            return answers
+        if len(scores) != len(student):  # no adapter to ask
+            return answers
+        for answer, score in zip(student, scores, strict=True):
+            answer.score = score
+        ranked = sorted(student, key=lambda a: -(a.score or 0.0))  # stable for ties
+        return ranked + [a for a in answers if a.role != "student"]
 
     async def _memory_context(self, key: str, original: str, req: AgentRequest) -> MemoryContext:
         if self.memory is None:
@@ -397,7 +422,9 @@ class Agent:
             original=original,
             proposed=chosen.text,
             hunks=make_hunks(original, chosen.text, rng.start),
-            candidates=[Candidate(text=a.text, completion=a.completion) for a in answers],
+            candidates=[
+                Candidate(text=a.text, completion=a.completion, score=a.score) for a in answers
+            ],
             chosen_candidate=0,
             prompt=student_prompt,
             completion=chosen.completion,

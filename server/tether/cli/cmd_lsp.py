@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     if args.tcp and not re.fullmatch(r"[^:\s]*:\d{1,5}", args.tcp):
         return fail(f"--tcp wants HOST:PORT (for example 127.0.0.1:2087), not {args.tcp!r}")
+    from tether.lsp.codecache import import_cached
+
+    import_cached("lsprotocol.types")  # before pygls imports it: reuses attrs' compiled code
     from tether.lsp.server import serve
 
     return serve(tcp=args.tcp)

@@ -2,7 +2,13 @@
 
 A decision is committed (synchronous=FULL) before `record` returns, so a decision the
 editor was told about survives a crash. Appends take the write lock up front
-(BEGIN IMMEDIATE), so several processes can append to one store and the chain stays whole.
+(BEGIN IMMEDIATE, or a single INSERT, which SQLite begins as a write transaction), so several
+processes can append to one store and the chain stays whole.
+
+An append is one SQL statement (one trip to aiosqlite's worker thread): it reads the chain
+head, hashes the row with a function registered on the connection, inserts it and, through
+a TEMP trigger that only Tether's own connections carry, moves the recorded head. A row
+inserted by anything else leaves the head alone, which is how `verify` spots it.
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +41,25 @@ from tether.decisions.schema import APP_ID, GENESIS_HASH, MIGRATIONS, SCHEMA_VER
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
+
+#: Registered on every store connection; the same function the verifier recomputes.
+_HASH_FUNCTION = "tether_row_hash"
+
+#: Per connection (TEMP), so rows that other programs insert do not move the recorded head.
+_HEAD_TRIGGER = """
+CREATE TEMP TRIGGER IF NOT EXISTS tether_move_head AFTER INSERT ON decisions
+BEGIN
+  UPDATE meta SET value = CASE key WHEN 'head_hash' THEN NEW.hash ELSE NEW.seq END
+  WHERE key IN ('head_hash', 'head_seq');
+END
+"""
+
+#: Read the head, hash, insert and move the head, all in one statement and one transaction.
+_APPEND_SQL = f"""
+INSERT INTO decisions(body, prev_hash, hash)
+SELECT :body, value, {_HASH_FUNCTION}(value, :body) FROM meta WHERE key = 'head_hash'
+RETURNING seq, prev_hash, hash
+"""
 
 
 class StoreError(RuntimeError):
@@ -74,7 +101,12 @@ _STATE_AFTER: dict[Outcome, ProposalState] = {
 
 
 def check_store_file(path: Path) -> None:
-    """Refuse files that are not SQLite at all, before SQLite gets a chance to touch them."""
+    """Refuse files that are not SQLite at all, before SQLite gets a chance to touch them.
+
+    Only call this while no connection of this process has the file open (see `_claim`):
+    closing any descriptor of a file drops every POSIX lock this process holds on it,
+    SQLite's included, and then another process may delete the live WAL.
+    """
     if not path.exists() or path.stat().st_size == 0:
         return
     with path.open("rb") as f:
@@ -86,34 +118,67 @@ def check_store_file(path: Path) -> None:
         )
 
 
+#: Store files this process has open through SQLite, by real path, with a count of holders.
+_held: dict[str, int] = {}
+_held_lock = threading.Lock()
+
+
+def _claim(path: Path, *, check_header: bool = True) -> str:
+    """Note that this process is about to open `path`; check its header if nobody holds it.
+
+    The raw header read happens only while no connection of this process has the file, and
+    under the same lock that claims it, so it can never drop a live connection's locks.
+    """
+    key = os.path.realpath(path)
+    with _held_lock:
+        if check_header and not _held.get(key):
+            check_store_file(path)
+        _held[key] = _held.get(key, 0) + 1
+    return key
+
+
+def _release(key: str) -> None:
+    with _held_lock:
+        count = _held.get(key, 0) - 1
+        if count > 0:
+            _held[key] = count
+        else:
+            _held.pop(key, None)
+
+
 class DecisionStore:
     """Async access to one workspace's store. Use `await DecisionStore.open(path)`."""
 
-    def __init__(self, path: Path, conn: aiosqlite.Connection) -> None:
+    def __init__(self, path: Path, conn: aiosqlite.Connection, claim: str | None = None) -> None:
         self.path = path
         self._db = conn
         self._lock = asyncio.Lock()  # one write transaction at a time on this connection
+        self._claim = claim
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     async def open(cls, path: Path, *, create: bool = True) -> DecisionStore:
         path = Path(path)
-        check_store_file(path)
-        if not path.exists():
-            if not create:
-                raise StoreError(f"no Tether store at {path}")
-            path.parent.mkdir(parents=True, exist_ok=True)
+        claim = _claim(path)
         try:
-            conn = await aiosqlite.connect(
-                path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open {path}: {exc}") from exc
-        store = cls(path, conn)
+            if not path.exists():
+                if not create:
+                    raise StoreError(f"no Tether store at {path}")
+                path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                conn = await aiosqlite.connect(
+                    path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+                )
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open {path}: {exc}") from exc
+        except BaseException:
+            _release(claim)
+            raise
+        store = cls(path, conn, claim)
         try:
             await store._setup()
         except BaseException:
-            await conn.close()
+            await store.close()
             raise
         return store
 
@@ -131,6 +196,8 @@ class DecisionStore:
         await db.execute("PRAGMA foreign_keys=ON")
         if version < SCHEMA_VERSION:
             await self._migrate(version)
+        await db.create_function(_HASH_FUNCTION, 2, row_hash, deterministic=True)
+        await db.execute(_HEAD_TRIGGER)
 
     async def _inspect(self) -> int:
         """Schema version of an existing store (0 when new); refuse anything not ours."""
@@ -186,7 +253,12 @@ class DecisionStore:
             )
 
     async def close(self) -> None:
-        await self._db.close()
+        try:
+            await self._db.close()
+        finally:
+            if self._claim is not None:
+                _release(self._claim)
+                self._claim = None
 
     async def __aenter__(self) -> DecisionStore:
         return self
@@ -215,25 +287,15 @@ class DecisionStore:
 
     # ------------------------------------------------------------------ decisions
     async def _append(self, db: aiosqlite.Connection, content: DecisionContent) -> DecisionRecord:
-        meta = dict(
-            await db.execute_fetchall(
-                "SELECT key, value FROM meta WHERE key IN ('head_hash', 'head_seq')"
-            )
+        """Chain one row in one statement; inside a `_write` block or as its own transaction."""
+        fields = content.model_dump(mode="json")
+        rows = await db.execute_fetchall(_APPEND_SQL, {"body": canonical_json(fields)})
+        if not rows:
+            raise StoreError(f"{self.path} has no chain head in its meta table")
+        seq, prev, digest = rows[0]
+        return DecisionRecord.model_validate(
+            {**fields, "seq": seq, "prev_hash": prev, "hash": digest}
         )
-        prev = meta["head_hash"]
-        body = canonical_json(content.model_dump(mode="json"))
-        digest = row_hash(prev, body)
-        cur = await db.execute(
-            "INSERT INTO decisions(body, prev_hash, hash) VALUES (?, ?, ?)", (body, prev, digest)
-        )
-        seq = cur.lastrowid
-        assert seq is not None
-        await db.execute(
-            "UPDATE meta SET value = CASE key WHEN 'head_hash' THEN ? ELSE ? END "
-            "WHERE key IN ('head_hash', 'head_seq')",
-            (digest, str(seq)),
-        )
-        return DecisionRecord(seq=seq, prev_hash=prev, hash=digest, **content.model_dump())
 
     async def add_proposal(
         self, proposal: Proposal, *, actor: Actor = Actor.SYSTEM
@@ -489,9 +551,19 @@ class DecisionStore:
             return await self._append(db, decision)
 
     async def append(self, content: DecisionContent) -> DecisionRecord:
-        """Append a row that is not about a proposal (training outcomes, system events)."""
-        async with self._write() as db:
-            return await self._append(db, content)
+        """Append a row that is not about a proposal (training outcomes, system events).
+
+        A single INSERT in autocommit mode: SQLite takes the write lock before it reads the
+        head (as BEGIN IMMEDIATE would) and commits, durably, before the statement returns.
+        """
+        async with self._lock:
+            try:
+                return await self._append(self._db, content)
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        await self._db.execute("ROLLBACK")
+                raise StoreWriteError(f"write to {self.path} failed: {exc}") from exc
 
     # ------------------------------------------------------------------ profile snapshots
     async def save_profile_snapshot(self, head_seq: int, body: dict[str, Any]) -> None:
@@ -616,10 +688,17 @@ def _split_sql(script: str) -> list[str]:
 def verify_file(path: Path, *, check_header: bool = True) -> VerifyResult:
     """Verify a store file without the async machinery (used by the CLI and benchmarks).
 
-    `check_header=False` when this process already has the store open (see `verify`).
+    The raw header check is skipped where this process already has the file open
+    (`check_header=False` says so outright; see `verify`).
     """
-    if check_header:
-        check_store_file(path)
+    claim = _claim(path, check_header=check_header)
+    try:
+        return _verify_claimed(path)
+    finally:
+        _release(claim)
+
+
+def _verify_claimed(path: Path) -> VerifyResult:
     if not path.exists():
         raise StoreError(f"no Tether store at {path}")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

@@ -23,6 +23,7 @@ from tether.lsp.names import (
     work_done_token,
 )
 from tether.lsp.progress import WorkDone
+from tether.lsp.scope import widen_cursor
 from tether.service import TrainingBusy, WorkCancelled
 
 if TYPE_CHECKING:
@@ -85,6 +86,10 @@ async def propose(server: TetherServer, session: Session, *arguments: Any) -> di
     service = await session.service_for(args.uri)
     req = service.request_for(
         args.uri, args.range, args.task, version=args.version, diagnostics=args.diagnostics
+    )
+    # A bare cursor means the code around it, not "insert the answer here".
+    req.range = widen_cursor(
+        req.text, req.language, req.range, [d.range for d in req.diagnostics if d.range]
     )
     task = service.spec().task(args.task)
     title = task.title if task else f"Tether: {args.task}"

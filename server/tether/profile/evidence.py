@@ -30,6 +30,8 @@ class ClassEvidence:
     ema_sum: float = 0.0  # Σ decay^age · approval
     ema_weight: float = 0.0  # Σ decay^age
     steps: int = 0  # verdicts folded into the moving average
+    since_reject: int = 0  # approving verdicts since the class's latest rejection
+    reject_run: int = 0  # rejections since the class's latest approving verdict
 
     @property
     def n(self) -> int:
@@ -46,6 +48,13 @@ class ClassEvidence:
     def disapprovals(self, correction_weight: float) -> float:
         return self.rejects + (1.0 - correction_weight) * self.corrections
 
+    def recent_approvals(self) -> float:
+        """Approval weight with each verdict discounted by its age (the moving average's sums)."""
+        return self.ema_sum
+
+    def recent_disapprovals(self) -> float:
+        return max(self.ema_weight - self.ema_sum, 0.0)
+
     @property
     def ema(self) -> float | None:
         return self.ema_sum / self.ema_weight if self.ema_weight > 0.0 else None
@@ -55,6 +64,11 @@ class ClassEvidence:
         self.ema_sum = self.ema_sum * decay + value
         self.ema_weight = self.ema_weight * decay + 1.0
         self.steps += 1
+
+    def note(self, approved: bool) -> None:
+        """Count approvals and rejections in a row (the recovery and reject-run rules)."""
+        self.since_reject = self.since_reject + 1 if approved else 0
+        self.reject_run = 0 if approved else self.reject_run + 1
 
     def revise(self, step: int, delta: float, decay: float) -> None:
         """Change the value pushed at `step` by `delta`, as if it had been pushed that way."""
@@ -73,6 +87,8 @@ class ClassEvidence:
             ema_sum=float(data["ema_sum"]),
             ema_weight=float(data["ema_weight"]),
             steps=int(data["steps"]),
+            since_reject=int(data["since_reject"]),
+            reject_run=int(data["reject_run"]),
         )
 
 

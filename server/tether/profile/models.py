@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 Mode = Literal["auto", "ask", "quiet"]
-Override = Literal["boundary", "pin", "drift", "exploration"]
+Override = Literal["boundary", "pin", "drift", "recovery", "exploration"]
 
 
 class PriorFit(BaseModel):
@@ -56,6 +56,23 @@ class ClassStats(BaseModel):
     credible_mass: float
     ema: float | None = Field(description="Moving average of approval; None before any verdict.")
     ema_weight: float = Field(description="Effective number of verdicts behind the average.")
+    recent_alpha: float = Field(
+        description="The recent posterior: the prior plus every verdict discounted by its age"
+        " (the moving average's half-life), so it follows a user who changed their mind."
+    )
+    recent_beta: float
+    recent_mean: float = Field(
+        description="The predicted approval of the next proposal (the recent posterior's mean)."
+    )
+    recent_lower: float
+    recent_upper: float
+    since_reject: int = Field(description="Approving verdicts since the latest rejection.")
+    reject_run: int = Field(description="Rejections since the latest approving verdict.")
+    run_mean: float = Field(description="Approval from the prior and the run of rejections alone.")
+    run_upper: float = Field(
+        description="Upper credible bound of approval from the prior and the run of rejections"
+        " alone: the class as if the user changed their mind when the run began."
+    )
     evidence_width: float = Field(
         description="Width of the interval from the class's own verdicts alone (uniform prior);"
         " maturity is judged on it so the pooled prior cannot make an unseen class mature."

@@ -1,10 +1,22 @@
 """Turn a class's posterior into ask / auto / quiet, with the reason spelled out in numbers.
 
-Order of precedence: the agent spec's boundaries, then the user's pins, then the posterior
-(auto when the interval's lower bound clears the auto threshold, quiet when its upper bound
-is under the quiet threshold), then drift and exploration, which can only turn auto or quiet
-back into ask. Exploration applies to quiet classes too: a class that is never shown never
-gets the labels that could bring it back.
+Two posteriors per class feed the choice. The whole-history posterior (`base_mode`) says
+what the user has done all along; the recent posterior discounts each verdict by its age
+(the moving average's half-life) and is what the policy acts on, because it is the honest
+prediction for the next proposal when the user may have changed their mind. When the two
+disagree the decision carries the `drift` override and both sets of numbers.
+
+Order of precedence: the agent spec's boundaries, then the user's pins, then the recent
+posterior (auto when its interval's lower bound clears the auto threshold, quiet when its
+upper bound is under the quiet threshold), the drift margin (a moving average clearly off
+the long-run mean sends auto or quiet back to ask) and the recovery rule, then exploration.
+
+Recovery: after a rejection, a class asks until `recovery` approvals in a row. In an auto
+class the only rejections the profile can see come from exploration asks (applied edits are
+the policy's doing, not evidence), so one such rejection is the first sign of drift; asking
+the next few proposals costs a few prompts and is the only way to find out before more
+unwanted edits are applied. Exploration applies to quiet classes too: a class that is never
+shown never gets the labels that could bring it back.
 """
 
 from __future__ import annotations
@@ -25,12 +37,22 @@ class RandomSource(Protocol):
     def random(self) -> float: ...
 
 
-def posterior_mode(stats: ClassStats, settings: PolicySettings) -> Mode:
-    if stats.lower >= settings.auto_threshold:
+def interval_mode(lower: float, upper: float, settings: PolicySettings) -> Mode:
+    if lower >= settings.auto_threshold:
         return "auto"
-    if stats.upper < settings.quiet_threshold:
+    if upper < settings.quiet_threshold:
         return "quiet"
     return "ask"
+
+
+def posterior_mode(stats: ClassStats, settings: PolicySettings) -> Mode:
+    """What the whole history says."""
+    return interval_mode(stats.lower, stats.upper, settings)
+
+
+def recent_mode(stats: ClassStats, settings: PolicySettings) -> Mode:
+    """What the recent (age-discounted) posterior says."""
+    return interval_mode(stats.recent_lower, stats.recent_upper, settings)
 
 
 def drifted(stats: ClassStats, mode: Mode, settings: PolicySettings) -> bool:
@@ -56,24 +78,34 @@ def decide(
 ) -> PolicyDecision:
     pin = (pins or {}).get(stats.class_key)
     base = posterior_mode(stats, settings)
-    drift = drifted(stats, base, settings)
+    recent = recent_mode(stats, settings)
     mode: Mode = base
     override: Override | None = None
+    predicted = stats.mean  # the posterior the choice rests on; drift swaps in another
     explored = False
     why = _posterior_reason(stats, base, settings)
-    if always_ask:
-        mode, override = "ask", "boundary"
-        why = f"the agent spec's boundaries always ask for this task (else {base}: {why})"
-    elif pin is not None and (pin not in PIN_MODES or pin == "always_ask" or base == "auto"):
-        mode, override = "ask", "pin"
-        label = (
-            pin.replace("_", " ")
-            if pin in PIN_MODES
-            else f"unknown pin {pin!r}, read as always ask"
+    if base != "quiet" and stats.run_upper < settings.quiet_threshold:
+        mode, override, predicted = "quiet", "drift", stats.run_mean
+        why = (
+            f"drift: the latest {stats.reject_run} verdicts were rejections; judged alone they "
+            f"give an upper bound {stats.run_upper:.2f} < quiet threshold "
+            f"{settings.quiet_threshold:.2f}; the whole history says {base}: {why}"
         )
-        why = f"pinned {label} (else {base}: {why})"
-    elif drift:
-        mode, override = "ask", "drift"
+    elif base != "quiet" and recent == "quiet":
+        mode, override, predicted = "quiet", "drift", stats.recent_mean
+        why = (
+            f"drift: the recent verdicts alone rule the class out: "
+            f"{_recent_reason(stats, recent, settings)}; the whole history says {base}: {why}"
+        )
+    elif base == "auto" and stats.recent_mean < settings.auto_threshold:
+        mode, override, predicted = "ask", "drift", stats.recent_mean
+        why = (
+            f"drift: the predicted approval {stats.recent_mean:.2f} (verdicts discounted with a "
+            f"half-life of {settings.ema_half_life:g}) is under the auto threshold "
+            f"{settings.auto_threshold:.2f}; else auto: {why}"
+        )
+    elif drifted(stats, base, settings):
+        mode, override, predicted = "ask", "drift", stats.recent_mean
         direction = "under" if base == "auto" else "over"
         assert stats.ema is not None
         why = (
@@ -81,16 +113,42 @@ def decide(
             f"{direction} the mean {stats.mean:.2f} (margin {settings.drift_margin:.2f}); "
             f"else {base}: {why}"
         )
-    elif explore and base != "ask" and settings.exploration > 0.0:
-        draw = (rng or _DEFAULT_RNG).random()
-        if draw < settings.exploration:
+    if mode == "auto" and stats.n < settings.min_auto_evidence:
+        mode, override = "ask", "recovery"
+        why = (
+            f"too little evidence: {stats.n} verdicts of its own, auto needs "
+            f"{settings.min_auto_evidence}; else auto: {why}"
+        )
+    elif mode == "auto" and stats.since_reject < settings.recovery:
+        mode, override = "ask", "recovery"
+        why = (
+            f"recovery: {stats.since_reject} approvals since the latest rejection, auto needs "
+            f"{settings.recovery} in a row; else auto: {why}"
+        )
+    chosen = mode
+    if always_ask:
+        mode, override = "ask", "boundary"
+        why = f"the agent spec's boundaries always ask for this task (else {chosen}: {why})"
+    elif pin is not None and (pin not in PIN_MODES or pin == "always_ask" or chosen == "auto"):
+        mode, override = "ask", "pin"
+        label = (
+            pin.replace("_", " ")
+            if pin in PIN_MODES
+            else f"unknown pin {pin!r}, read as always ask"
+        )
+        why = f"pinned {label} (else {chosen}: {why})"
+    elif explore and mode != "ask":
+        rate = settings.exploration if mode == "auto" else settings.quiet_exploration
+        if rate > 0.0 and (rng or _DEFAULT_RNG).random() < rate:
+            chosen_mode = mode
             mode, override, explored = "ask", "exploration", True
             why = (
-                f"exploration: {settings.exploration:.0%} of {base} decisions are asked so "
-                f"labels keep flowing; else {base}: {why}"
+                f"exploration: {rate:.0%} of {chosen_mode} decisions are asked so labels keep "
+                f"flowing; else {chosen_mode}: {why}"
             )
     risky_flags = sorted(set(risk) & set(settings.risky_flags))
-    numbers = _numbers(stats, settings, base, drift, explored, pin, always_ask)
+    numbers = _numbers(stats, settings, base, recent, override, explored, pin, always_ask)
+    numbers["predicted"] = predicted
     return PolicyDecision(
         class_key=stats.class_key,
         mode=mode,
@@ -103,29 +161,41 @@ def decide(
     )
 
 
+def _rule(lower: float, upper: float, mode: Mode, s: PolicySettings) -> str:
+    if mode == "auto":
+        return f"lower bound {lower:.2f} ≥ auto threshold {s.auto_threshold:.2f}"
+    if mode == "quiet":
+        return f"upper bound {upper:.2f} < quiet threshold {s.quiet_threshold:.2f}"
+    return (
+        f"lower bound {lower:.2f} < auto threshold {s.auto_threshold:.2f} and "
+        f"upper bound {upper:.2f} ≥ quiet threshold {s.quiet_threshold:.2f}"
+    )
+
+
 def _posterior_reason(stats: ClassStats, base: Mode, s: PolicySettings) -> str:
     summary = (
         f"approval {stats.mean:.2f}, {s.credible_mass:.0%} interval "
         f"[{stats.lower:.2f}, {stats.upper:.2f}] from n={stats.n} "
         f"({stats.accepts} accepted, {stats.rejects} rejected, {stats.corrections} corrected)"
     )
-    if base == "auto":
-        rule = f"lower bound {stats.lower:.2f} ≥ auto threshold {s.auto_threshold:.2f}"
-    elif base == "quiet":
-        rule = f"upper bound {stats.upper:.2f} < quiet threshold {s.quiet_threshold:.2f}"
-    else:
-        rule = (
-            f"lower bound {stats.lower:.2f} < auto threshold {s.auto_threshold:.2f} and "
-            f"upper bound {stats.upper:.2f} ≥ quiet threshold {s.quiet_threshold:.2f}"
-        )
-    return f"{summary}; {rule}"
+    return f"{summary}; {_rule(stats.lower, stats.upper, base, s)}"
+
+
+def _recent_reason(stats: ClassStats, recent: Mode, s: PolicySettings) -> str:
+    summary = (
+        f"recent approval {stats.recent_mean:.2f}, {s.credible_mass:.0%} interval "
+        f"[{stats.recent_lower:.2f}, {stats.recent_upper:.2f}] from {stats.ema_weight:.1f} "
+        "effective verdicts"
+    )
+    return f"{summary}; {_rule(stats.recent_lower, stats.recent_upper, recent, s)}"
 
 
 def _numbers(
     stats: ClassStats,
     s: PolicySettings,
     base: Mode,
-    drift: bool,
+    recent: Mode,
+    override: Override | None,
     explored: bool,
     pin: str | None,
     always_ask: bool,
@@ -144,12 +214,24 @@ def _numbers(
         "prior_alpha": stats.prior_alpha,
         "prior_beta": stats.prior_beta,
         "ema": stats.ema,
+        "ema_weight": stats.ema_weight,
+        "predicted": stats.mean,
+        "recent_mean": stats.recent_mean,
+        "recent_lower": stats.recent_lower,
+        "recent_upper": stats.recent_upper,
+        "recent_mode": recent,
+        "since_reject": stats.since_reject,
+        "reject_run": stats.reject_run,
+        "run_upper": stats.run_upper,
         "auto_threshold": s.auto_threshold,
         "quiet_threshold": s.quiet_threshold,
         "drift_margin": s.drift_margin,
+        "recovery": s.recovery,
+        "min_auto_evidence": s.min_auto_evidence,
         "exploration": s.exploration,
+        "quiet_exploration": s.quiet_exploration,
         "base_mode": base,
-        "drift": drift,
+        "drift": override == "drift",
         "explored": explored,
         "pin": pin,
         "boundary": always_ask,

@@ -8,8 +8,13 @@ spread Q = Σ n_i (p_i − m)², the expectation under Beta(a, b) with ρ = 1/(a
 
 (the ANOVA estimator of the intra-class correlation). Solving for ρ gives the prior's
 strength a + b = 1/ρ − 1: classes that agree with each other make a strong prior, classes
-that differ a weak one. The strength is clipped to [2, prior_strength_max] so a prior is
-never more than a handful of decisions' worth of evidence, and the pooled mean is
+that differ a weak one. The strength is clipped to [prior_strength_min, prior_strength_max]
+so a prior is never more than a handful of decisions' worth of evidence. The floor is well
+under the uniform prior's 2 (default 0.25): users tend to like or dislike a kind of edit
+outright, so classes are nearly pure, the estimator says so (a U-shaped prior), and a floor
+of 2 would keep every prediction for a pure class ~1/(n + 2) off and its policy slow (in
+the learning benchmark it left the prompt rate and calibration error far off target). The
+pooled mean is
 Laplace-smoothed so a log of only accepts does not produce a prior that rules out a reject.
 With too few classes or verdicts the prior is the uniform Beta(1, 1).
 """
@@ -56,7 +61,7 @@ def fit_prior(counts: Iterable[tuple[float, float]], settings: PolicySettings) -
     if m * (1.0 - m) > 0.0 and denominator > 0.0:
         rho = (spread / (m * (1.0 - m)) - (k - 1)) / denominator
     strength = cap if rho <= 0.0 else 1.0 / rho - 1.0
-    strength = min(cap, max(WEAK_STRENGTH, strength))
+    strength = min(cap, max(min(settings.prior_strength_min, cap), strength))
     mean = (approvals + 1.0) / (total + 2.0)
     return PriorFit(
         alpha=mean * strength,

@@ -23,7 +23,17 @@ from tether.profile.policy import RandomSource
 from tether.profile.policy import decide as policy_decide
 from tether.profile.prior import fit_prior
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2  # 2: the recovery count (`since_reject`) per class
+
+
+#: A rejection in a class whose moving average of approval is at least this is a surprise
+#: that puts the whole task family back on recovery (see `Profile._alert_family`).
+SURPRISE = 0.5
+
+
+def task_family(class_key: str) -> str:
+    """The task part of a class key (`task:language:area:size`): what a change of mind is about."""
+    return class_key.partition(":")[0]
 
 
 class SnapshotError(ValueError):
@@ -88,14 +98,18 @@ class Profile:
         if record.outcome == Outcome.ACCEPTED:
             ev.accepts += 1
             ev.push(1.0, self._decay)
+            ev.note(approved=True)
             if record.proposal_id is not None:
                 self._pending[record.proposal_id] = (key, ev.steps)
                 self._pending.move_to_end(record.proposal_id)
                 while len(self._pending) > PENDING_ACCEPTS:
                     self._pending.popitem(last=False)
         elif record.outcome == Outcome.REJECTED:
+            if ev.ema is not None and ev.ema >= SURPRISE:
+                self._alert_family(key)
             ev.rejects += 1
             ev.push(0.0, self._decay)
+            ev.note(approved=False)
         elif accepted is not None:  # the user changed their own accept: replace its evidence
             ev.accepts -= 1
             ev.corrections += 1
@@ -103,10 +117,23 @@ class Profile:
         else:  # corrected after an auto-apply: the user's first verdict on it
             ev.corrections += 1
             ev.push(w, self._decay)
+            ev.note(approved=True)
         self._count_traffic(key, ev.traffic - before)
         self._prior = None
         self._cache.clear()
         return self._class_maturity(key, ev, record.seq)
+
+    def _alert_family(self, key: str) -> None:
+        """A surprising rejection: every class of the same task starts its recovery again.
+
+        The user usually changes their mind about a kind of edit, not about one class of it.
+        Auto classes see no rejections of their own (applied edits are not evidence), so
+        a sibling class that is still asked is often the first to notice.
+        """
+        family = task_family(key)
+        for other, ev in self._classes.items():
+            if task_family(other) == family:
+                ev.since_reject = 0
 
     def _count_traffic(self, key: str, delta: int) -> None:
         self._traffic += delta
@@ -182,6 +209,10 @@ class Profile:
         a = prior.alpha + ev.approvals(w)
         b = prior.beta + ev.disapprovals(w)
         lower, upper = beta.interval(a, b, s.credible_mass)
+        ra = prior.alpha + ev.recent_approvals()
+        rb = prior.beta + ev.recent_disapprovals()
+        recent_lower, recent_upper = beta.interval(ra, rb, s.credible_mass)
+        run_upper = beta.interval(prior.alpha, prior.beta + ev.reject_run, s.credible_mass)[1]
         stats = ClassStats(
             class_key=class_key,
             n=ev.n,
@@ -200,6 +231,15 @@ class Profile:
             credible_mass=s.credible_mass,
             ema=ev.ema,
             ema_weight=ev.ema_weight,
+            recent_alpha=ra,
+            recent_beta=rb,
+            recent_mean=ra / (ra + rb),
+            recent_lower=recent_lower,
+            recent_upper=recent_upper,
+            since_reject=ev.since_reject,
+            reject_run=ev.reject_run,
+            run_upper=run_upper,
+            run_mean=prior.alpha / (prior.strength + ev.reject_run),
             evidence_width=self._evidence_width(ev),
             mature=class_key in self._mature,
         )

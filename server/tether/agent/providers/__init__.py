@@ -37,7 +37,7 @@ def make_provider(
     if kind == "embedded":
         from tether.agent.providers.embedded import EmbeddedProvider
 
-        return EmbeddedProvider(name, adapters=adapters)
+        return EmbeddedProvider(name, adapters=adapters, beta=settings.training.beta)
     if kind == "ollama":
         from tether.agent.providers.ollama import OllamaProvider
 

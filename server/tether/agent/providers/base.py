@@ -115,6 +115,14 @@ class Provider(ABC):
     def render_prompt(self, messages: Sequence[Message]) -> str:
         return render_chatml(messages)
 
+    async def rewards(self, messages: Sequence[Message], completions: Sequence[str]) -> list[float]:
+        """The active adapter's implicit reward for each completion, to rerank candidates.
+
+        Empty when this provider has no trained adapter to ask (every remote provider, and
+        the embedded one before its first promotion): the model's own order then stands.
+        """
+        return []
+
     async def aclose(self) -> None:  # noqa: B027  (optional hook; most hold nothing)
         """Release what the provider holds (connections, the model)."""
 

@@ -99,8 +99,10 @@ class EmbeddedProvider(Provider):
         adapters: AdapterSource | None = None,
         loader: Loader | None = None,
         device: str | None = None,
+        beta: float = 0.1,
     ) -> None:
         self.model_id = f"embedded:{name}"
+        self.beta = beta  # DPO's beta, so rewards are on the scale training and the gate use
         self._loader = loader or _default_loader(name, device)
         self._adapters = adapters
         self._model: Any = None
@@ -339,37 +341,33 @@ class EmbeddedProvider(Provider):
             raise GenerationCancelled()
 
     # ------------------------------------------------------------------ scoring
-    def _score(self, prompt: str, completion: str, want: AdapterRef | None) -> float:
-        import torch
+    def _rewards(
+        self, prompt: str, completions: Sequence[str], want: AdapterRef | None
+    ) -> list[float]:
+        from tether.training.scoring import sequence_logps
 
         with self._run_lock:
             version = self._sync_adapter(want)
+            if version is None or not completions:
+                return []
             model, tok = self._model, self._tokenizer
-            p = tok(prompt, add_special_tokens=False)["input_ids"]
-            c = tok(completion, add_special_tokens=False)["input_ids"]
-            if not c:
-                return 0.0
-            ids = torch.tensor([p + c], device=model.device)
-            adapter_off = (
-                model.disable_adapter()
-                if version is None and self._is_peft() and hasattr(model, "disable_adapter")
-                else contextlib.nullcontext()
-            )
-            with torch.inference_mode(), adapter_off:
-                logits = model(input_ids=ids).logits[0, len(p) - 1 : -1].float()
-            logprobs = torch.log_softmax(logits, dim=-1)
-            picked = logprobs.gather(1, torch.tensor(c, device=model.device).unsqueeze(1))
-            return float(picked.mean())
+            prompts = [prompt] * len(completions)
+            tuned = sequence_logps(model, tok, prompts, completions)
+            with model.disable_adapter():
+                base = sequence_logps(model, tok, prompts, completions)
+        return [self.beta * (t - b) for t, b in zip(tuned, base, strict=True)]
 
-    async def score(self, messages: Sequence[Message], completion: str) -> float:
-        """Mean log-probability of `completion` after the prompt, with the active adapter.
+    async def rewards(self, messages: Sequence[Message], completions: Sequence[str]) -> list[float]:
+        """beta * (log p_adapter(y|x) - log p_base(y|x)) per completion, DPO's implicit reward.
 
-        Used to rank sampled candidates; it also shows that an adapter changed the model.
+        It is the quantity DPO trained to rank the user's choice first and the one the eval
+        gate measured on held-out decisions, scored the same way (`training.scoring`), so
+        the reranker orders candidates by exactly what the promoted adapter was judged on.
         """
         await self._ensure_loaded()
         want = await resolve_adapter(self._adapters)
         prompt = self.render_prompt(messages)
-        return await asyncio.to_thread(self._score, prompt, completion, want)
+        return await asyncio.to_thread(self._rewards, prompt, completions, want)
 
     @property
     def adapter_version(self) -> str | None:
