@@ -15,6 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+PLAIN_TABLE = "CREATE TABLE decisions (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)"
+PLAIN_INSERT = "INSERT INTO decisions(body) VALUES (?)"
+
 BODY_TEXT = (
     "    def area(self) -> float:\n"
     '        """Area of the shape in square units."""\n'
@@ -42,13 +45,23 @@ def _content(i: int) -> Any:
     )
 
 
-async def _interleaved(base: Path, total: int, block: int) -> tuple[float, float, list[float]]:
-    """Tether appends and plain inserts in alternating small blocks, both stores open.
+async def _interleaved(
+    base: Path, total: int, block: int
+) -> tuple[float, float, float, list[float]]:
+    """Tether appends and plain inserts in alternating small blocks, all stores open.
 
-    Fsync latency on a shared disk swings by 2-3x within seconds; alternating blocks of a
-    few dozen rows exposes both sides to the same swings. Returns total seconds for each
-    and the per-block-pair rate ratios.
+    Fsync latency on a shared disk swings by 2-3x within seconds; rotating blocks of a few
+    dozen rows exposes every writer to the same swings. Three writers, same pragmas:
+
+    - Tether's `DecisionStore.append` (async, on aiosqlite's thread, hash-chained);
+    - plain `sqlite3` in the calling thread: the baseline of the target;
+    - the same plain INSERT through aiosqlite (its own autocommit transaction, one trip to
+      the worker thread): not a target, it shows what the thread hand-off alone costs.
+
+    Returns total seconds for each, and the per-block-round tether/plain rate ratios.
     """
+    import aiosqlite
+
     from tether.decisions import DecisionStore
     from tether.decisions.chain import canonical_json
 
@@ -56,10 +69,11 @@ async def _interleaved(base: Path, total: int, block: int) -> tuple[float, float
     bodies = [canonical_json(c.model_dump(mode="json")) for c in contents]
     store = await DecisionStore.open(base / "tether.db")
     conn = sqlite3.connect(base / "plain.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE decisions (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)")
-    tether_s = plain_s = 0.0
+    aconn = await aiosqlite.connect(base / "plain-async.db", isolation_level=None)
+    for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", PLAIN_TABLE):
+        conn.execute(pragma)
+        await aconn.execute(pragma)
+    spent = {"tether": 0.0, "plain": 0.0, "async": 0.0}
     ratios: list[float] = []
     try:
         for k, start in enumerate(range(0, total, block)):
@@ -71,25 +85,33 @@ async def _interleaved(base: Path, total: int, block: int) -> tuple[float, float
                     await store.append(contents[i])
                 return time.perf_counter() - t0
 
-            def plain_block(rows: range = rows) -> float:
+            async def plain_block(rows: range = rows) -> float:
                 t0 = time.perf_counter()
                 for i in rows:
                     conn.execute("BEGIN IMMEDIATE")
-                    conn.execute("INSERT INTO decisions(body) VALUES (?)", (bodies[i],))
+                    conn.execute(PLAIN_INSERT, (bodies[i],))
                     conn.execute("COMMIT")
                 return time.perf_counter() - t0
 
-            if k % 2 == 0:
-                t, p = await tether_block(), plain_block()
-            else:
-                p, t = plain_block(), await tether_block()
-            tether_s += t
-            plain_s += p
-            ratios.append(p / t)  # (rows/t) / (rows/p)
+            async def async_block(rows: range = rows) -> float:
+                t0 = time.perf_counter()
+                for i in rows:
+                    await aconn.execute_fetchall(PLAIN_INSERT, (bodies[i],))
+                return time.perf_counter() - t0
+
+            writers = [("tether", tether_block), ("plain", plain_block), ("async", async_block)]
+            shift = k % len(writers)
+            took: dict[str, float] = {}
+            for name, run_block in writers[shift:] + writers[:shift]:
+                took[name] = await run_block()
+            for name, seconds in took.items():
+                spent[name] += seconds
+            ratios.append(took["plain"] / took["tether"])  # (rows/t) / (rows/p)
     finally:
         conn.close()
+        await aconn.close()
         await store.close()
-    return tether_s, plain_s, ratios
+    return spent["tether"], spent["plain"], spent["async"], ratios
 
 
 def build_chain(path: Path, rows: int) -> float:
@@ -138,7 +160,7 @@ def run(
 
     with tempfile.TemporaryDirectory(prefix="tether-bench-store-") as tmp:
         base = Path(tmp)
-        tether_s, plain_s, ratios = asyncio.run(_interleaved(base, appends, block))
+        tether_s, plain_s, async_s, ratios = asyncio.run(_interleaved(base, appends, block))
         appended = verify_file(base / "tether.db")
         chain_db = base / "chain.db"
         build_s = build_chain(chain_db, verify_rows)
@@ -159,6 +181,9 @@ def run(
         "plain_inserts_per_s": plain_rate,
         "ratio": tether_rate / plain_rate,
         "ratio_median_block": statistics.median(ratios),
+        "plain_async_inserts_per_s": appends / async_s,
+        "plain_async_ms_per_insert": 1000 * async_s / appends,
+        "ratio_vs_plain_async": (appends / tether_s) / (appends / async_s),
         "tether_ms_per_append": 1000 * tether_s / appends,
         "plain_ms_per_insert": 1000 * plain_s / appends,
         "appended_chain_ok": appended.ok and appended.rows == appends,

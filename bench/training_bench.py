@@ -1,20 +1,30 @@
-"""Training benchmark: the real trainer (TrainingManager → worker → TRL DPO with LoRA) on
+"""Training benchmark: the real trainer (TrainingManager -> worker -> TRL DPO with LoRA) on
 preference pairs a persona made, measured against this machine's own matmul peak.
 
 Pairs: the agent (replay provider, so no model is needed to propose) writes the prompt for
 each rewrite exactly as it would for the embedded model; the persona's verdict orders the
 two answers (accepted: the rewrite over the untouched code; rejected: the other way round;
 corrected: the persona's text over the rewrite). A fixed held-out set of pairs, never
-trained on, measures preference accuracy after 50, 100 and 200 training pairs.
+trained on, measures preference accuracy.
 
-FLOP/s is an estimate: 6 x parameters x tokens per DPO step (policy forward 2N, backward
-through the frozen weights about 2N, reference forward 2N), attention ignored.
+Learning curve: one epoch over the largest size, with the adapter saved after the steps
+that cover the smaller sizes (constant learning rate, so the adapter after 13 steps of 4
+pairs is what a 52-pair run would give up to data order); each is scored on the held-out
+pairs. Then the persona judges what the embedded model itself writes for held-out rewrites:
+base vs adapter (greedy), and the adapter's sampled candidates in the model's order vs
+reranked by the adapter's implicit reward.
+
+FLOPs are counted from the model's shapes and the real token counts (`train_flops`):
+every linear layer on every token, causal attention, the LM head on the completion tokens
+only (TRL's fused head projects nothing else), and LoRA; backward through frozen weights
+costs one forward (activation gradients only), attention and LoRA two.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import tempfile
 import time
@@ -115,6 +125,7 @@ async def persona_pairs(
                 "proposal_id": p.id,
                 "class_key": p.class_key,
                 "verdict": verdict.kind,
+                "rewrite": i,
             }
         )
     await agent.close()
@@ -159,32 +170,51 @@ def tokenizer() -> Any:
     return AutoTokenizer.from_pretrained(ensure_plain_model())
 
 
-def pair_tokens(tok: Any, pair: dict[str, Any]) -> tuple[int, int]:
-    """Tokens of prompt+chosen and prompt+rejected (what one DPO example feeds the policy)."""
-    return tuple(  # type: ignore[return-value]
-        len(tok(pair["prompt"] + pair[side], add_special_tokens=False)["input_ids"])
-        for side in ("chosen", "rejected")
-    )
+def pair_tokens(tok: Any, pair: dict[str, Any]) -> tuple[int, int, int]:
+    """Tokens of the prompt, the chosen and the rejected completion (each + EOS), as TRL
+    tokenises them: the prompt once per side, so a pair feeds the policy 2 x prompt tokens."""
+
+    def n(text: str) -> int:
+        return len(tok(text, add_special_tokens=False)["input_ids"])
+
+    return n(pair["prompt"]), n(pair["chosen"]) + 1, n(pair["rejected"]) + 1
 
 
-def model_parameters() -> int:
+def model_shapes() -> dict[str, int]:
     import json
 
     from tether.embedded import ensure_plain_model
 
     cfg = json.loads((ensure_plain_model() / "config.json").read_text())
-    h, layers, inter, vocab = (
-        cfg["hidden_size"],
-        cfg["num_hidden_layers"],
-        cfg["intermediate_size"],
-        cfg["vocab_size"],
+    heads = cfg["num_attention_heads"]
+    return {
+        "hidden": cfg["hidden_size"],
+        "layers": cfg["num_hidden_layers"],
+        "inter": cfg["intermediate_size"],
+        "vocab": cfg["vocab_size"],
+        "kv": cfg["hidden_size"] * cfg.get("num_key_value_heads", heads) // heads,
+    }
+
+
+def train_flops(shapes: dict[str, int], prompt: int, completion: int, lora_r: int) -> float:
+    """FLOPs one DPO example side (prompt + completion) costs: policy forward and backward
+    with LoRA on every linear layer, and the reference forward (adapter off)."""
+    h, layers, inter, vocab, kv = (
+        shapes["hidden"],
+        shapes["layers"],
+        shapes["inter"],
+        shapes["vocab"],
+        shapes["kv"],
     )
-    kv = (
-        h * cfg.get("num_key_value_heads", cfg["num_attention_heads"]) // cfg["num_attention_heads"]
-    )
-    per_layer = h * h * 2 + h * kv * 2 + 3 * h * inter
-    embeddings = vocab * h * (1 if cfg.get("tie_word_embeddings", True) else 2)
-    return layers * per_layer + embeddings
+    s = prompt + completion
+    linear = 2 * layers * (2 * h * h + 2 * h * kv + 3 * h * inter) * s
+    attention = 2 * layers * s * s * h  # QK^T and AV, causal: half of 2 x 2 s^2 h
+    head = 2 * h * vocab * completion
+    lora_params = lora_r * ((h + h) * 2 + (h + kv) * 2 + (h + inter) * 3)
+    lora = 2 * layers * lora_params * s
+    forward = linear + attention + head
+    policy = (forward + lora) + (forward + attention + 2 * lora)
+    return policy + forward
 
 
 #: The trainer's max_length (its default, 512). The agent's prompts at its default 20
@@ -205,8 +235,10 @@ async def train_once(
     workdir: Path,
     *,
     max_steps: int | None = None,
+    checkpoint_steps: Sequence[int] = (),
 ) -> dict[str, Any]:
-    """One TrainingManager run on prepared data; returns its result and the worker's peak RSS."""
+    """One TrainingManager run on prepared data; returns its result, the worker's peak RSS,
+    the adapter's folder and the checkpoints saved on the way."""
     import psutil
 
     from tether.config import Settings
@@ -249,11 +281,16 @@ async def train_once(
     stopper: list[asyncio.Task[bool]] = []
     phases: list[Any] = []
     where = ""
+    checkpoint_dir = workdir / f"checkpoints-{len(train)}"
+    checkpoints = (list(checkpoint_steps), checkpoint_dir) if checkpoint_steps else None
 
     sampler = asyncio.create_task(sample())
     try:
         result = await manager.train_now(
-            on_progress=phases.append, data=_training_data(train, heldout), max_steps=max_steps
+            on_progress=phases.append,
+            data=_training_data(train, heldout),
+            max_steps=max_steps,
+            checkpoints=checkpoints,
         )
     finally:
         done.set()
@@ -266,12 +303,144 @@ async def train_once(
             f"stopped: the worker passed the memory guard ({guard / 2**30:.1f} GB) while {where}"
         )
         result = result.model_copy(update={"status": "failed", "reason": reason})
+    saved = {
+        step: checkpoint_dir / f"step-{step}"
+        for step in checkpoint_steps
+        if (checkpoint_dir / f"step-{step}" / "adapter_config.json").is_file()
+    }
     return {
         "result": result,
         "peak_rss": peak,
-        "max_length": settings.training.max_length,
-        "batch_size": settings.training.batch_size,
-        "epochs": settings.training.epochs,
+        "adapter": paths.adapters / result.version if result.version else None,
+        "checkpoints": saved,
+        "settings": settings.training,
+    }
+
+
+def score_adapters(
+    adapters: dict[str, Path], heldout: Sequence[dict[str, Any]], beta: float
+) -> dict[str, dict[str, float | None]]:
+    """Held-out preference accuracy and mean margin of each adapter (base scored once)."""
+    from tether.training import metrics
+    from tether.training.scoring import adapter_logps, load_adapter_model
+
+    names = list(adapters)
+    am = load_adapter_model(adapters[names[0]], version=names[0], beta=beta, device="cpu")
+    for name in names[1:]:
+        am.model.load_adapter(str(adapters[name]), adapter_name=name)
+    prompts = [p["prompt"] for p in heldout] * 2
+    completions = [p["chosen"] for p in heldout] + [p["rejected"] for p in heldout]
+    n = len(heldout)
+    base = adapter_logps(am, prompts, completions, adapter=None, max_length=MAX_LENGTH)
+    out: dict[str, dict[str, float | None]] = {}
+    for name in names:
+        lp = adapter_logps(am, prompts, completions, adapter=name, max_length=MAX_LENGTH)
+        reward = [beta * (a - b) for a, b in zip(lp, base, strict=True)]
+        out[name] = {
+            "preference_accuracy": metrics.preference_accuracy(reward[:n], reward[n:]),
+            "margin": metrics.mean_margin(reward[:n], reward[n:]),
+        }
+    return out
+
+
+async def generation_acceptance(
+    persona_spec: str,
+    rewrites: Sequence[Rewrite],
+    adapter: Path,
+    workdir: Path,
+    *,
+    candidates: int = 4,
+) -> dict[str, Any]:
+    """What the persona says to proposals the embedded model writes itself, through the agent.
+
+    Four ways to answer each held-out rewrite's request: the base model and the adapter
+    greedily, and the adapter's sampled candidates taken in the model's own order or
+    reranked by the adapter's implicit reward (the same samples, so only the order differs).
+    """
+    from bench.learning import workspace_spec
+    from tether.agent import Agent, AgentRequest
+    from tether.agent.providers.embedded import EmbeddedProvider
+    from tether.agent.spec import load_spec
+    from tether.config import Settings
+    from tether.core.types import Range
+
+    persona = load_persona(persona_spec)
+    persona.configure(drift_at=None)
+    ws = workdir / "ws-generate"
+    ws.mkdir(parents=True, exist_ok=True)
+    (ws / "tether.toml").write_text(workspace_spec())
+    active: list[tuple[str, Path] | None] = [None]
+    student = EmbeddedProvider("smollm2", adapters=lambda: active[0])
+    root = stdlib_root()
+    verdicts: dict[str, list[str]] = {
+        "base": [],
+        "adapter": [],
+        "adapter_sampled": [],
+        "adapter_reranked": [],
+    }
+
+    def judge(i: int, proposal: Any, text: str | None = None) -> str:
+        if proposal is None:
+            return "failed"
+        v = persona(
+            PersonaProposal(
+                path=proposal.path,
+                original=proposal.original,
+                proposed=text if text is not None else proposal.proposed,
+                task=proposal.task,
+                class_key=proposal.class_key,
+                index=i,
+            )
+        )
+        return str(v.kind)
+
+    async def propose(rw: Rewrite, n: int) -> Any:
+        settings = Settings(
+            home=workdir / "home", context_lines=CONTEXT_LINES, candidates=n, rerank=True
+        )
+        agent = Agent(settings, load_spec(ws), None, ws, student=student)
+        req = AgentRequest(
+            uri=(ws / rw.path).as_uri(),
+            path=rw.path,
+            text=(root / rw.path).read_text(encoding="utf-8"),
+            range=Range.of(rw.start_line, 0, rw.end_line, 0),
+            task=rw.task,
+        )
+        result = await agent.propose(req)
+        return result.proposals[0] if result.proposals else None
+
+    started = time.perf_counter()
+    for i, rw in enumerate(rewrites):
+        active[0] = None
+        verdicts["base"].append(judge(i, await propose(rw, 1)))
+        active[0] = ("v-bench", adapter)
+        verdicts["adapter"].append(judge(i, await propose(rw, 1)))
+        sampled = await propose(rw, candidates)
+        if sampled is None:
+            verdicts["adapter_sampled"].append("failed")
+            verdicts["adapter_reranked"].append("failed")
+            continue
+        order = [c.get("sample", 0) for c in sampled.meta.get("candidates", [])]
+        first = sampled.candidates[order.index(min(order))].text if order else sampled.proposed
+        verdicts["adapter_sampled"].append(judge(i, sampled, first))
+        verdicts["adapter_reranked"].append(judge(i, sampled))
+    await student.aclose()
+
+    def summary(kinds: list[str]) -> dict[str, Any]:
+        n = len(kinds)
+        return {
+            "n": n,
+            "accepted": kinds.count("accept"),
+            "corrected": kinds.count("correct"),
+            "rejected": kinds.count("reject"),
+            "failed": kinds.count("failed"),
+            "acceptance": kinds.count("accept") / n if n else None,
+        }
+
+    return {
+        "candidates": candidates,
+        "seconds": time.perf_counter() - started,
+        **{name: summary(kinds) for name, kinds in verdicts.items()},
     }
 
 
@@ -282,9 +451,11 @@ def run(
     quick: bool = False,
     persona: str = "modernizer",
     seed: int = 0,
+    generate: int = 16,
 ) -> dict[str, Any]:
     os.environ.setdefault("TETHER_MODEL_CACHE", str(REPO / ".tether-test" / "models"))
-    need = (8 if quick else max(sizes)) + heldout
+    largest = 8 if quick else max(sizes)
+    need = largest + heldout
     with tempfile.TemporaryDirectory(prefix="tether-bench-train-") as tmp:
         workdir = Path(tmp)
         t0 = time.perf_counter()
@@ -294,83 +465,126 @@ def run(
         tok = tokenizer()
         for p in made:
             p["tokens"] = pair_tokens(tok, p)
-        pairs = [p for p in made if max(p["tokens"]) <= MAX_LENGTH]
+        fits = [p for p in made if p["tokens"][0] + max(p["tokens"][1:]) <= MAX_LENGTH]
         if quick:  # the shortest pairs, so two steps fit in the everyday run's budget
-            pairs.sort(key=lambda p: sum(p["tokens"]))
-        pairs = pairs[:need]
-        too_long = sum(max(p["tokens"]) > MAX_LENGTH for p in made)
+            fits.sort(key=lambda p: sum(p["tokens"]))
+        pairs = fits[:need]
         if len(pairs) < need:
             raise RuntimeError(f"only {len(pairs)} persona pairs fit in {MAX_LENGTH} tokens")
         held, pool = pairs[-heldout:], pairs[:-heldout]
         prep_s = time.perf_counter() - t0
         peak = matmul_peak()
-        params = model_parameters()
-        runs = []
-        plan = [(8, 2)] if quick else [(k, None) for k in sizes]
-        for size, max_steps in plan:
-            train = pool[:size]
-            out = asyncio.run(train_once(train, held, workdir, max_steps=max_steps))
-            r = out["result"]
-            epoch_tokens = sum(sum(p["tokens"]) for p in train)
-            steps = r.steps or 0
-            batch = out["batch_size"]
-            step_seconds = r.seconds_per_step
-            trained_pairs = min(len(train) * out["epochs"], steps * batch) if steps else 0
-            tokens = epoch_tokens * trained_pairs / len(train) if train else 0
-            train_s = (step_seconds or 0) * steps
-            flops = 6 * params * tokens / train_s if train_s else None
-            m = r.metrics
-            runs.append(
+        shapes = model_shapes()
+        from tether.config import TrainingSettings
+
+        batch = TrainingSettings().batch_size
+        curve_steps = [] if quick else [math.ceil(k / batch) for k in sizes if k < largest]
+        out = asyncio.run(
+            train_once(
+                pool[:largest],
+                held,
+                workdir,
+                max_steps=2 if quick else None,
+                checkpoint_steps=curve_steps,
+            )
+        )
+        r = out["result"]
+        hyper = out["settings"]
+        steps = r.steps or 0
+        train = pool[:largest]
+        trained = train[: min(len(train), steps * hyper.batch_size)] if steps else []
+        # every trained pair feeds the policy and the reference both sides
+        flops = sum(
+            train_flops(shapes, p["tokens"][0], p["tokens"][1], hyper.lora_r)
+            + train_flops(shapes, p["tokens"][0], p["tokens"][2], hyper.lora_r)
+            for p in trained
+        )
+        tokens = sum(2 * p["tokens"][0] + p["tokens"][1] + p["tokens"][2] for p in trained)
+        train_s = r.train_seconds or 0.0
+        m = r.metrics
+        run_row = {
+            "pairs": len(train),
+            "status": r.status,
+            "reason": r.reason,
+            "method": r.method,
+            "steps": steps,
+            "pairs_trained": len(trained),
+            "seconds_total": r.seconds,
+            "seconds_train": train_s,
+            "seconds_per_step": r.seconds_per_step,
+            "tokens": tokens,
+            "tokens_per_s": tokens / train_s if train_s else None,
+            "peak_rss_mb": out["peak_rss"] / 2**20,
+            "flops": flops,
+            "achieved_flops": flops / train_s if train_s else None,
+            "device": r.device,
+            "heldout_pairs": len(held),
+            "base_preference_accuracy": m.base.preference_accuracy if m else None,
+            "base_policy_accuracy": m.base.policy_accuracy if m else None,
+            "candidate_preference_accuracy": m.candidate.preference_accuracy if m else None,
+            "candidate_policy_accuracy": m.candidate.policy_accuracy if m else None,
+            "candidate_margin": m.candidate.pairs_margin if m else None,
+            "gate": r.gate.reason if r.gate else None,
+        }
+        curve = []
+        if out["checkpoints"]:
+            scored = score_adapters(
+                {f"step-{k}": v for k, v in out["checkpoints"].items()}, held, hyper.beta
+            )
+            for step, _ in sorted(out["checkpoints"].items()):
+                sc = scored[f"step-{step}"]
+                curve.append({"steps": step, "pairs": step * hyper.batch_size, **sc})
+        if m is not None:
+            curve.append(
                 {
-                    "pairs": len(train),
-                    "status": r.status,
-                    "reason": r.reason,
-                    "method": r.method,
                     "steps": steps,
-                    "seconds_total": r.seconds,
-                    "seconds_train": train_s,
-                    "seconds_per_step": step_seconds,
-                    "tokens": tokens,
-                    "tokens_per_s": tokens / train_s if train_s else None,
-                    "peak_rss_mb": out["peak_rss"] / 2**20,
-                    "achieved_flops": flops,
-                    "flops_fraction": flops / peak["flops"] if flops else None,
-                    "device": r.device,
-                    "heldout_pairs": len(held),
-                    "base_policy_accuracy": m.base.policy_accuracy if m else None,
-                    "candidate_preference_accuracy": m.candidate.preference_accuracy if m else None,
-                    "candidate_policy_accuracy": m.candidate.policy_accuracy if m else None,
-                    "candidate_margin": m.candidate.pairs_margin if m else None,
-                    "gate": r.gate.reason if r.gate else None,
+                    "pairs": len(trained),
+                    "preference_accuracy": m.candidate.preference_accuracy,
+                    "margin": m.candidate.pairs_margin,
                 }
+            )
+        generation = None
+        if not quick and generate and out["adapter"] is not None:
+            gen_rewrites = [rewrites[p["rewrite"]] for p in held[:generate]]
+            generation = asyncio.run(
+                generation_acceptance(persona, gen_rewrites, out["adapter"], workdir)
             )
     # The peak is measured before and after training and the best kept: on a shared machine a
     # single measurement can land in a busy moment and make the fraction look too good.
     after = matmul_peak()
     if after["flops"] > peak["flops"]:
         peak = after
-        for r in runs:
-            if r["achieved_flops"]:
-                r["flops_fraction"] = r["achieved_flops"] / peak["flops"]
-    mean_pair_tokens = sum(sum(p["tokens"]) for p in pool) / len(pool) if pool else 0.0
-    rates = [r["tokens_per_s"] for r in runs if r["tokens_per_s"]]
+    run_row["flops_fraction"] = (
+        run_row["achieved_flops"] / peak["flops"] if run_row["achieved_flops"] else None
+    )
+    per_pair = [
+        train_flops(shapes, p["tokens"][0], p["tokens"][1], 8)
+        + train_flops(shapes, p["tokens"][0], p["tokens"][2], 8)
+        for p in pool
+    ]
+    mean_pair_flops = sum(per_pair) / len(per_pair) if per_pair else 0.0
+    mean_pair_tokens = sum(2 * p["tokens"][0] + p["tokens"][1] + p["tokens"][2] for p in pool) / (
+        len(pool) or 1
+    )
+    rate = run_row["achieved_flops"]
     return {
         "persona": persona,
         "mean_tokens_per_pair": mean_pair_tokens,
-        # what 200 pairs (one epoch) cost at the FLOP estimate: at this machine's matmul peak,
-        # and at the rate this run reached
-        "minutes_200_pairs_at_peak": 6 * params * 200 * mean_pair_tokens / peak["flops"] / 60,
-        "minutes_200_pairs_at_measured_rate": (
-            200 * mean_pair_tokens / rates[-1] / 60 if rates else None
-        ),
+        "mean_prompt_tokens": sum(p["tokens"][0] for p in pool) / (len(pool) or 1),
+        "gflop_per_pair": mean_pair_flops / 1e9,
+        # what 200 pairs (one epoch) cost: at this machine's matmul peak, and at this run's rate
+        "minutes_200_pairs_at_peak": 200 * mean_pair_flops / peak["flops"] / 60,
+        "minutes_200_pairs_at_measured_rate": 200 * mean_pair_flops / rate / 60 if rate else None,
         "pairs_available": len(pool),
         "heldout": len(held),
         "max_length": MAX_LENGTH,
         "context_lines": CONTEXT_LINES,
         "pairs_made": len(made),
-        "pairs_too_long": too_long,
+        "pairs_too_long": len(made) - len(fits),
         "prepare_seconds": prep_s,
         "matmul_peak": peak,
-        "parameters": params,
-        "runs": runs,
+        "shapes": shapes,
+        "runs": [run_row],
+        "curve": curve,
+        "generation": generation,
     }

@@ -56,6 +56,16 @@ class PolicySettings(_Section):
     )
     prior_min_classes: int = Field(3, ge=1, description="Classes needed to pool a prior.")
     prior_min_decisions: float = Field(10, ge=0, description="Verdicts needed to pool a prior.")
+    family_prior: bool = Field(
+        True, description="Fit each class's prior from its task family (same task), not the pool."
+    )
+    family_min_classes: int = Field(
+        2, ge=1, description="Classes with verdicts a family needs for its own prior."
+    )
+    family_min_decisions: float = Field(
+        4, ge=0, description="Verdicts a family needs for its own prior; else the pool's."
+    )
+    family_strength_max: float = Field(3.0, gt=0, description="Cap on a family prior's a+b.")
     maturity_width: float = Field(0.25, gt=0, le=1, description="Interval width for mature.")
     maturity_share: float = Field(0.6, ge=0, le=1, description="Traffic share for mature.")
     risky_flags: list[str] = Field(

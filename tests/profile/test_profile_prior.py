@@ -94,3 +94,93 @@ def test_the_prior_is_refitted_only_when_evidence_changes(feed) -> None:
     assert profile.prior() is first  # traffic is not evidence
     feed(profile)("fix:lang0:src:small", ["reject"])
     assert profile.prior() is not first and profile.prior().decisions == first.decisions + 1
+
+
+def accepting_pool(feed, profile: Profile) -> None:
+    """Busy classes of several tasks that the user approves: a pool near 0.9."""
+    for task in ("fix", "rename", "format", "sort"):
+        feed(profile)(f"{task}:py:src:small", ["accept"] * 18 + ["reject"] * 2)
+
+
+def test_a_sparse_class_borrows_its_familys_rate_not_the_pools(feed) -> None:
+    settings = PolicySettings()
+    profile = Profile(settings)
+    accepting_pool(feed, profile)
+    feed(profile)("hints:py:src:small", ["reject"] * 8)  # the user does not want type hints
+    feed(profile)("hints:py:tests:small", ["reject"] * 6)
+    feed(profile)("hints:py:src:large", ["reject"])  # a new sibling with one verdict
+
+    pool = profile.prior()
+    assert pool.mean > 0.6
+    family = profile.prior_for("hints:py:src:large")
+    assert family.method == "family" and family.family == "hints" and family.classes == 3
+    assert family.mean < 0.1  # fifteen rejects
+    sparse = profile.stats("hints:py:src:large")
+    assert (sparse.prior_alpha, sparse.prior_beta) == (family.alpha, family.beta)
+    assert sparse.prior_method == "family"
+    assert sparse.mean == pytest.approx(family.alpha / (family.strength + 1))
+    flat = Profile(settings.model_copy(update={"family_prior": False}))
+    accepting_pool(feed, flat)
+    feed(flat)("hints:py:src:small", ["reject"] * 8)
+    feed(flat)("hints:py:tests:small", ["reject"] * 6)
+    feed(flat)("hints:py:src:large", ["reject"])
+    pooled = flat.stats("hints:py:src:large")
+    assert pooled.prior_method == "pooled"
+    assert pooled.mean > 0.2  # the pool, mostly approvals, would have held it up
+    assert sparse.mean < pooled.mean / 4
+
+    # a class never seen in the family starts low too, and the reason names the prior
+    unseen = profile.decide("hints:py:docs:small", pins={}, explore=False)
+    assert unseen.numbers["prior_method"] == "family"
+    assert unseen.numbers["mean"] < 0.2
+    assert "the hints family's prior (approval " in unseen.reason
+    assert f"worth {family.strength:.1f} decisions" in unseen.reason
+
+
+def test_a_family_of_one_class_uses_the_pool(feed) -> None:
+    profile = Profile(PolicySettings())
+    accepting_pool(feed, profile)
+    feed(profile)("hints:py:src:small", ["reject"] * 8)
+    assert profile.prior_for("hints:py:src:small") == profile.prior()
+    stats = profile.stats("hints:py:src:small")
+    assert stats.prior_method == "pooled"
+    reason = profile.decide("hints:py:src:small", pins={}, explore=False).reason
+    assert "on the pool's prior (approval " in reason
+
+
+def test_siblings_that_disagree_make_a_weak_family_prior(feed) -> None:
+    profile = Profile(PolicySettings())
+    accepting_pool(feed, profile)
+    feed(profile)("docstring:py:src:small", ["accept"] * 12)  # wanted in code
+    feed(profile)("docstring:py:tests:small", ["reject"] * 12)  # not in tests
+    fit = profile.prior_for("docstring:py:src:large")
+    assert fit.method == "family"
+    assert fit.strength == pytest.approx(PolicySettings().prior_strength_min)
+    # its own verdicts decide: a class of the family with three rejects is already low
+    feed(profile)("docstring:py:src:large", ["reject"] * 3)
+    assert profile.stats("docstring:py:src:large").mean < 0.1
+
+
+def test_family_rates_are_shrunk_toward_the_pool_of_families(feed) -> None:
+    """The family's own rate is a posterior too: few verdicts stay near the top level."""
+    profile = Profile(PolicySettings(family_min_decisions=2))
+    accepting_pool(feed, profile)
+    feed(profile)("hints:py:src:small", ["reject"])
+    feed(profile)("hints:py:tests:small", ["reject"])
+    top = profile.family_pool()
+    assert top.classes == 5  # the five task families, each pooled
+    fit = profile.prior_for("hints:py:src:small")
+    assert fit.mean == pytest.approx(top.alpha / (top.strength + 2))
+    assert fit.mean > 0.1  # two rejects alone would say 0
+
+
+def test_family_priors_are_refitted_when_a_sibling_changes(feed) -> None:
+    profile = Profile(PolicySettings())
+    feed(profile)("hints:py:src:small", ["reject"] * 5)
+    feed(profile)("hints:py:tests:small", ["reject"] * 5)
+    feed(profile)("fix:py:src:small", ["accept"] * 5)
+    before = profile.stats("hints:py:src:large")
+    assert profile.stats("hints:py:src:large") is before  # cached while nothing changes
+    feed(profile)("hints:py:tests:small", ["accept"] * 5)
+    after = profile.stats("hints:py:src:large")
+    assert after.prior_alpha > before.prior_alpha  # a sibling's approvals reach the new class

@@ -34,6 +34,10 @@ async def test_rebuild_equals_incremental(store: DecisionStore, play, mixed_scri
     assert rebuilt.to_snapshot() == live.profile.to_snapshot() == resumed.profile.to_snapshot()
     assert numbers(rebuilt) == numbers(live.profile) == numbers(resumed.profile)
     assert rebuilt.prior() == live.profile.prior()
+    families = [s for s in rebuilt.classes() if s.prior_method == "family"]
+    assert families  # the fix:* classes stand on their family's prior, rebuilt identically
+    for s in families:
+        assert rebuilt.prior_for(s.class_key) == live.profile.prior_for(s.class_key)
     assert rebuilt.mature() == live.profile.mature()
     for s in rebuilt.classes():
         a = rebuilt.decide(s.class_key, pins={}, always_ask=False, explore=False)

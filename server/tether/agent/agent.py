@@ -76,6 +76,7 @@ class _Answer:
     completion: str
     text: str
     rationale: str
+    sample: int = 0  # its place in the model's own output order
     score: float | None = None  # the active adapter's implicit reward, when reranked
 
 
@@ -370,6 +371,7 @@ class Agent:
                         completion,
                         parsed.text,
                         parsed.rationale,
+                        sample=i,
                     )
                 )
         return answers
@@ -402,6 +404,8 @@ class Agent:
                     "model": a.model,
                     "adapter_version": a.adapter_version,
                     "rationale": a.rationale,
+                    "sample": a.sample,
+                    "score": a.score,
                 }
                 for a in answers
             ],

@@ -11,13 +11,14 @@ Override = Literal["boundary", "pin", "drift", "recovery", "exploration"]
 
 
 class PriorFit(BaseModel):
-    """The empirical-Bayes prior shared by every class, and how it was obtained."""
+    """An empirical-Bayes prior (the pool's, or one task family's), and how it was obtained."""
 
     model_config = ConfigDict(frozen=True)
 
     alpha: float
     beta: float
-    method: Literal["weak", "pooled"]
+    method: Literal["weak", "pooled", "family"]
+    family: str | None = Field(None, description="The task family of a family prior.")
     classes: int = Field(description="Classes with user verdicts that the fit used.")
     decisions: float = Field(description="User verdicts behind the fit.")
     pooled_mean: float | None = Field(None, description="Approval rate over all classes.")
@@ -48,6 +49,10 @@ class ClassStats(BaseModel):
     approvals: float = Field(description="Approval weight: accepts + w * corrections.")
     prior_alpha: float
     prior_beta: float
+    prior_method: Literal["weak", "pooled", "family"] = Field(
+        description="Where the class's prior comes from: its task family, the pool, or uniform."
+    )
+    prior_reason: str = Field(description="How that prior was fitted, with its numbers.")
     alpha: float
     beta: float
     mean: float

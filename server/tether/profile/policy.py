@@ -176,9 +176,21 @@ def _posterior_reason(stats: ClassStats, base: Mode, s: PolicySettings) -> str:
     summary = (
         f"approval {stats.mean:.2f}, {s.credible_mass:.0%} interval "
         f"[{stats.lower:.2f}, {stats.upper:.2f}] from n={stats.n} "
-        f"({stats.accepts} accepted, {stats.rejects} rejected, {stats.corrections} corrected)"
+        f"({stats.accepts} accepted, {stats.rejects} rejected, {stats.corrections} corrected) "
+        f"on {_prior_label(stats)}"
     )
     return f"{summary}; {_rule(stats.lower, stats.upper, base, s)}"
+
+
+def _prior_label(stats: ClassStats) -> str:
+    """Which prior the class stands on, and what it is worth."""
+    strength = stats.prior_alpha + stats.prior_beta
+    where = {
+        "family": f"the {stats.class_key.partition(':')[0]} family's prior",
+        "pooled": "the pool's prior",
+        "weak": "a uniform prior",
+    }[stats.prior_method]
+    return f"{where} (approval {stats.prior_alpha / strength:.2f}, worth {strength:.1f} decisions)"
 
 
 def _recent_reason(stats: ClassStats, recent: Mode, s: PolicySettings) -> str:
@@ -213,6 +225,7 @@ def _numbers(
         "beta": stats.beta,
         "prior_alpha": stats.prior_alpha,
         "prior_beta": stats.prior_beta,
+        "prior_method": stats.prior_method,
         "ema": stats.ema,
         "ema_weight": stats.ema_weight,
         "predicted": stats.mean,

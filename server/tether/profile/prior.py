@@ -17,6 +17,11 @@ the learning benchmark it left the prompt rate and calibration error far off tar
 pooled mean is
 Laplace-smoothed so a log of only accepts does not produce a prior that rules out a reject.
 With too few classes or verdicts the prior is the uniform Beta(1, 1).
+
+The prior is hierarchical, pool → task family → class (`fit_family_prior`): a class's prior
+is fitted from its siblings (the same task in other areas and sizes), whose approval rate is
+itself shrunk toward a prior fitted across families, so a new class of a task the user keeps
+rejecting starts low and one of a task the user keeps approving starts high.
 """
 
 from __future__ import annotations
@@ -54,14 +59,9 @@ def fit_prior(counts: Iterable[tuple[float, float]], settings: PolicySettings) -
         )
     approvals = sum(s for s, _ in data)
     m = approvals / total
-    spread = sum(n * (s / n - m) ** 2 for s, n in data)
-    denominator = total - sum(n * n for _, n in data) / total
     cap = settings.prior_strength_max
-    rho = 0.0
-    if m * (1.0 - m) > 0.0 and denominator > 0.0:
-        rho = (spread / (m * (1.0 - m)) - (k - 1)) / denominator
-    strength = cap if rho <= 0.0 else 1.0 / rho - 1.0
-    strength = min(cap, max(min(settings.prior_strength_min, cap), strength))
+    rho = between_class_correlation(data, m)
+    strength = _clip_strength(rho, cap, settings)
     mean = (approvals + 1.0) / (total + 2.0)
     return PriorFit(
         alpha=mean * strength,
@@ -74,5 +74,65 @@ def fit_prior(counts: Iterable[tuple[float, float]], settings: PolicySettings) -
             f"pooled prior from {k} classes and {total:g} verdicts: approval {m:.2f}, "
             f"worth {strength:.1f} decisions (between-class correlation {max(rho, 0.0):.3f}, "
             f"cap {cap:g})"
+        ),
+    )
+
+
+def between_class_correlation(data: list[tuple[float, float]], m: float) -> float:
+    """The ANOVA estimate of ρ = 1/(a + b + 1); 0 when the classes show no spread to read."""
+    k = len(data)
+    total = sum(n for _, n in data)
+    spread = sum(n * (s / n - m) ** 2 for s, n in data)
+    denominator = total - sum(n * n for _, n in data) / total
+    if m * (1.0 - m) > 0.0 and denominator > 0.0:
+        return (spread / (m * (1.0 - m)) - (k - 1)) / denominator
+    return 0.0
+
+
+def _clip_strength(rho: float, cap: float, settings: PolicySettings) -> float:
+    strength = cap if rho <= 0.0 else 1.0 / rho - 1.0
+    return min(cap, max(min(settings.prior_strength_min, cap), strength))
+
+
+def fit_family_prior(
+    family: str,
+    counts: Iterable[tuple[float, float]],
+    pool: PriorFit,
+    settings: PolicySettings,
+    top: PriorFit | None = None,
+) -> PriorFit:
+    """The prior of one task family's classes: the middle level of pool → family → class.
+
+    The family's approval rate is its verdicts on top of the pool's prior (so a family of a
+    few verdicts sits between the pool and its own rate, and one of many verdicts at its
+    own), and its strength the same ANOVA estimate as the pool's, read from the spread
+    between the family's classes: siblings that agree (every type-hints class rejected) make
+    a strong prior, so a new or sparse sibling starts where they are; siblings that differ
+    (docstrings wanted in code, not in tests) a weak one. A family with too few classes or
+    verdicts to read a spread from uses the pool's prior.
+    """
+    data = [(s, n) for s, n in counts if n > 0]
+    k = len(data)
+    total = sum(n for _, n in data)
+    if k < settings.family_min_classes or total < settings.family_min_decisions:
+        return pool
+    approvals = sum(s for s, _ in data)
+    cap = settings.family_strength_max
+    rho = between_class_correlation(data, approvals / total)
+    strength = _clip_strength(rho, cap, settings)
+    top = top or pool
+    mean = (top.alpha + approvals) / (top.strength + total)
+    return PriorFit(
+        alpha=mean * strength,
+        beta=(1.0 - mean) * strength,
+        method="family",
+        family=family,
+        classes=k,
+        decisions=total,
+        pooled_mean=approvals / total,
+        reason=(
+            f"family prior of {family} from {k} classes and {total:g} verdicts: approval "
+            f"{mean:.2f}, worth {strength:.1f} decisions (between-class correlation "
+            f"{max(rho, 0.0):.3f}, cap {cap:g})"
         ),
     )

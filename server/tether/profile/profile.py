@@ -3,8 +3,9 @@
 Pure and synchronous: it folds decision rows in order (`observe`) and answers questions
 (`stats`, `decide`, `mature`). Persistence and keeping in step with the store live in
 `tether.profile.store`. Work is proportional to what changed: a verdict updates one class and
-marks the shared prior stale; the prior is refitted (O(classes)) on the next question, and a
-class's numbers are cached until its evidence or the prior changes.
+marks the priors stale; they are refitted (O(classes)) on the next question, and a class's
+numbers are cached until its evidence or a prior changes. Each class stands on its task
+family's prior where the family has enough verdicts to fit one, else on the pool's.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tether.profile.evidence import PENDING_ACCEPTS, ClassEvidence, decay_for, i
 from tether.profile.models import ClassStats, MaturityEvent, PolicyDecision, PriorFit
 from tether.profile.policy import RandomSource
 from tether.profile.policy import decide as policy_decide
-from tether.profile.prior import fit_prior
+from tether.profile.prior import fit_family_prior, fit_prior
 
 SNAPSHOT_FORMAT = 2  # 2: the recovery count (`since_reject`) per class
 
@@ -60,6 +61,9 @@ class Profile:
         self._mature_traffic = 0
         self._decay = decay_for(settings.ema_half_life)
         self._prior: PriorFit | None = None
+        self._family_priors: dict[str, PriorFit] = {}
+        self._family_pool: PriorFit | None = None
+        self._families: dict[str, set[str]] = {}  # task family -> its classes
         self._cache: dict[str, ClassStats] = {}
 
     # ------------------------------------------------------------------ learning
@@ -74,7 +78,7 @@ class Profile:
         was_mature = self.mature()
         events: list[MaturityEvent] = []
         if record.outcome == Outcome.PROPOSED:
-            ev = self._classes.setdefault(key, ClassEvidence())
+            ev = self._evidence(key)
             before = ev.traffic
             ev.proposed += 1
             self._count_traffic(key, ev.traffic - before)
@@ -93,7 +97,7 @@ class Profile:
             accepted = self._pending.pop(record.proposal_id, None)
         if accepted is not None:
             key = accepted[0]  # the class the accept was counted in
-        ev = self._classes.setdefault(key, ClassEvidence())
+        ev = self._evidence(key)
         before = ev.traffic
         if record.outcome == Outcome.ACCEPTED:
             ev.accepts += 1
@@ -119,9 +123,21 @@ class Profile:
             ev.push(w, self._decay)
             ev.note(approved=True)
         self._count_traffic(key, ev.traffic - before)
-        self._prior = None
-        self._cache.clear()
+        self._forget_fits()
         return self._class_maturity(key, ev, record.seq)
+
+    def _forget_fits(self) -> None:
+        self._prior = None
+        self._family_pool = None
+        self._family_priors.clear()
+        self._cache.clear()
+
+    def _evidence(self, key: str) -> ClassEvidence:
+        ev = self._classes.get(key)
+        if ev is None:
+            ev = self._classes[key] = ClassEvidence()
+            self._families.setdefault(task_family(key), set()).add(key)
+        return ev
 
     def _alert_family(self, key: str) -> None:
         """A surprising rejection: every class of the same task starts its recovery again.
@@ -130,10 +146,8 @@ class Profile:
         Auto classes see no rejections of their own (applied edits are not evidence), so
         a sibling class that is still asked is often the first to notice.
         """
-        family = task_family(key)
-        for other, ev in self._classes.items():
-            if task_family(other) == family:
-                ev.since_reject = 0
+        for other in self._families.get(task_family(key), ()):
+            self._classes[other].since_reject = 0
 
     def _count_traffic(self, key: str, delta: int) -> None:
         self._traffic += delta
@@ -190,12 +204,53 @@ class Profile:
 
     # ------------------------------------------------------------------ questions
     def prior(self) -> PriorFit:
+        """The pool's prior, fitted across every class (in key order, so rebuilds match)."""
         if self._prior is None:
             w = self.settings.correction_weight
             self._prior = fit_prior(
-                ((ev.approvals(w), float(ev.n)) for ev in self._classes.values()), self.settings
+                (
+                    (self._classes[k].approvals(w), float(self._classes[k].n))
+                    for k in sorted(self._classes)
+                ),
+                self.settings,
             )
         return self._prior
+
+    def family_pool(self) -> PriorFit:
+        """The top of the hierarchy: a prior fitted across task families' pooled verdicts."""
+        if self._family_pool is None:
+            w = self.settings.correction_weight
+            sums = []
+            for family in sorted(self._families):
+                keys = sorted(self._families[family])
+                sums.append(
+                    (
+                        sum(self._classes[k].approvals(w) for k in keys),
+                        float(sum(self._classes[k].n for k in keys)),
+                    )
+                )
+            self._family_pool = fit_prior(sums, self.settings)
+        return self._family_pool
+
+    def prior_for(self, class_key: str) -> PriorFit:
+        """The prior of one class: its task family's when the family has enough to fit one."""
+        pool = self.prior()
+        if not self.settings.family_prior:
+            return pool
+        family = task_family(class_key)
+        fit = self._family_priors.get(family)
+        if fit is None:
+            w = self.settings.correction_weight
+            keys = sorted(self._families.get(family, ()))
+            fit = fit_family_prior(
+                family,
+                ((self._classes[k].approvals(w), float(self._classes[k].n)) for k in keys),
+                pool,
+                self.settings,
+                top=self.family_pool(),
+            )
+            self._family_priors[family] = fit
+        return fit
 
     def stats(self, class_key: str) -> ClassStats:
         """Numbers for a class; a class never seen gets the prior alone."""
@@ -203,7 +258,7 @@ class Profile:
         if cached is not None:
             return cached
         ev = self._classes.get(class_key) or ClassEvidence()
-        prior = self.prior()
+        prior = self.prior_for(class_key)
         s = self.settings
         w = s.correction_weight
         a = prior.alpha + ev.approvals(w)
@@ -223,6 +278,8 @@ class Profile:
             approvals=ev.approvals(w),
             prior_alpha=prior.alpha,
             prior_beta=prior.beta,
+            prior_method=prior.method,
+            prior_reason=prior.reason,
             alpha=a,
             beta=b,
             mean=a / (a + b),
@@ -298,8 +355,10 @@ class Profile:
         return True
 
     def _recompute_maturity(self) -> None:
-        self._prior = None
-        self._cache.clear()
+        self._forget_fits()
+        self._families = {}
+        for key in self._classes:
+            self._families.setdefault(task_family(key), set()).add(key)
         self._mature = {
             k
             for k, ev in self._classes.items()

@@ -130,11 +130,13 @@ class TrainingManager:
         *,
         max_steps: int | None = None,
         data: TrainingData | None = None,
+        checkpoints: tuple[list[int], Path] | None = None,
     ) -> TrainingResult:
         """Train, evaluate and promote or refuse; raises TrainingBusy when already training.
 
         `data` replaces what the log would give (benchmarks and tests use it to train on
-        prepared data); `max_steps` caps the run.
+        prepared data); `max_steps` caps the run; `checkpoints` (steps, folder) saves the
+        adapter after those optimizer steps, for learning curves.
         """
         if self._running:
             raise TrainingBusy("a training is already running for this workspace")
@@ -166,7 +168,7 @@ class TrainingManager:
                 ProgressEvent(event="progress", phase="preparing", message="preparing data"),
             )
             self._clear_stale_jobs()
-            result = await self._run(job_id, job_dir, data, max_steps, on_progress)
+            result = await self._run(job_id, job_dir, data, max_steps, on_progress, checkpoints)
         except asyncio.CancelledError:
             result = TrainingResult(status="cancelled", reason="the training task was cancelled")
             raise
@@ -198,6 +200,7 @@ class TrainingManager:
         data: TrainingData | None,
         max_steps: int | None,
         on_progress: ProgressCallback | None,
+        checkpoints: tuple[list[int], Path] | None = None,
     ) -> TrainingResult:
         s = self.settings
         if data is None:
@@ -255,6 +258,8 @@ class TrainingManager:
             device=s.device,
             nice=s.worker_nice,
             hyper=hyper,
+            checkpoint_steps=checkpoints[0] if checkpoints else [],
+            checkpoint_dir=str(checkpoints[1]) if checkpoints else None,
         )
         write_jsonl(job.train_file, rows)
         write_jsonl(job.heldout_pairs_file, (p.trl() for p in data.pairs_heldout))

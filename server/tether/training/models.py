@@ -59,6 +59,10 @@ class TrainingJob(BaseModel):
     device: str = "auto"  # auto | cpu | cuda | mps
     nice: int = 5  # the editor and the language server come first
     hyper: Hyperparameters
+    # optimizer steps after which a copy of the adapter is saved to checkpoint_dir/step-N
+    # (learning curves from one run; not used by the editor's trainings)
+    checkpoint_steps: list[int] = Field(default_factory=list)
+    checkpoint_dir: str | None = None
 
 
 class ProgressEvent(BaseModel):

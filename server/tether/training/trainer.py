@@ -48,8 +48,12 @@ def fit_rows(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> lis
     return out
 
 
-def _progress_callback(emit: Emit, clock: dict[str, float]) -> Any:
+def _progress_callback(
+    emit: Emit, clock: dict[str, float], checkpoints: tuple[list[int], str | None] = ([], None)
+) -> Any:
     from transformers import TrainerCallback
+
+    save_at, save_dir = set(checkpoints[0]), checkpoints[1]
 
     class Progress(TrainerCallback):
         """Turns the Trainer's step and log events into progress lines."""
@@ -83,6 +87,10 @@ def _progress_callback(emit: Emit, clock: dict[str, float]) -> Any:
                     message=f"step {state.global_step}/{state.max_steps}",
                 )
             )
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if save_dir and state.global_step in save_at and kw.get("model") is not None:
+                kw["model"].save_pretrained(Path(save_dir) / f"step-{state.global_step}")
 
         def on_train_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             clock["end"] = time.perf_counter()
@@ -202,7 +210,8 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
     rows = fit_rows(read_jsonl(job.train_file), tokenizer, job.hyper.max_length)
     clock: dict[str, float] = {}
     parameters = sum(p.numel() for p in model.parameters())
-    trainer = _trainer(job, model, tokenizer, rows, device, _progress_callback(emit, clock))
+    callback = _progress_callback(emit, clock, (job.checkpoint_steps, job.checkpoint_dir))
+    trainer = _trainer(job, model, tokenizer, rows, device, callback)
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     trainer.train()
     emit(ProgressEvent(event="progress", phase="saving", message="saving the candidate"))
