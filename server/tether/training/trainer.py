@@ -99,6 +99,33 @@ def _progress_callback(
     return Progress()
 
 
+def score_completions_only() -> bool:
+    """Make TRL's fused LM head score only the completion tokens on the CPU too.
+
+    On devices without Triton, TRL projects every position through the LM head (a vocabulary
+    of 49,152 for SmolLM2) and masks the prompt's afterwards, so that compiled backends such
+    as Neuron see one shape per batch. Eager CPU training has no such concern, and there the
+    head over the prompt tokens (most of every sequence) is pure waste, paid in the policy's
+    forward and backward and the reference's forward. With this, TRL takes the path it takes
+    on CUDA: the valid positions are gathered first. The numbers are the same either way
+    (tests/training/test_trainer_head.py). Returns whether TRL still has the switch.
+    """
+    try:
+        import trl.trainer.utils as trl_utils
+    except ImportError:
+        return False
+    original = getattr(trl_utils, "_use_triton", None)
+    if original is None or getattr(original, "tether_compact", False):
+        return original is not None
+
+    def compact(device: Any) -> bool:
+        return getattr(device, "type", None) == "cpu" or bool(original(device))
+
+    compact.tether_compact = True  # type: ignore[attr-defined]
+    trl_utils._use_triton = compact  # type: ignore[attr-defined]
+    return True
+
+
 def micro_batches(method: str, batch_size: int, micro_batch_size: int) -> tuple[int, int]:
     """(examples per forward pass, passes per optimizer step).
 
@@ -208,6 +235,8 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     rows = fit_rows(read_jsonl(job.train_file), tokenizer, job.hyper.max_length)
+    if device == "cpu" and not score_completions_only():
+        emit(ProgressEvent(event="progress", phase="loading", message="full LM head (old TRL)"))
     clock: dict[str, float] = {}
     parameters = sum(p.numel() for p in model.parameters())
     callback = _progress_callback(emit, clock, (job.checkpoint_steps, job.checkpoint_dir))

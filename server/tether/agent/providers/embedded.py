@@ -344,18 +344,14 @@ class EmbeddedProvider(Provider):
     def _rewards(
         self, prompt: str, completions: Sequence[str], want: AdapterRef | None
     ) -> list[float]:
-        from tether.training.scoring import sequence_logps
+        from tether.training.scoring import AdapterModel, rerank
 
         with self._run_lock:
             version = self._sync_adapter(want)
             if version is None or not completions:
                 return []
-            model, tok = self._model, self._tokenizer
-            prompts = [prompt] * len(completions)
-            tuned = sequence_logps(model, tok, prompts, completions)
-            with model.disable_adapter():
-                base = sequence_logps(model, tok, prompts, completions)
-        return [self.beta * (t - b) for t, b in zip(tuned, base, strict=True)]
+            model = AdapterModel(self._model, self._tokenizer, adapter=version, beta=self.beta)
+            return rerank(prompt, completions, model)
 
     async def rewards(self, messages: Sequence[Message], completions: Sequence[str]) -> list[float]:
         """beta * (log p_adapter(y|x) - log p_base(y|x)) per completion, DPO's implicit reward.
