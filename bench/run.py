@@ -413,8 +413,10 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
         ]
     result.notes.append(
         f"Compute bound: a pair here is {m['mean_tokens_per_pair']:.0f} tokens (prompt "
-        f"{m['mean_prompt_tokens']:.0f}, fed once per side) and {m['gflop_per_pair']:.0f} GFLOP "
-        f"of training; 200 pairs need {m['minutes_200_pairs_at_peak']:.1f} min at 100% of this "
+        f"{m['mean_prompt_tokens']:.0f}, counted once per answer) and "
+        f"{m['gflop_per_pair']:.0f} GFLOP of training"
+        + (" with the shared prefix run once" if runs and runs[-1].get("prefix_shared") else "")
+        + f"; 200 pairs need {m['minutes_200_pairs_at_peak']:.1f} min at 100% of this "
         "machine's fp32 matmul peak"
         + (
             f", {m['minutes_200_pairs_at_measured_rate']:.1f} min at the rate measured here."

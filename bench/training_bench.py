@@ -14,10 +14,12 @@ pairs. Then the persona judges what the embedded model itself writes for held-ou
 base vs adapter (greedy), and the adapter's sampled candidates in the model's order vs
 reranked by the adapter's implicit reward.
 
-FLOPs are counted from the model's shapes and the real token counts (`train_flops`):
+FLOPs are counted from the model's shapes and the real token counts (`pair_flops`):
 every linear layer on every token, causal attention, the LM head on the completion tokens
 only (TRL's fused head projects nothing else), and LoRA; backward through frozen weights
-costs one forward (activation gradients only), attention and LoRA two.
+costs one forward (activation gradients only), attention and LoRA two. With prefix sharing
+(`tether.training.prefix`, on by default) the positions a pair's rows share are counted once,
+as they are run once.
 """
 
 from __future__ import annotations
@@ -64,17 +66,30 @@ def matmul_peak(n: int = 2048, seconds: float = 3.0, device: str = "cpu") -> dic
     }
 
 
+def rewrite_request(rw: Rewrite, ws: Path) -> Any:
+    """The agent's request for a rewrite's lines, as an editor would send it."""
+    from tether.agent import AgentRequest
+    from tether.core.types import Range
+
+    return AgentRequest(
+        uri=(ws / rw.path).as_uri(),
+        path=rw.path,
+        text=(stdlib_root() / rw.path).read_text(encoding="utf-8"),
+        range=Range.of(rw.start_line, 0, rw.end_line, 0),
+        task=rw.task,
+    )
+
+
 async def persona_pairs(
     persona_spec: str, rewrites: Sequence[Rewrite], workdir: Path
 ) -> list[dict[str, Any]]:
     """Prompt, chosen and rejected completions for each rewrite, ordered by the persona."""
     from bench.learning import workspace_spec, write_replay
-    from tether.agent import Agent, AgentRequest
+    from tether.agent import Agent
     from tether.agent.providers.replay import ReplayProvider
     from tether.agent.spec import load_spec
     from tether.config import Settings
     from tether.core.response_format import render_completion
-    from tether.core.types import Range
 
     persona = load_persona(persona_spec)
     persona.configure(drift_at=None)
@@ -87,17 +102,9 @@ async def persona_pairs(
         model=f"replay:{replay}", home=workdir / "home", context_lines=CONTEXT_LINES
     )
     agent = Agent(settings, load_spec(ws), None, ws, student=ReplayProvider(replay))
-    root = stdlib_root()
     pairs = []
     for i, rw in enumerate(rewrites):
-        req = AgentRequest(
-            uri=(ws / rw.path).as_uri(),
-            path=rw.path,
-            text=(root / rw.path).read_text(encoding="utf-8"),
-            range=Range.of(rw.start_line, 0, rw.end_line, 0),
-            task=rw.task,
-        )
-        result = await agent.propose(req)
+        result = await agent.propose(rewrite_request(rw, ws))
         if not result.proposals:
             continue
         p = result.proposals[0]
@@ -170,14 +177,24 @@ def tokenizer() -> Any:
     return AutoTokenizer.from_pretrained(ensure_plain_model())
 
 
-def pair_tokens(tok: Any, pair: dict[str, Any]) -> tuple[int, int, int]:
+def pair_tokens(tok: Any, pair: dict[str, Any]) -> tuple[int, int, int, int]:
     """Tokens of the prompt, the chosen and the rejected completion (each + EOS), as TRL
-    tokenises them: the prompt once per side, so a pair feeds the policy 2 x prompt tokens."""
+    tokenises them, and how many leading tokens the two rows share (prompt and the
+    answers' common start, e.g. the code fence), which the trainer runs once."""
 
-    def n(text: str) -> int:
-        return len(tok(text, add_special_tokens=False)["input_ids"])
+    def ids(text: str) -> list[int]:
+        return tok(text, add_special_tokens=False)["input_ids"]
 
-    return n(pair["prompt"]), n(pair["chosen"]) + 1, n(pair["rejected"]) + 1
+    prompt = ids(pair["prompt"])
+    chosen = prompt + ids(pair["chosen"]) + [tok.eos_token_id]
+    rejected = prompt + ids(pair["rejected"]) + [tok.eos_token_id]
+    shared = 0
+    for a, b in zip(chosen, rejected, strict=False):
+        if a != b:
+            break
+        shared += 1
+    shared = min(shared, len(chosen) - 1, len(rejected) - 1)
+    return len(prompt), len(chosen) - len(prompt), len(rejected) - len(prompt), shared
 
 
 def model_shapes() -> dict[str, int]:
@@ -196,9 +213,10 @@ def model_shapes() -> dict[str, int]:
     }
 
 
-def train_flops(shapes: dict[str, int], prompt: int, completion: int, lora_r: int) -> float:
-    """FLOPs one DPO example side (prompt + completion) costs: policy forward and backward
-    with LoRA on every linear layer, and the reference forward (adapter off)."""
+def pass_flops(shapes: dict[str, int], new: int, past: int, scored: int, lora_r: int) -> float:
+    """FLOPs of one training pass over `new` positions that attend to `past` earlier ones:
+    the policy's forward and backward (LoRA on every linear layer) and the reference's
+    forward (adapter off), with the LM head on the `scored` completion positions."""
     h, layers, inter, vocab, kv = (
         shapes["hidden"],
         shapes["layers"],
@@ -206,15 +224,30 @@ def train_flops(shapes: dict[str, int], prompt: int, completion: int, lora_r: in
         shapes["vocab"],
         shapes["kv"],
     )
-    s = prompt + completion
-    linear = 2 * layers * (2 * h * h + 2 * h * kv + 3 * h * inter) * s
-    attention = 2 * layers * s * s * h  # QK^T and AV, causal: half of 2 x 2 s^2 h
-    head = 2 * h * vocab * completion
+    linear = 2 * layers * (2 * h * h + 2 * h * kv + 3 * h * inter) * new
+    # QK^T and AV, multiply-add, causal: each new position sees `past` + the ones before it
+    attention = 4 * layers * h * (new * past + new * (new + 1) / 2)
+    head = 2 * h * vocab * scored
     lora_params = lora_r * ((h + h) * 2 + (h + kv) * 2 + (h + inter) * 3)
-    lora = 2 * layers * lora_params * s
+    lora = 2 * layers * lora_params * new
     forward = linear + attention + head
     policy = (forward + lora) + (forward + attention + 2 * lora)
     return policy + forward
+
+
+def pair_flops(
+    shapes: dict[str, int], tokens: Sequence[int], lora_r: int, *, shared: bool
+) -> float:
+    """Training FLOPs of one DPO pair: both rows, or the shared prefix once and two tails."""
+    from tether.training.prefix import MIN_SHARED
+
+    prompt, chosen, rejected, common = tokens
+    rows = (prompt + chosen, chosen), (prompt + rejected, rejected)
+    if not shared or common < MIN_SHARED:
+        return sum(pass_flops(shapes, n, 0, c, lora_r) for n, c in rows)
+    return pass_flops(shapes, common, 0, 0, lora_r) + sum(
+        pass_flops(shapes, n - common, common, c, lora_r) for n, c in rows
+    )
 
 
 #: The trainer's max_length (its default, 512). The agent's prompts at its default 20
@@ -358,11 +391,10 @@ async def generation_acceptance(
     reranked by the adapter's implicit reward (the same samples, so only the order differs).
     """
     from bench.learning import workspace_spec
-    from tether.agent import Agent, AgentRequest
+    from tether.agent import Agent
     from tether.agent.providers.embedded import EmbeddedProvider
     from tether.agent.spec import load_spec
     from tether.config import Settings
-    from tether.core.types import Range
 
     persona = load_persona(persona_spec)
     persona.configure(drift_at=None)
@@ -371,7 +403,6 @@ async def generation_acceptance(
     (ws / "tether.toml").write_text(workspace_spec())
     active: list[tuple[str, Path] | None] = [None]
     student = EmbeddedProvider("smollm2", adapters=lambda: active[0])
-    root = stdlib_root()
     verdicts: dict[str, list[str]] = {
         "base": [],
         "adapter": [],
@@ -399,14 +430,7 @@ async def generation_acceptance(
             home=workdir / "home", context_lines=CONTEXT_LINES, candidates=n, rerank=True
         )
         agent = Agent(settings, load_spec(ws), None, ws, student=student)
-        req = AgentRequest(
-            uri=(ws / rw.path).as_uri(),
-            path=rw.path,
-            text=(root / rw.path).read_text(encoding="utf-8"),
-            range=Range.of(rw.start_line, 0, rw.end_line, 0),
-            task=rw.task,
-        )
-        result = await agent.propose(req)
+        result = await agent.propose(rewrite_request(rw, ws))
         return result.proposals[0] if result.proposals else None
 
     started = time.perf_counter()
@@ -465,9 +489,9 @@ def run(
         tok = tokenizer()
         for p in made:
             p["tokens"] = pair_tokens(tok, p)
-        fits = [p for p in made if p["tokens"][0] + max(p["tokens"][1:]) <= MAX_LENGTH]
+        fits = [p for p in made if p["tokens"][0] + max(p["tokens"][1:3]) <= MAX_LENGTH]
         if quick:  # the shortest pairs, so two steps fit in the everyday run's budget
-            fits.sort(key=lambda p: sum(p["tokens"]))
+            fits.sort(key=lambda p: sum(p["tokens"][:3]))
         pairs = fits[:need]
         if len(pairs) < need:
             raise RuntimeError(f"only {len(pairs)} persona pairs fit in {MAX_LENGTH} tokens")
@@ -493,12 +517,9 @@ def run(
         steps = r.steps or 0
         train = pool[:largest]
         trained = train[: min(len(train), steps * hyper.batch_size)] if steps else []
-        # every trained pair feeds the policy and the reference both sides
-        flops = sum(
-            train_flops(shapes, p["tokens"][0], p["tokens"][1], hyper.lora_r)
-            + train_flops(shapes, p["tokens"][0], p["tokens"][2], hyper.lora_r)
-            for p in trained
-        )
+        # what the worker really ran: with prefix sharing on, each pair's common start once
+        shared = bool(r.prefix_saved)
+        flops = sum(pair_flops(shapes, p["tokens"], hyper.lora_r, shared=shared) for p in trained)
         tokens = sum(2 * p["tokens"][0] + p["tokens"][1] + p["tokens"][2] for p in trained)
         train_s = r.train_seconds or 0.0
         m = r.metrics
@@ -518,6 +539,8 @@ def run(
             "flops": flops,
             "achieved_flops": flops / train_s if train_s else None,
             "device": r.device,
+            "prefix_shared": shared,
+            "prefix_saved": r.prefix_saved,
             "heldout_pairs": len(held),
             "base_preference_accuracy": m.base.preference_accuracy if m else None,
             "base_policy_accuracy": m.base.policy_accuracy if m else None,
@@ -557,11 +580,7 @@ def run(
     run_row["flops_fraction"] = (
         run_row["achieved_flops"] / peak["flops"] if run_row["achieved_flops"] else None
     )
-    per_pair = [
-        train_flops(shapes, p["tokens"][0], p["tokens"][1], 8)
-        + train_flops(shapes, p["tokens"][0], p["tokens"][2], 8)
-        for p in pool
-    ]
+    per_pair = [pair_flops(shapes, p["tokens"], hyper.lora_r, shared=shared) for p in pool]
     mean_pair_flops = sum(per_pair) / len(per_pair) if per_pair else 0.0
     mean_pair_tokens = sum(2 * p["tokens"][0] + p["tokens"][1] + p["tokens"][2] for p in pool) / (
         len(pool) or 1

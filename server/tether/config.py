@@ -115,6 +115,11 @@ class TrainingSettings(_Section):
         "is gradient accumulation. Memory grows with it (SmolLM2, 4 pairs of 768 tokens: "
         "7.1 GB at 1, 19.5 GB at 4).",
     )
+    share_prefix: bool = Field(
+        True,
+        description="Run the prompt that a pair's two answers share once, not twice: the "
+        "same numbers for about half the work (tether.training.prefix).",
+    )
     gradient_checkpointing: bool = Field(
         False,
         description="Recompute activations in the backward pass: less memory (7.1 -> 5.1 GB "

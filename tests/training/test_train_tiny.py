@@ -55,6 +55,8 @@ async def test_train_promote_lineage_refuse_a_sabotaged_candidate_and_roll_back(
 
     assert first.status == "promoted", first.reason
     assert first.version == "v1" and first.method == "dpo" and first.parent is None
+    # each pair's prompt ran once for both answers (tether.training.prefix)
+    assert first.prefix_saved is not None and first.prefix_saved > 0.2
     assert first.tokens and 0 < first.trainable_parameters < first.parameters
     assert first.metrics is not None and first.gate is not None
     assert first.metrics.base.preference_accuracy == 0.5  # reward vs itself: all ties

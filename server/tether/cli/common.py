@@ -12,7 +12,10 @@ from tether.paths import WorkspacePaths
 
 def add_workspace_args(parser: argparse.ArgumentParser, *, db: bool = True) -> None:
     parser.add_argument(
-        "--workspace", "-w", type=Path, default=Path.cwd(),
+        "--workspace",
+        "-w",
+        type=Path,
+        default=Path.cwd(),
         help="workspace folder (default: the current directory)",
     )
     if db:

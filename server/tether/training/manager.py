@@ -241,6 +241,7 @@ class TrainingManager:
             batch_size=s.batch_size,
             micro_batch_size=s.micro_batch_size,
             gradient_checkpointing=s.gradient_checkpointing,
+            share_prefix=s.share_prefix,
             max_length=s.max_length,
             beta=s.beta,
             seed=s.seed,
@@ -329,6 +330,7 @@ class TrainingManager:
                 "tokens": report.tokens,
                 "parameters": report.parameters,
                 "trainable_parameters": report.trainable_parameters,
+                "prefix_saved": report.prefix_saved,
                 "device": report.device,
                 "adapter_sha256": report.adapter_sha256,
             }

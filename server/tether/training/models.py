@@ -38,6 +38,7 @@ class Hyperparameters(BaseModel):
     batch_size: int  # examples per optimizer step
     micro_batch_size: int = 1  # examples per forward pass (memory); KTO uses at least 2
     gradient_checkpointing: bool = False
+    share_prefix: bool = True  # run the prompt a batch's rows share once (same numbers)
     max_length: int
     beta: float
     seed: int = 0
@@ -114,6 +115,7 @@ class WorkerReport(BaseModel):
     tokens: int | None = None  # tokens trained on (policy inputs), for FLOP/s estimates
     parameters: int = 0  # of the base model
     trainable_parameters: int = 0  # of the LoRA adapter
+    prefix_saved: float | None = None  # share of positions the shared prefix did not run
 
 
 class GateDecision(BaseModel):
@@ -148,6 +150,7 @@ class TrainingResult(BaseModel):
     tokens: int | None = None
     parameters: int = 0
     trainable_parameters: int = 0
+    prefix_saved: float | None = None  # share of positions the shared prefix did not run
     device: str | None = None
     adapter_sha256: str | None = None
 

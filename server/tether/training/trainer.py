@@ -241,6 +241,12 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
     parameters = sum(p.numel() for p in model.parameters())
     callback = _progress_callback(emit, clock, (job.checkpoint_steps, job.checkpoint_dir))
     trainer = _trainer(job, model, tokenizer, rows, device, callback)
+    prefix = None
+    if job.hyper.share_prefix:
+        from tether.training.prefix import share_prefix
+
+        base = trainer.model.get_base_model() if hasattr(trainer.model, "get_base_model") else model
+        prefix = share_prefix(base.base_model)
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
     trainer.train()
     emit(ProgressEvent(event="progress", phase="saving", message="saving the candidate"))
@@ -280,6 +286,7 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
         tokens=int(clock["tokens"]) if "tokens" in clock else None,
         parameters=parameters,
         trainable_parameters=trainable,
+        prefix_saved=round(prefix.saved(), 4) if prefix else None,
     )
 
 
