@@ -123,16 +123,7 @@ async def run_persona(
                 continue
             planned = outcome.proposals[0]
             proposal, decision = planned.proposal, planned.decision
-            verdict = persona(
-                PersonaProposal(
-                    path=proposal.path,
-                    original=proposal.original,
-                    proposed=proposal.proposed,
-                    task=proposal.task,
-                    class_key=proposal.class_key,
-                    index=i,
-                )
-            )
+            verdict = persona(PersonaProposal.of(proposal, i))
             await act(service, proposal.id, decision, verdict)
             await service.idle()
             steps.append(

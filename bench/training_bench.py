@@ -108,16 +108,7 @@ async def persona_pairs(
         if not result.proposals:
             continue
         p = result.proposals[0]
-        verdict = persona(
-            PersonaProposal(
-                path=p.path,
-                original=p.original,
-                proposed=p.proposed,
-                task=p.task,
-                class_key=p.class_key,
-                index=i,
-            )
-        )
+        verdict = persona(PersonaProposal.of(p, i))
         if verdict.kind == "accept":
             chosen, rejected = p.proposed, p.original
         elif verdict.kind == "reject":
@@ -413,16 +404,7 @@ async def generation_acceptance(
     def judge(i: int, proposal: Any, text: str | None = None) -> str:
         if proposal is None:
             return "failed"
-        v = persona(
-            PersonaProposal(
-                path=proposal.path,
-                original=proposal.original,
-                proposed=text if text is not None else proposal.proposed,
-                task=proposal.task,
-                class_key=proposal.class_key,
-                index=i,
-            )
-        )
+        v = persona(PersonaProposal.of(proposal, i, text))
         return str(v.kind)
 
     async def propose(rw: Rewrite, n: int) -> Any:

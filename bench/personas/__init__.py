@@ -36,6 +36,18 @@ class PersonaProposal(BaseModel):
     class_key: str = ""
     index: int = 0  # how many proposals this persona judged before this one (for drift)
 
+    @classmethod
+    def of(cls, proposal: Any, index: int, proposed: str | None = None) -> PersonaProposal:
+        """What the persona sees of an agent `Proposal` (optionally another candidate's text)."""
+        return cls(
+            path=proposal.path,
+            original=proposal.original,
+            proposed=proposal.proposed if proposed is None else proposed,
+            task=proposal.task,
+            class_key=proposal.class_key,
+            index=index,
+        )
+
 
 class Verdict(BaseModel):
     """accept; reject with a reason; or correct: accept after changing the text to `text`."""
