@@ -251,6 +251,7 @@ class LearningRun:
     seconds: float
     metrics: dict[str, Any]
     steps: list[Step]
+    seed: int = 0
 
 
 async def run_learning(
@@ -261,10 +262,11 @@ async def run_learning(
     window: int = 50,
     workdir: Path | None = None,
 ) -> list[LearningRun]:
+    """One stream (seed `seed`: the proposals and the exploration draws), every persona."""
     rewrites = stream(decisions, seed=seed)
     runs = []
     with tempfile.TemporaryDirectory(prefix="tether-bench-learning-") as tmp:
-        base = workdir or Path(tmp)
+        base = (workdir or Path(tmp)) / f"seed-{seed}"
         for spec in persona_specs:
             persona = load_persona(spec)
             persona.configure(drift_at=decisions // 2)
@@ -277,16 +279,263 @@ async def run_learning(
                     time.perf_counter() - t0,
                     persona_metrics(steps, window),
                     steps,
+                    seed,
                 )
             )
     return runs
 
 
 def run(
-    persona_specs: Sequence[str | Path], *, decisions: int = 400, seed: int = 0, window: int = 50
+    persona_specs: Sequence[str | Path],
+    *,
+    decisions: int = 400,
+    seed: int = 0,
+    seeds: Sequence[int] | None = None,
+    window: int = 50,
 ) -> list[LearningRun]:
-    return asyncio.run(run_learning(persona_specs, decisions=decisions, seed=seed, window=window))
+    """Every persona on every stream seed (`seeds`, else just `seed`), seed by seed."""
+    runs: list[LearningRun] = []
+    for s in seeds if seeds is not None else (seed,):
+        runs += asyncio.run(run_learning(persona_specs, decisions=decisions, seed=s, window=window))
+    return runs
+
+
+# ---------------------------------------------------------------------- over seeds
+def _mean(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
+def pooled_metrics(runs: Sequence[LearningRun]) -> dict[str, Any]:
+    """One persona's runs on several stream seeds, summed up the way the targets are judged.
+
+    One stream is a few hundred decisions, so one seed's false-auto rate rests on a handful
+    of events and its ECE on a few bins' luck; a default tuned on one stream does not say
+    how it does on the next. False autos are pooled (all false autos over all autos: a rate
+    of rare events, so summed, not averaged); prompt reduction and ECE are means over the
+    seeds, and the worst seed is reported next to each.
+    """
+    per = [r.metrics for r in runs]
+    autos = sum(m["auto_decisions"] for m in per)
+    false = sum(m["false_auto"] for m in per)
+    reductions = [m["prompt_reduction_last_100"] for m in per]
+    eces = [m["overall"]["ece"] for m in per]
+    rates = [m["overall"]["false_auto_rate"] for m in per]
+    return {
+        "seeds": [r.seed for r in runs],
+        "decisions": sum(m["decisions"] for m in per),
+        "auto_decisions": autos,
+        "false_auto": false,
+        "false_auto_rate": false / autos if autos else None,
+        "false_auto_rate_worst": max((x for x in rates if x is not None), default=None),
+        "prompt_reduction_last_100": _mean(reductions),
+        "prompt_reduction_last_100_worst": min(
+            (x for x in reductions if x is not None), default=None
+        ),
+        "prompt_rate": _mean([m["overall"]["prompt_rate"] for m in per]),
+        "quiet_rate": _mean([m["overall"]["quiet_rate"] for m in per]),
+        "brier": _mean([m["overall"]["brier"] for m in per]),
+        "ece": _mean(eces),
+        "ece_worst": max((x for x in eces if x is not None), default=None),
+        "seconds": sum(r.seconds for r in runs),
+        "curve": _mean_curve(per),
+    }
+
+
+def _mean_curve(per: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The learning curve averaged window by window over the seeds (false autos pooled)."""
+    curve = []
+    for windows in zip(*(m["curve"] for m in per), strict=True):
+        point: dict[str, Any] = {"start": windows[0]["start"], "end": windows[0]["end"]}
+        for key in ("prompt_rate", "auto_rate", "quiet_rate", "brier", "ece"):
+            point[key] = _mean([w[key] for w in windows])
+        autos = [w["auto_rate"] * w["decisions"] for w in windows if w["auto_rate"]]
+        falses = [
+            w["false_auto_rate"] * w["auto_rate"] * w["decisions"]
+            for w in windows
+            if w["auto_rate"] and w["false_auto_rate"] is not None
+        ]
+        point["false_auto_rate"] = sum(falses) / sum(autos) if autos else None
+        curve.append(point)
+    return curve
 
 
 def steps_json(steps: Sequence[Step]) -> list[dict[str, Any]]:
     return [asdict(s) for s in steps]
+
+
+# ---------------------------------------------------------------------- offline replay
+@dataclass
+class Judged:
+    """One proposal of a recorded stream: its class and what the persona thought of it."""
+
+    task: str
+    path: str
+    class_key: str  # "" when the agent could not parse the answer (a failed proposal)
+    verdict: str
+    label: float
+
+
+def verdict_trace(persona: Persona, rewrites: Sequence[Rewrite]) -> list[Judged]:
+    """What `run_persona` would show the persona, without the service, in seconds not minutes.
+
+    A persona judges the edit alone and the replay provider's answer is fixed, so the class
+    and the verdict of each proposal do not depend on the policy: they are computed once here
+    the way the agent computes them (its parser and classifier), and the policy is replayed
+    over them (`replay_trace`) as often as a tuning sweep needs. `run_persona` stays the
+    benchmark; this is the tuning tool, and a test checks that both agree step by step.
+    """
+    from tether.agent.classes import classify
+    from tether.agent.parsing import Parsed, parse_completion
+    from tether.config import ClassSettings
+    from tether.core.response_format import render_completion
+
+    classes = ClassSettings()
+    out = []
+    for i, rw in enumerate(rewrites):
+        parsed = parse_completion(render_completion(rw.proposed, "python", rw.task), rw.original)
+        if not isinstance(parsed, Parsed):
+            out.append(Judged(rw.task, rw.path, "", "reject", 0.0))
+            continue
+        key, _ = classify(rw.path, rw.task, "python", rw.original, parsed.text, classes)
+        seen = PersonaProposal(
+            path=rw.path,
+            original=rw.original,
+            proposed=parsed.text,
+            task=rw.task,
+            class_key=key,
+            index=i,
+        )
+        verdict = persona(seen)
+        out.append(Judged(rw.task, rw.path, key, verdict.kind, verdict.approves))
+    return out
+
+
+def replay_trace(trace: Sequence[Judged], policy: Any, seed: int = 0) -> list[Step]:
+    """The profile and policy alone over a verdict trace, writing the rows the service would."""
+    from tether.core.types import Actor, Outcome
+    from tether.decisions.models import DecisionRecord
+    from tether.profile import Profile
+
+    profile = Profile(policy)
+    rng = random.Random(seed)
+    seq = 0
+
+    def row(outcome: Outcome, key: str, actor: Actor, pid: str) -> None:
+        nonlocal seq
+        seq += 1
+        profile.observe(
+            DecisionRecord(
+                seq=seq,
+                prev_hash="0" * 64,
+                hash="0" * 64,
+                ts="2025-01-01T00:00:00+00:00",
+                outcome=outcome,
+                actor=actor,
+                class_key=key,
+                proposal_id=pid,
+            )
+        )
+
+    steps = []
+    for i, v in enumerate(trace):
+        if not v.class_key:
+            steps.append(Step(i, v.task, v.path, "", "failed", None, None, "reject", 0.0, False))
+            continue
+        pid = f"p{i}"
+        row(Outcome.PROPOSED, v.class_key, Actor.SYSTEM, pid)
+        d = profile.decide(v.class_key, rng=rng)
+        if d.mode == "quiet":
+            row(Outcome.SUPPRESSED, v.class_key, Actor.POLICY, pid)
+        elif d.mode == "auto":
+            row(Outcome.AUTO_APPLIED, v.class_key, Actor.POLICY, pid)
+        elif v.verdict == "reject":
+            row(Outcome.REJECTED, v.class_key, Actor.USER, pid)
+        else:
+            row(Outcome.ACCEPTED, v.class_key, Actor.USER, pid)
+        if d.mode != "quiet" and v.verdict == "correct":
+            row(Outcome.CORRECTED, v.class_key, Actor.USER, pid)
+        predicted = float(d.numbers["predicted"])
+        steps.append(
+            Step(
+                i,
+                v.task,
+                v.path,
+                v.class_key,
+                d.mode,
+                d.override,
+                predicted,
+                v.verdict,
+                v.label,
+                True,
+            )
+        )
+    return steps
+
+
+def replay(
+    persona_specs: Sequence[str | Path],
+    policy: Any,
+    *,
+    decisions: int = 400,
+    seeds: Sequence[int] = (0,),
+    window: int = 50,
+) -> dict[str, dict[str, Any]]:
+    """Pooled metrics per persona over `seeds` for one policy setting, by offline replay."""
+    out: dict[str, list[LearningRun]] = {}
+    for seed in seeds:
+        rewrites = stream(decisions, seed=seed)
+        for spec in persona_specs:
+            persona = load_persona(spec)
+            persona.configure(drift_at=decisions // 2)
+            t0 = time.perf_counter()
+            steps = replay_trace(verdict_trace(persona, rewrites), policy, seed)
+            run = LearningRun(
+                persona.name,
+                str(persona.path),
+                time.perf_counter() - t0,
+                persona_metrics(steps, window),
+                steps,
+                seed,
+            )
+            out.setdefault(persona.name, []).append(run)
+    return {name: pooled_metrics(runs) for name, runs in out.items()}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m bench.learning --seeds 5-9 --set check_every=0 --set exploration=0.2`."""
+    import argparse
+
+    from bench.personas import BUILTIN
+    from bench.run import seed_list
+    from tether.config import PolicySettings
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.learning",
+        description="Replay the learning benchmark's verdicts through the profile and policy "
+        "alone (same numbers as the benchmark, in seconds): for tuning policy settings.",
+    )
+    parser.add_argument("--seeds", type=seed_list, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--decisions", type=int, default=400)
+    parser.add_argument("--persona", action="append", help="persona file (default: built-ins)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="a policy setting"
+    )
+    args = parser.parse_args(argv)
+    changes = dict(item.split("=", 1) for item in args.set)
+    policy = PolicySettings.model_validate({**PolicySettings().model_dump(), **changes})
+    pooled = replay(
+        args.persona or list(BUILTIN), policy, decisions=args.decisions, seeds=args.seeds
+    )
+    print(f"seeds {args.seeds}, changed settings {changes or 'none'}")
+    for name, p in pooled.items():
+        print(
+            f"  {name:14s} fewer prompts {p['prompt_reduction_last_100']:.3f} "
+            f"(worst {p['prompt_reduction_last_100_worst']:.2f})  false autos "
+            f"{p['false_auto']}/{p['auto_decisions']} = {p['false_auto_rate'] or 0:.4f}  "
+            f"ECE {p['ece']:.4f} (worst {p['ece_worst']:.3f})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -28,13 +28,13 @@ BENCHMARKS = ("store", "learning", "latency", "training")
 MODES: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
         "store": {"appends": 1000, "verify_rows": 100_000, "verify_repeats": 3},
-        "learning": {"decisions": 100},
+        "learning": {"decisions": 100, "seeds": (0, 1)},
         "latency": {"starts": 2, "code_actions": 200, "changes": 20, "full_changes": 2},
         "training": {"quick": True, "heldout": 4},
     },
     "full": {
         "store": {"appends": 5000, "verify_rows": 100_000, "verify_repeats": 5},
-        "learning": {"decisions": 400},
+        "learning": {"decisions": 400, "seeds": (0, 1, 2, 3, 4)},
         "latency": {"starts": 5, "code_actions": 1000, "changes": 100, "full_changes": 10},
         "training": {"sizes": (50, 100, 200), "heldout": 40},
     },
@@ -112,88 +112,123 @@ def bench_learning(result: BenchResult, options: dict[str, Any], args: argparse.
     from bench import learning
 
     personas = args.persona or list(BUILTIN)
-    runs = learning.run(personas, decisions=args.decisions or options["decisions"], seed=args.seed)
-    summary_rows = []
-    for r in runs:
-        m = r.metrics
-        result.metrics[r.persona] = {**m, "path": r.path, "seconds": r.seconds}
-        last, overall = m["last_100"], m["overall"]
+    seeds = args.seeds or options["seeds"]
+    decisions = args.decisions or options["decisions"]
+    runs = learning.run(personas, decisions=decisions, seeds=seeds)
+    names = list(dict.fromkeys(r.persona for r in runs))
+    summary_rows, seed_rows = [], []
+    for name in names:
+        mine = [r for r in runs if r.persona == name]
+        pooled = learning.pooled_metrics(mine)
+        result.metrics[name] = {
+            "path": mine[0].path,
+            "pooled": pooled,
+            "per_seed": {str(r.seed): {**r.metrics, "seconds": r.seconds} for r in mine},
+        }
         result.targets += [
             Target(
-                name=f"{r.persona}: fewer prompts than asking every time (last 100)",
-                value=m["prompt_reduction_last_100"],
+                name=f"{name}: fewer prompts than asking every time (last 100, mean of seeds)",
+                value=pooled["prompt_reduction_last_100"],
                 target=0.5,
                 op=">=",
             ),
             Target(
-                name=f"{r.persona}: false auto-approvals",
-                value=overall["false_auto_rate"],
+                name=f"{name}: false auto-approvals (all seeds' autos pooled)",
+                value=pooled["false_auto_rate"],
                 target=0.02,
                 op="<=",
             ),
             Target(
-                name=f"{r.persona}: expected calibration error",
-                value=overall["ece"],
+                name=f"{name}: expected calibration error (mean of seeds)",
+                value=pooled["ece"],
                 target=0.05,
                 op="<=",
             ),
         ]
         summary_rows.append(
             [
-                r.persona,
-                m["decisions"],
-                m["classes"],
-                _r(overall["prompt_rate"]),
-                _r(last["prompt_rate"]),
-                m["auto_decisions"],
-                m["false_auto"],
-                _r(overall["auto_accuracy"]),
-                _r(overall["quiet_rate"]),
-                _r(overall["missed_by_quiet"]),
-                _r(overall["brier"]),
-                _r(overall["ece"]),
-                m["first_auto_at"],
-                _r(r.seconds, 1),
+                name,
+                len(mine),
+                _r(pooled["prompt_reduction_last_100"]),
+                _r(pooled["prompt_reduction_last_100_worst"]),
+                f"{pooled['false_auto']}/{pooled['auto_decisions']}",
+                _r(pooled["false_auto_rate"]),
+                _r(pooled["false_auto_rate_worst"]),
+                _r(pooled["ece"]),
+                _r(pooled["ece_worst"]),
+                _r(pooled["brier"]),
+                _r(pooled["seconds"], 1),
             ]
         )
+        for r in mine:
+            m = r.metrics
+            overall = m["overall"]
+            seed_rows.append(
+                [
+                    name,
+                    r.seed,
+                    m["decisions"],
+                    m["classes"],
+                    _r(overall["prompt_rate"]),
+                    _r(m["prompt_reduction_last_100"]),
+                    m["auto_decisions"],
+                    m["false_auto"],
+                    _r(overall["auto_accuracy"]),
+                    _r(overall["quiet_rate"]),
+                    _r(overall["missed_by_quiet"]),
+                    _r(overall["brier"]),
+                    _r(overall["ece"]),
+                    m["first_auto_at"],
+                    _r(r.seconds, 1),
+                ]
+            )
         result.tables.append(
             Table(
-                title=f"Learning curve: {r.persona} (windows of 50 decisions)",
-                headers=[
-                    "decisions",
-                    "prompt rate",
-                    "auto",
-                    "quiet",
-                    "auto accuracy",
-                    "false auto",
-                    "Brier",
-                    "ECE",
-                ],
+                title=f"Learning curve: {name} (windows of 50 decisions, mean of "
+                f"{len(mine)} seeds; false autos pooled)",
+                headers=["decisions", "prompt rate", "auto", "quiet", "false auto", "Brier", "ECE"],
                 rows=[
                     [
                         f"{c['start']}-{c['end']}",
                         _r(c["prompt_rate"]),
                         _r(c["auto_rate"]),
                         _r(c["quiet_rate"]),
-                        _r(c["auto_accuracy"]),
                         _r(c["false_auto_rate"]),
                         _r(c["brier"]),
                         _r(c["ece"]),
                     ]
-                    for c in m["curve"]
+                    for c in pooled["curve"]
                 ],
             )
         )
-    result.tables.insert(
-        0,
+    result.tables[:0] = [
         Table(
-            title="Per persona (prediction: the posterior mean before each decision)",
+            title=f"Per persona over stream seeds {', '.join(map(str, seeds))} "
+            "(what the targets judge)",
             headers=[
                 "persona",
+                "seeds",
+                "fewer prompts (last 100, mean)",
+                "worst seed",
+                "false autos / autos",
+                "false auto rate (pooled)",
+                "worst seed",
+                "ECE (mean)",
+                "worst seed",
+                "Brier (mean)",
+                "seconds",
+            ],
+            rows=summary_rows,
+        ),
+        Table(
+            title="Per persona and seed (prediction: the posterior mean before each decision)",
+            headers=[
+                "persona",
+                "seed",
                 "decisions",
                 "classes",
                 "prompt rate",
-                "prompt rate last 100",
+                "fewer prompts last 100",
                 "auto",
                 "false auto",
                 "auto accuracy",
@@ -204,9 +239,9 @@ def bench_learning(result: BenchResult, options: dict[str, Any], args: argparse.
                 "first auto at",
                 "seconds",
             ],
-            rows=summary_rows,
+            rows=seed_rows,
         ),
-    )
+    ]
     result.notes += [
         "Proposals: deterministic AST rewrites of this machine's standard library, replayed "
         "through TetherService.propose (agent with the replay provider, classes, memory, "
@@ -214,7 +249,11 @@ def bench_learning(result: BenchResult, options: dict[str, Any], args: argparse.
         "correction of an auto-applied edit is recorded as the user's correction.",
         "Labels: accept 1, correct 0.5 (the profile's correction_weight), reject 0. False "
         "auto-approval: an auto-applied proposal the persona would have rejected.",
-        f"The modernizer drifts at decision {(args.decisions or options['decisions']) // 2}: "
+        f"Seeds: each seed is its own stream of {decisions} proposals (another draw of "
+        "functions and tasks) and its own exploration draws. Targets are judged over all "
+        "seeds: false autos pooled (their sum over the sum of autos), prompt reduction and "
+        "ECE as means, with the worst seed shown beside each.",
+        f"The modernizer drifts at decision {decisions // 2}: "
         "from then on it rejects added type hints.",
     ]
 
@@ -487,6 +526,20 @@ def isolate() -> tempfile.TemporaryDirectory[str]:
     return tmp
 
 
+def seed_list(text: str) -> list[int]:
+    """`0-4` or `0,2,5` (or both: `0-2,7`) as a list of seeds."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, sep, hi = part.strip().partition("-")
+            seeds += list(range(int(lo), int(hi) + 1)) if sep else [int(lo)]
+    except ValueError:
+        seeds = []
+    if not seeds or any(s < 0 for s in seeds):
+        raise argparse.ArgumentTypeError(f"not a list of seeds: {text!r} (try 0-4 or 0,2,5)")
+    return list(dict.fromkeys(seeds))
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     mode = parser.add_mutually_exclusive_group(required=True)
@@ -520,6 +573,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--decisions", type=int, help="decisions per persona (learning)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        type=seed_list,
+        metavar="LIST",
+        help="stream seeds for the learning benchmark, e.g. 0-4 or 5,7 (default: 0,1 quick, "
+        "0-4 full)",
+    )
     parser.add_argument(
         "--results", type=Path, default=RESULTS_DIR, help="where the JSON files and README.md go"
     )

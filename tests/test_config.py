@@ -25,18 +25,18 @@ def test_precedence_workspace_user_environment(
     )
     user = paths.user_config_file()
     user.parent.mkdir(parents=True)
-    user.write_text("candidates = 3\n[policy]\nexploration = 0.1\n")
+    user.write_text("candidates = 3\n[policy]\nexploration = 0.3\n")
     s = load_settings(tmp_path)
     assert (s.model, s.candidates, s.policy.auto_threshold, s.policy.exploration) == (
         "ollama:qwen",
         3,
         0.8,
-        0.1,
+        0.3,
     )
     monkeypatch.setenv("TETHER_CANDIDATES", "4")
     monkeypatch.setenv("TETHER_POLICY__AUTO_THRESHOLD", "0.95")
     s = load_settings(tmp_path)
-    assert (s.candidates, s.policy.auto_threshold, s.policy.exploration) == (4, 0.95, 0.1)
+    assert (s.candidates, s.policy.auto_threshold, s.policy.exploration) == (4, 0.95, 0.3)
 
 
 def test_bad_value_in_workspace_file_names_file_key_and_value(tmp_path: Path) -> None:

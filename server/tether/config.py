@@ -37,9 +37,18 @@ class PolicySettings(_Section):
     auto_threshold: float = Field(0.85, ge=0, le=1, description="Lower credible bound for auto.")
     quiet_threshold: float = Field(0.2, ge=0, le=1, description="Upper bound under which quiet.")
     credible_mass: float = Field(0.8, gt=0, lt=1, description="1 - delta of the interval.")
-    exploration: float = Field(0.2, ge=0, le=1, description="Chance to ask even in auto.")
+    exploration: float = Field(0.1, ge=0, le=1, description="Chance to ask even in auto.")
     quiet_exploration: float = Field(
         0.05, ge=0, le=1, description="Chance to show a proposal of a quiet class."
+    )
+    check_every: int = Field(
+        5,
+        ge=0,
+        description="An auto class asks when this many of its proposals in a row had no verdict "
+        "(this one included): labels on a schedule; 0 turns it off.",
+    )
+    quiet_check_every: int = Field(
+        0, ge=0, description="The same check-in for a quiet class; 0 turns it off."
     )
     min_auto_evidence: int = Field(
         5, ge=0, description="The class's own verdicts needed before auto, whatever the prior."

@@ -47,3 +47,83 @@ def test_a_persona_file_runs_through_the_service(tmp_path: Path) -> None:
         assert s.predicted is not None and 0.0 <= s.predicted <= 1.0
         assert s.verdict == ("reject" if "test" in s.path else "accept")
     assert run.metrics["overall"]["ece"] is not None
+
+
+def _steps(modes_verdicts: list[tuple[str, str]], predicted: float = 0.9) -> list[learning.Step]:
+    label = {"accept": 1.0, "correct": 0.5, "reject": 0.0}
+    return [
+        learning.Step(i, "t", "p", "k", mode, None, predicted, verdict, label[verdict], True)
+        for i, (mode, verdict) in enumerate(modes_verdicts)
+    ]
+
+
+def test_seeds_are_pooled_the_way_the_targets_read() -> None:
+    # seed 0: 10 autos, 1 of them unwanted; seed 1: 90 autos, none unwanted
+    a = _steps([("auto", "reject")] + [("auto", "accept")] * 9 + [("ask", "accept")] * 90)
+    b = _steps([("auto", "accept")] * 90 + [("ask", "accept")] * 10)
+    runs = [
+        learning.LearningRun("p", "p.py", 1.0, learning.persona_metrics(steps, 50), steps, seed)
+        for seed, steps in ((0, a), (1, b))
+    ]
+    pooled = learning.pooled_metrics(runs)
+    assert pooled["seeds"] == [0, 1] and pooled["auto_decisions"] == 100
+    # pooled: 1 of 100 autos, not the mean of the seeds' rates (0.1 and 0)
+    assert pooled["false_auto"] == 1 and pooled["false_auto_rate"] == pytest.approx(0.01)
+    assert pooled["false_auto_rate_worst"] == pytest.approx(0.1)
+    reductions = [r.metrics["prompt_reduction_last_100"] for r in runs]
+    assert reductions == pytest.approx([0.1, 0.9])
+    assert pooled["prompt_reduction_last_100"] == pytest.approx(0.5)
+    assert pooled["prompt_reduction_last_100_worst"] == pytest.approx(0.1)
+    eces = [r.metrics["overall"]["ece"] for r in runs]
+    assert pooled["ece"] == pytest.approx(sum(eces) / 2)
+    assert pooled["ece_worst"] == pytest.approx(max(eces))
+    # window 1-50: 10 + 50 autos, 1 unwanted; window 51-100: the second seed's 40 autos
+    assert [c["false_auto_rate"] for c in pooled["curve"]] == pytest.approx([1 / 60, 0.0])
+
+
+def test_seed_lists_parse_and_bad_ones_are_refused(capsys) -> None:
+    assert parse_args(["--full", "--seeds", "0-2,5"]).seeds == [0, 1, 2, 5]
+    assert parse_args(["--quick"]).seeds is None  # the mode's own seeds
+    for bad in ("x", "3-1", "-1"):
+        with pytest.raises(SystemExit):
+            parse_args(["--quick", "--seeds", bad])
+        assert "not a list of seeds" in capsys.readouterr().err
+
+
+def test_the_learning_bench_reports_every_seed_and_judges_the_pool(tmp_path: Path) -> None:
+    from bench.results import BenchResult
+    from bench.run import bench_learning
+
+    path = tmp_path / "mine.py"
+    path.write_text(PERSONA)
+    args = parse_args(["--quick", "--persona", str(path), "--seeds", "3,4", "--decisions", "12"])
+    result = BenchResult(name="learning-quick", title="t", mode="quick", machine={})
+    bench_learning(result, {"decisions": 100, "seeds": (0, 1)}, args)
+    m = result.metrics["yes-but-no-tests"]
+    assert sorted(m["per_seed"]) == ["3", "4"] and m["pooled"]["seeds"] == [3, 4]
+    assert all(s["decisions"] == 12 for s in m["per_seed"].values())
+    assert [t.name.split(":")[0] for t in result.targets] == ["yes-but-no-tests"] * 3
+    assert result.targets[2].value == pytest.approx(m["pooled"]["ece"])
+    per_seed = next(t for t in result.tables if t.title.startswith("Per persona and seed"))
+    assert [row[1] for row in per_seed.rows] == [3, 4]
+    assert "Per persona over stream seeds 3, 4" in result.render()
+
+
+def test_the_offline_replay_gives_the_benchmarks_numbers_step_by_step() -> None:
+    from bench.personas import load_persona
+    from bench.rewrites import stream
+
+    from tether.config import PolicySettings
+
+    decisions, seed = 60, 2
+    [run] = learning.run(["modernizer"], decisions=decisions, seed=seed)
+    persona = load_persona("modernizer")
+    persona.configure(drift_at=decisions // 2)
+    trace = learning.verdict_trace(persona, stream(decisions, seed=seed))
+    replayed = learning.replay_trace(trace, PolicySettings(), seed)
+
+    def view(steps: list[learning.Step]) -> list[tuple]:
+        return [(s.class_key, s.mode, s.override, s.predicted, s.verdict) for s in steps]
+
+    assert view(replayed) == view(run.steps)
+    assert {s.mode for s in run.steps} >= {"ask", "auto"}  # the policy had choices to make

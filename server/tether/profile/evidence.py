@@ -32,6 +32,7 @@ class ClassEvidence:
     steps: int = 0  # verdicts folded into the moving average
     since_reject: int = 0  # approving verdicts since the class's latest rejection
     reject_run: int = 0  # rejections since the class's latest approving verdict
+    unlabeled: int = 0  # proposals since the class's latest user verdict (the check-in rule)
 
     @property
     def n(self) -> int:
@@ -89,6 +90,7 @@ class ClassEvidence:
             steps=int(data["steps"]),
             since_reject=int(data["since_reject"]),
             reject_run=int(data["reject_run"]),
+            unlabeled=int(data["unlabeled"]),
         )
 
 

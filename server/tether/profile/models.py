@@ -73,6 +73,11 @@ class ClassStats(BaseModel):
     recent_upper: float
     since_reject: int = Field(description="Approving verdicts since the latest rejection.")
     reject_run: int = Field(description="Rejections since the latest approving verdict.")
+    unlabeled: int = Field(
+        0,
+        description="Proposals since the latest user verdict, the one being decided included"
+        " (what the check-in rule counts).",
+    )
     run_mean: float = Field(description="Approval from the prior and the run of rejections alone.")
     run_upper: float = Field(
         description="Upper credible bound of approval from the prior and the run of rejections"

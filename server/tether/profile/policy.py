@@ -9,7 +9,19 @@ disagree the decision carries the `drift` override and both sets of numbers.
 Order of precedence: the agent spec's boundaries, then the user's pins, then the recent
 posterior (auto when its interval's lower bound clears the auto threshold, quiet when its
 upper bound is under the quiet threshold), the drift margin (a moving average clearly off
-the long-run mean sends auto or quiet back to ask) and the recovery rule, then exploration.
+the long-run mean sends auto or quiet back to ask) and the recovery rule, then the check-in
+and exploration.
+
+Check-in: an auto class asks once `check_every` of its proposals in a row had no verdict of
+the user (`unlabeled`). Applied edits are not evidence, so an auto class learns only from the
+proposals it asks about; when the user changes their mind, every edit applied before the next
+ask is an unwanted one. Random exploration at rate e leaves a geometric wait (mean (1-e)/e
+applied edits, with a long tail) before that ask; a schedule at the same cost (one in
+1/e) halves the mean wait and bounds it. In the learning benchmark the check-in every 5 with
+exploration 0.1 cut the modernizer's false autos from 3.9% to 1.4% (seeds 0-4) and from 4.5%
+to 2.9% (held-out seeds 5-9) at about the same prompt rate as exploration 0.2 alone. Random
+exploration stays, at half its old rate: asks between the scheduled ones still catch some
+changes of mind earlier (with it off, the same benchmark gave 2.3% on seeds 0-4).
 
 Recovery: after a rejection, a class asks until `recovery` approvals in a row. In an auto
 class the only rejections the profile can see come from exploration asks (applied edits are
@@ -138,8 +150,16 @@ def decide(
         )
         why = f"pinned {label} (else {chosen}: {why})"
     elif explore and mode != "ask":
+        every = settings.check_every if mode == "auto" else settings.quiet_check_every
         rate = settings.exploration if mode == "auto" else settings.quiet_exploration
-        if rate > 0.0 and (rng or _DEFAULT_RNG).random() < rate:
+        if every > 0 and stats.unlabeled >= every:
+            chosen_mode = mode
+            mode, override, explored = "ask", "exploration", True
+            why = (
+                f"check-in: {stats.unlabeled} proposals of this class in a row without your "
+                f"verdict; {chosen_mode} classes ask one in {every}; else {chosen_mode}: {why}"
+            )
+        elif rate > 0.0 and (rng or _DEFAULT_RNG).random() < rate:
             chosen_mode = mode
             mode, override, explored = "ask", "exploration", True
             why = (
@@ -235,6 +255,7 @@ def _numbers(
         "recent_mode": recent,
         "since_reject": stats.since_reject,
         "reject_run": stats.reject_run,
+        "unlabeled": stats.unlabeled,
         "run_upper": stats.run_upper,
         "auto_threshold": s.auto_threshold,
         "quiet_threshold": s.quiet_threshold,
@@ -243,6 +264,8 @@ def _numbers(
         "min_auto_evidence": s.min_auto_evidence,
         "exploration": s.exploration,
         "quiet_exploration": s.quiet_exploration,
+        "check_every": s.check_every,
+        "quiet_check_every": s.quiet_check_every,
         "base_mode": base,
         "drift": override == "drift",
         "explored": explored,

@@ -24,7 +24,7 @@ from tether.profile.policy import RandomSource
 from tether.profile.policy import decide as policy_decide
 from tether.profile.prior import fit_family_prior, fit_prior
 
-SNAPSHOT_FORMAT = 2  # 2: the recovery count (`since_reject`) per class
+SNAPSHOT_FORMAT = 3  # 2: the recovery count (`since_reject`); 3: `unlabeled` per class
 
 
 #: A rejection in a class whose moving average of approval is at least this is a surprise
@@ -81,7 +81,9 @@ class Profile:
             ev = self._evidence(key)
             before = ev.traffic
             ev.proposed += 1
+            ev.unlabeled += 1
             self._count_traffic(key, ev.traffic - before)
+            self._cache.pop(key, None)  # its traffic and unlabeled count changed
         elif is_user_verdict(record):
             events += self._verdict(key, record)
         else:
@@ -99,6 +101,7 @@ class Profile:
             key = accepted[0]  # the class the accept was counted in
         ev = self._evidence(key)
         before = ev.traffic
+        ev.unlabeled = 0
         if record.outcome == Outcome.ACCEPTED:
             ev.accepts += 1
             ev.push(1.0, self._decay)
@@ -295,6 +298,7 @@ class Profile:
             recent_upper=recent_upper,
             since_reject=ev.since_reject,
             reject_run=ev.reject_run,
+            unlabeled=ev.unlabeled,
             run_upper=run_upper,
             run_mean=prior.alpha / (prior.strength + ev.reject_run),
             evidence_width=self._evidence_width(ev),
