@@ -154,6 +154,8 @@ async def act(service: Any, proposal_id: str, decision: Any, verdict: Verdict) -
         await service.accept(plan, decision=decision)
         if verdict.kind == "correct":  # the user fixes the applied text in the window
             await service.correct(proposal_id, verdict.text)
+        elif verdict.kind == "reject":  # the user undoes an edit they did not want
+            await service.correct(proposal_id, plan.proposal.original)
         return
     if verdict.kind == "reject":
         await service.reject(proposal_id, verdict.reason)
@@ -421,7 +423,9 @@ def replay_trace(trace: Sequence[Judged], policy: Any, seed: int = 0) -> list[St
     rng = random.Random(seed)
     seq = 0
 
-    def row(outcome: Outcome, key: str, actor: Actor, pid: str) -> None:
+    def row(
+        outcome: Outcome, key: str, actor: Actor, pid: str, data: dict[str, Any] | None = None
+    ) -> None:
         nonlocal seq
         seq += 1
         profile.observe(
@@ -434,6 +438,7 @@ def replay_trace(trace: Sequence[Judged], policy: Any, seed: int = 0) -> list[St
                 actor=actor,
                 class_key=key,
                 proposal_id=pid,
+                data=data or {},
             )
         )
 
@@ -449,6 +454,8 @@ def replay_trace(trace: Sequence[Judged], policy: Any, seed: int = 0) -> list[St
             row(Outcome.SUPPRESSED, v.class_key, Actor.POLICY, pid)
         elif d.mode == "auto":
             row(Outcome.AUTO_APPLIED, v.class_key, Actor.POLICY, pid)
+            if v.verdict == "reject":  # undone, as `act` does
+                row(Outcome.CORRECTED, v.class_key, Actor.USER, pid, {"reverted": True})
         elif v.verdict == "reject":
             row(Outcome.REJECTED, v.class_key, Actor.USER, pid)
         else:

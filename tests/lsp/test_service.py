@@ -198,6 +198,35 @@ async def test_correction_recorded_when_the_window_closes(setup) -> None:
     assert corrected.after is not None and corrected.after.endswith("return message.upper()")
 
 
+async def test_undoing_an_accepted_edit_is_recorded_as_a_revert(setup) -> None:
+    service, provider, events = setup
+    service.update_settings(service.settings.model_copy(update={"correction_window_seconds": 0.3}))
+    pid = await _accepted(service, provider)
+    proposal = await service.get_proposal(pid)
+    doc = service.document(_uri(service))
+    assert doc.text.startswith(GREET_IMPROVED)
+    _edit(service, (doc.version or 0) + 1, GREET, proposal.original)  # the user's undo
+    assert service.document(_uri(service)).text == SOURCE
+    await events.until(lambda: any(r.outcome.value == "corrected" for r in events.records))
+    corrected = events.records[-1]
+    assert corrected.proposal_id == pid and corrected.after == proposal.original
+    assert corrected.data["reverted"] is True
+    profile = await service.profile_store()
+    stats = profile.profile.stats(proposal.class_key)
+    assert (stats.accepts, stats.rejects, stats.corrections) == (0, 1, 0)
+
+
+async def test_a_direct_correction_back_to_the_original_is_a_revert(setup) -> None:
+    service, provider, _ = setup
+    pid = await _accepted(service, provider)
+    proposal = await service.get_proposal(pid)
+    record = await service.correct(pid, proposal.original)
+    assert record.data == {"reverted": True}
+    profile = await service.profile_store()
+    stats = profile.profile.stats(proposal.class_key)
+    assert (stats.accepts, stats.rejects, stats.corrections) == (0, 1, 0)
+
+
 async def test_no_window_no_watch(setup) -> None:
     service, provider, events = setup
     service.update_settings(service.settings.model_copy(update={"correction_window_seconds": 0}))

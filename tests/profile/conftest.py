@@ -24,7 +24,14 @@ class Feed:
         self.ids = itertools.count(1)
         self.events: list[MaturityEvent] = []
 
-    def row(self, outcome: Outcome, key: str | None, actor: Actor, pid: str | None) -> None:
+    def row(
+        self,
+        outcome: Outcome,
+        key: str | None,
+        actor: Actor,
+        pid: str | None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
         record = DecisionRecord(
             seq=next(self.seq),
             prev_hash="0" * 64,
@@ -34,11 +41,13 @@ class Feed:
             actor=actor,
             class_key=key,
             proposal_id=pid,
+            data=data or {},
         )
         self.events += self.profile.observe(record)
 
     def __call__(self, key: str, steps: Iterable[str]) -> Feed:
-        """Each step is one proposal: accept, reject, correct, auto, auto_correct, suppress."""
+        """Each step is one proposal: accept, reject, correct, revert (accept, then undo),
+        auto, auto_correct, auto_revert, suppress, rewrite, proposed."""
         for step in steps:
             pid = f"p{next(self.ids)}"
             self.row(Outcome.PROPOSED, key, Actor.SYSTEM, pid)
@@ -47,6 +56,12 @@ class Feed:
             elif step == "correct":
                 self.row(Outcome.ACCEPTED, key, Actor.USER, pid)
                 self.row(Outcome.CORRECTED, key, Actor.USER, pid)
+            elif step == "revert":
+                self.row(Outcome.ACCEPTED, key, Actor.USER, pid)
+                self.row(Outcome.CORRECTED, key, Actor.USER, pid, {"reverted": True})
+            elif step == "auto_revert":
+                self.row(Outcome.AUTO_APPLIED, key, Actor.POLICY, pid)
+                self.row(Outcome.CORRECTED, key, Actor.USER, pid, {"reverted": True})
             elif step == "auto":
                 self.row(Outcome.AUTO_APPLIED, key, Actor.POLICY, pid)
             elif step == "auto_correct":

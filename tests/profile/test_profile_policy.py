@@ -293,6 +293,30 @@ def test_a_correction_after_an_auto_apply_is_fresh_evidence(feed) -> None:
     assert (s.alpha, s.beta) == (3.0, 3.0)
 
 
+def test_undoing_an_auto_apply_counts_as_a_rejection(feed) -> None:
+    settings = PolicySettings(correction_weight=0.5)
+    undone, kept = Profile(settings), Profile(settings)
+    feed(undone)(KEY, ["accept"] * 6 + ["auto_revert"] * 2)
+    feed(kept)(KEY, ["accept"] * 6 + ["auto_correct"] * 2)
+    s = undone.stats(KEY)
+    assert (s.n, s.accepts, s.rejects, s.corrections) == (8, 6, 2, 0)
+    assert (s.alpha, s.beta) == (7.0, 3.0)
+    assert (s.since_reject, s.reject_run) == (0, 2)  # recovery starts again
+    assert s.ema < kept.stats(KEY).ema  # an undo is not the partial approval of a correction
+
+
+def test_undoing_the_users_own_accept_replaces_it_with_a_rejection(feed) -> None:
+    settings = PolicySettings()
+    profile = Profile(settings)
+    feed(profile)(KEY, ["accept"] * 3 + ["revert"])
+    s = profile.stats(KEY)
+    assert (s.n, s.accepts, s.rejects, s.corrections) == (4, 3, 1, 0)
+    assert s.since_reject == 0
+    lam = 0.5 ** (1 / settings.ema_half_life)
+    weights = [lam ** (3 - i) for i in range(4)]
+    assert s.ema == pytest.approx(sum(weights[:3]) / sum(weights), rel=1e-12)
+
+
 def test_maturity_events_fire_both_ways(feed) -> None:
     settings = PolicySettings(maturity_width=0.25, maturity_share=0.6)
     profile = Profile(settings)

@@ -3,7 +3,9 @@
 Only a user's verdict is evidence of what the user approves: accepted counts 1, rejected 0,
 corrected `correction_weight`. A correction replaces the user's own accept of the same
 proposal (it is one decision, changed after the fact), but is fresh evidence after an
-auto-apply, which was the policy's doing. Rewritten follows a reject and adds nothing.
+auto-apply, which was the policy's doing. A correction that puts the original text back (the
+user undid the edit: `data["reverted"]`) is a rejection, not a partial approval. Rewritten
+follows a reject and adds nothing.
 Counts are kept as integers and the approval weight derived from them, so a snapshot, a
 replay and a rebuild give bit-identical numbers.
 """
@@ -100,6 +102,11 @@ def is_user_verdict(record: DecisionRecord) -> bool:
         Outcome.REJECTED,
         Outcome.CORRECTED,
     )
+
+
+def is_revert(record: DecisionRecord) -> bool:
+    """A correction back to the text before the edit: the user undid it, i.e. rejected it."""
+    return record.outcome == Outcome.CORRECTED and bool(record.data.get("reverted"))
 
 
 def decay_for(half_life: float) -> float:

@@ -18,13 +18,19 @@ from tether.config import PolicySettings
 from tether.core.types import Outcome
 from tether.decisions.models import DecisionRecord
 from tether.profile import beta
-from tether.profile.evidence import PENDING_ACCEPTS, ClassEvidence, decay_for, is_user_verdict
+from tether.profile.evidence import (
+    PENDING_ACCEPTS,
+    ClassEvidence,
+    decay_for,
+    is_revert,
+    is_user_verdict,
+)
 from tether.profile.models import ClassStats, MaturityEvent, PolicyDecision, PriorFit
 from tether.profile.policy import RandomSource
 from tether.profile.policy import decide as policy_decide
 from tether.profile.prior import fit_family_prior, fit_prior
 
-SNAPSHOT_FORMAT = 3  # 2: the recovery count (`since_reject`); 3: `unlabeled` per class
+SNAPSHOT_FORMAT = 4  # 2: `since_reject`; 3: `unlabeled` per class; 4: reverts are rejections
 
 
 #: A rejection in a class whose moving average of approval is at least this is a surprise
@@ -111,7 +117,13 @@ class Profile:
                 self._pending.move_to_end(record.proposal_id)
                 while len(self._pending) > PENDING_ACCEPTS:
                     self._pending.popitem(last=False)
-        elif record.outcome == Outcome.REJECTED:
+        elif accepted is not None and is_revert(record):  # the user undid their own accept
+            ev.accepts -= 1
+            ev.rejects += 1
+            ev.revise(accepted[1], -1.0, self._decay)
+            ev.note(approved=False)
+        elif record.outcome == Outcome.REJECTED or is_revert(record):
+            # a revert after an auto-apply is the user's first verdict on it: a rejection
             if ev.ema is not None and ev.ema >= SURPRISE:
                 self._alert_family(key)
             ev.rejects += 1
