@@ -376,6 +376,7 @@ class Judged:
     class_key: str  # "" when the agent could not parse the answer (a failed proposal)
     verdict: str
     label: float
+    risk: tuple[str, ...] = ()  # the classifier's risk flags, passed on as the service does
 
 
 def verdict_trace(persona: Persona, rewrites: Sequence[Rewrite]) -> list[Judged]:
@@ -399,7 +400,7 @@ def verdict_trace(persona: Persona, rewrites: Sequence[Rewrite]) -> list[Judged]
         if not isinstance(parsed, Parsed):
             out.append(Judged(rw.task, rw.path, "", "reject", 0.0))
             continue
-        key, _ = classify(rw.path, rw.task, "python", rw.original, parsed.text, classes)
+        key, risk = classify(rw.path, rw.task, "python", rw.original, parsed.text, classes)
         seen = PersonaProposal(
             path=rw.path,
             original=rw.original,
@@ -409,7 +410,7 @@ def verdict_trace(persona: Persona, rewrites: Sequence[Rewrite]) -> list[Judged]
             index=i,
         )
         verdict = persona(seen)
-        out.append(Judged(rw.task, rw.path, key, verdict.kind, verdict.approves))
+        out.append(Judged(rw.task, rw.path, key, verdict.kind, verdict.approves, tuple(risk)))
     return out
 
 
@@ -449,7 +450,7 @@ def replay_trace(trace: Sequence[Judged], policy: Any, seed: int = 0) -> list[St
             continue
         pid = f"p{i}"
         row(Outcome.PROPOSED, v.class_key, Actor.SYSTEM, pid)
-        d = profile.decide(v.class_key, rng=rng)
+        d = profile.decide(v.class_key, v.risk, rng=rng)
         if d.mode == "quiet":
             row(Outcome.SUPPRESSED, v.class_key, Actor.POLICY, pid)
         elif d.mode == "auto":
