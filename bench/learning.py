@@ -255,6 +255,20 @@ class LearningRun:
     steps: list[Step]
     seed: int = 0
 
+    @classmethod
+    def of(
+        cls, persona: Persona, started: float, steps: list[Step], window: int, seed: int
+    ) -> LearningRun:
+        """The run of `persona` whose steps were taken since `started` (perf_counter)."""
+        return cls(
+            persona.name,
+            str(persona.path),
+            time.perf_counter() - started,
+            persona_metrics(steps, window),
+            steps,
+            seed,
+        )
+
 
 async def run_learning(
     persona_specs: Sequence[str | Path],
@@ -274,16 +288,7 @@ async def run_learning(
             persona.configure(drift_at=decisions // 2)
             t0 = time.perf_counter()
             steps = await run_persona(persona, rewrites, workdir=base, seed=seed)
-            runs.append(
-                LearningRun(
-                    persona.name,
-                    str(persona.path),
-                    time.perf_counter() - t0,
-                    persona_metrics(steps, window),
-                    steps,
-                    seed,
-                )
-            )
+            runs.append(LearningRun.of(persona, t0, steps, window, seed))
     return runs
 
 
@@ -498,15 +503,9 @@ def replay(
             persona.configure(drift_at=decisions // 2)
             t0 = time.perf_counter()
             steps = replay_trace(verdict_trace(persona, rewrites), policy, seed)
-            run = LearningRun(
-                persona.name,
-                str(persona.path),
-                time.perf_counter() - t0,
-                persona_metrics(steps, window),
-                steps,
-                seed,
+            out.setdefault(persona.name, []).append(
+                LearningRun.of(persona, t0, steps, window, seed)
             )
-            out.setdefault(persona.name, []).append(run)
     return {name: pooled_metrics(runs) for name, runs in out.items()}
 
 
