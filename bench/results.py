@@ -66,7 +66,9 @@ class BenchResult(BaseModel):
         rows = []
         for t in self.targets:
             met = {True: "yes", False: "NO", None: "n/a"}[t.met]
-            rows.append([t.name, _fmt(t.value, t.unit), f"{t.op} {_fmt(t.target, t.unit)}", met])
+            rows.append(
+                [t.name, _fmt(t.value, t.unit, t.target), f"{t.op} {_fmt(t.target, t.unit)}", met]
+            )
         return rows
 
     def render(self) -> str:
@@ -92,11 +94,18 @@ class BenchResult(BaseModel):
         return "\n".join(lines)
 
 
-def _fmt(value: float | None, unit: str) -> str:
+def _fmt(value: float | None, unit: str, against: float | None = None) -> str:
+    """Three significant digits, or more where three would round a miss onto its goal."""
     if value is None:
         return "n/a"
     if isinstance(value, float) and not value.is_integer():
+        digits = 3
         text = f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
+        while abs(value) < 100 and against is not None and value != against and digits < 6:
+            if float(text.replace(",", "")) != against:
+                break
+            digits += 1
+            text = f"{value:,.{digits}g}"
     else:
         text = f"{int(value):,}"
     return f"{text} {unit}".strip()
@@ -162,7 +171,7 @@ def t_row(result: BenchResult, target: Target) -> list[Any]:
     met = {True: "yes", False: "NO", None: "n/a"}[target.met]
     return [
         target.name,
-        _fmt(target.value, target.unit),
+        _fmt(target.value, target.unit, target.target),
         f"{target.op} {_fmt(target.target, target.unit)}",
         met,
         result.mode,

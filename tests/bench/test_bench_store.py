@@ -25,3 +25,12 @@ def test_the_chain_built_for_verify_timing_is_a_valid_tether_chain(tmp_path: Pat
     store_bench.build_chain(db, 50)
     result = verify_file(db)
     assert result.ok and result.rows == 50, result.summary()
+
+
+def test_a_missed_target_never_prints_as_its_goal() -> None:
+    from bench.results import _fmt
+
+    assert _fmt(0.3997, "", 0.4) == "0.3997"  # three digits would read "0.4 >= 0.4: NO"
+    assert _fmt(0.433, "", 0.7) == "0.433"
+    assert _fmt(0.4, "", 0.4) == "0.4"
+    assert _fmt(608.2, "ms", 700) == "608 ms"
