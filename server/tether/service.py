@@ -221,7 +221,6 @@ class _Watch:
     expected: str | None  # whole text that arms the watch
     start: int  # where the span starts once armed
     timer: asyncio.TimerHandle | None = None
-    original: str | None = None  # the text before an applied edit: going back to it is an undo
 
 
 @dataclass(eq=False)
@@ -289,11 +288,6 @@ def relative_path(workspace: Path, uri: str) -> str:
         return local.resolve().relative_to(workspace).as_posix()
     except ValueError:
         return local.as_posix()
-
-
-def _reverted(text: str, original: str | None) -> dict[str, bool]:
-    """The `reverted` mark of a correction that puts the original back (an undo)."""
-    return {"reverted": True} if original is not None and text == original else {}
 
 
 def _dump(model: BaseModel) -> dict[str, Any]:
@@ -908,7 +902,7 @@ class TetherService:
         finally:
             self.release(plan)
         self._drop_live(proposal)
-        self._watch(proposal, Outcome.CORRECTED, plan.text, plan.expected, proposal.original)
+        self._watch(proposal, Outcome.CORRECTED, plan.text, plan.expected)
         return record
 
     async def reject(self, proposal_id: str, reason: str | None = None) -> DecisionRecord:
@@ -954,13 +948,8 @@ class TetherService:
 
     async def correct(self, proposal_id: str, text: str) -> DecisionRecord:
         """Record a correction directly (the LSP server detects them by itself)."""
-        proposal = await self.get_proposal(proposal_id)
         return await self._record(
-            Outcome.CORRECTED,
-            actor=Actor.USER,
-            proposal_id=proposal_id,
-            after=text,
-            data=_reverted(text, proposal.original),
+            Outcome.CORRECTED, actor=Actor.USER, proposal_id=proposal_id, after=text
         )
 
     async def rewritten(self, proposal_id: str, text: str) -> DecisionRecord:
@@ -974,12 +963,7 @@ class TetherService:
 
     # ------------------------------------------------------------------ corrections
     def _watch(
-        self,
-        proposal: Proposal,
-        outcome: Outcome,
-        baseline: str,
-        expected: str | None,
-        original: str | None = None,
+        self, proposal: Proposal, outcome: Outcome, baseline: str, expected: str | None
     ) -> None:
         window = self.settings.correction_window_seconds
         doc = self._docs.get(proposal.uri)
@@ -997,7 +981,6 @@ class TetherService:
             span=None,
             expected=expected,
             start=start,
-            original=original,
         )
         self._arm(watch, doc.text)
         watch.timer = asyncio.get_running_loop().call_later(
@@ -1048,10 +1031,7 @@ class TetherService:
                 proposal_id=watch.proposal_id,
                 before=watch.baseline,
                 after=final,
-                data={
-                    "window_seconds": self.settings.correction_window_seconds,
-                    **_reverted(final, watch.original),
-                },
+                data={"window_seconds": self.settings.correction_window_seconds},
             )
         except InvalidTransition:
             return None

@@ -145,3 +145,23 @@ async def test_transitions_are_checked(store: DecisionStore) -> None:
     assert corrected.class_key == p.class_key and corrected.path == p.path
     assert (await store.get_proposal(p.id)).state == "corrected"
     assert (await store.verify()).ok
+
+
+async def test_a_correction_back_to_the_original_is_marked_reverted(store: DecisionStore) -> None:
+    undone, fixed = make_proposal(path="src/a.py"), make_proposal(path="src/b.py")
+    for p in (undone, fixed):
+        await store.add_proposal(p)
+        await store.record(Outcome.ACCEPTED, actor=Actor.USER, proposal_id=p.id)
+    reverted = await store.record(
+        Outcome.CORRECTED,
+        actor=Actor.USER,
+        proposal_id=undone.id,
+        after=undone.original,
+        data={"window_seconds": 30},
+    )
+    assert reverted.data == {"window_seconds": 30, "reverted": True}
+    edited = await store.record(
+        Outcome.CORRECTED, actor=Actor.USER, proposal_id=fixed.id, after="x = 1\n"
+    )
+    assert edited.data == {}
+    assert (await store.verify()).ok

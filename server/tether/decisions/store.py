@@ -351,7 +351,9 @@ class DecisionStore:
         """Append one decision; returns only once it is durable.
 
         For a proposal, the transition is checked against its current state and the
-        proposal's state is updated in the same transaction.
+        proposal's state is updated in the same transaction. A correction back to the
+        proposal's original text (the user undid the edit) is marked `data["reverted"]`, so
+        every reader of the log (the profile first) can tell an undo from a fix.
         """
         async with self._write() as db:
             proposal: Proposal | None = None
@@ -368,6 +370,8 @@ class DecisionStore:
                     raise InvalidTransition(
                         f"proposal {proposal_id} is {state.value}; cannot record {outcome.value}"
                     )
+                if outcome == Outcome.CORRECTED and after == proposal.original:
+                    data = {**(data or {}), "reverted": True}
             content = DecisionContent(
                 ts=utcnow(),
                 outcome=outcome,
