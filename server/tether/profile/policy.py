@@ -152,20 +152,17 @@ def decide(
     elif explore and mode != "ask":
         every = settings.check_every if mode == "auto" else settings.quiet_check_every
         rate = settings.exploration if mode == "auto" else settings.quiet_exploration
+        asked = None
         if every > 0 and stats.unlabeled >= every:
-            chosen_mode = mode
-            mode, override, explored = "ask", "exploration", True
-            why = (
+            asked = (
                 f"check-in: {stats.unlabeled} proposals of this class in a row without your "
-                f"verdict; {chosen_mode} classes ask one in {every}; else {chosen_mode}: {why}"
+                f"verdict; {mode} classes ask one in {every}"
             )
         elif rate > 0.0 and (rng or _DEFAULT_RNG).random() < rate:
-            chosen_mode = mode
+            asked = f"exploration: {rate:.0%} of {mode} decisions are asked so labels keep flowing"
+        if asked is not None:
+            why = f"{asked}; else {mode}: {why}"
             mode, override, explored = "ask", "exploration", True
-            why = (
-                f"exploration: {rate:.0%} of {chosen_mode} decisions are asked so labels keep "
-                f"flowing; else {chosen_mode}: {why}"
-            )
     risky_flags = sorted(set(risk) & set(settings.risky_flags))
     numbers = _numbers(stats, settings, base, recent, override, explored, pin, always_ask)
     numbers["predicted"] = predicted
