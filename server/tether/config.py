@@ -84,7 +84,7 @@ class PolicySettings(_Section):
 
 
 class ClassSettings(_Section):
-    parts: list[Literal["task", "language", "area", "size", "risk"]] = Field(
+    parts: list[Literal["task", "kind", "language", "area", "size", "risk"]] = Field(
         default_factory=lambda: ["task", "language", "area", "size"]
     )
     areas: dict[str, list[str]] = Field(

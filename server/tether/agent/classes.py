@@ -134,6 +134,7 @@ def classify(
     original: str,
     proposed: str | None,
     settings: ClassSettings,
+    kind: str = "",
 ) -> tuple[str, list[str]]:
     """(class key, risk flags) for an edit; the key joins the configured parts with `:`.
 
@@ -150,6 +151,8 @@ def classify(
     for part in settings.parts:
         if part == "task":
             parts.append(task)
+        elif part == "kind":
+            parts.append(kind or "any")
         elif part == "language":
             parts.append(language or "text")
         elif part == "area":
@@ -162,7 +165,7 @@ def classify(
 
 
 #: Class parts that depend on the answer, unknown before the model has spoken.
-ANSWER_PARTS = frozenset({"size", "risk"})
+ANSWER_PARTS = frozenset({"size", "risk", "kind"})
 
 
 def route_key(class_key: str, settings: ClassSettings) -> str:

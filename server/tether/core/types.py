@@ -108,6 +108,8 @@ class Candidate(BaseModel):
     text: str  # replacement for the proposal's range
     completion: str  # the raw model output it was parsed from (what training learns)
     score: float | None = None  # reranker score, when reranked
+    source: str = ""  # what produced it: "ruff:E711", "student", "teacher", …
+    kind: str = ""  # the kind of change: a ruff rule code ("E711") or "docstring", …
 
 
 class Proposal(BaseModel):
@@ -121,6 +123,7 @@ class Proposal(BaseModel):
     version: int | None = None  # document version the edit is pinned to
     range: Range
     task: str
+    kind: str = ""  # the chosen candidate's kind of change (a rule code or "docstring", …)
     class_key: str
     risk: list[str] = Field(default_factory=list)
     rationale: str = ""
