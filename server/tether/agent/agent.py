@@ -56,6 +56,8 @@ class AgentRequest(BaseModel):
     version: int | None = None
     range: Range
     task: str
+    # the user's own words ("make this iterative"), for "Ask…" and "Refine…"; may be empty
+    instruction: str = ""
     diagnostics: list[DiagnosticInfo] = Field(default_factory=list)
 
 
