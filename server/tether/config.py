@@ -136,6 +136,31 @@ class TrainingSettings(_Section):
     )
 
 
+class PublishSettings(_Section):
+    """`tether publish`: the gate a profile and adapter must clear (or `--force`)."""
+
+    min_mature_share: float = Field(
+        0.6, ge=0, le=1, description="Share of traffic in mature classes needed to publish."
+    )
+    min_preference_accuracy: float = Field(
+        0.6, ge=0, le=1, description="Held-out accuracy (or AUC) the active adapter needs."
+    )
+
+
+class ServeSettings(_Section):
+    """`tether serve`: the HTTP API and the engine that generates for it."""
+
+    host: str = Field("127.0.0.1", description="Address to bind; loopback unless you mean it.")
+    port: int = Field(8765, ge=0, le=65535)
+    backend: Literal["inprocess", "llamacpp", "ollama", "vllm"] = Field(
+        "inprocess", description="Who generates: in-process transformers+PEFT or an engine."
+    )
+    engine_url: str | None = Field(None, description="Base URL of the engine's HTTP API.")
+    engine_model: str | None = Field(None, description="Model (or LoRA) name at the engine.")
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    rate_limit_per_minute: int = Field(120, ge=1, description="Requests per token per minute.")
+
+
 class Settings(BaseModel):
     """Everything a user can configure, with the defaults a fresh machine runs on."""
 
@@ -167,6 +192,8 @@ class Settings(BaseModel):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     classes: ClassSettings = Field(default_factory=ClassSettings)
     training: TrainingSettings = Field(default_factory=TrainingSettings)
+    publish: PublishSettings = Field(default_factory=PublishSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
 
     @field_validator("model", "teacher")
     @classmethod
