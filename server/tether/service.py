@@ -118,6 +118,11 @@ class AgentFailed(ServiceError):
 
     kind = "agent_failed"
 
+    def __init__(self, message: str, failures: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        # the raw reasons nothing survived (tether.core.messages.no_proposal words them)
+        self.failures = list(failures)
+
 
 class TrainingBusy(ServiceError):
     kind = "training_busy"
@@ -673,7 +678,7 @@ class TetherService:
             raise
         outcome.failures = list(result.failures)
         if not outcome.proposals and outcome.failures:
-            raise AgentFailed("no proposal: " + "; ".join(outcome.failures))
+            raise AgentFailed("no proposal: " + "; ".join(outcome.failures), outcome.failures)
         return outcome
 
     def _show_unpresented(self, admission: asyncio.Task[ProposeOutcome]) -> None:

@@ -118,8 +118,12 @@ async def test_bad_requests_get_clear_errors_and_lose_nothing(
     assert await editor.propose(uri, TOTAL)
     # a model answering garbage: a clear error (the next answer in the replay file)
     err = await _error(editor.propose(uri, TOTAL))
-    assert err.code == REQUEST_FAILED and "no proposal" in err.message
-    assert "no code block" in err.message
+    assert err.code == REQUEST_FAILED
+    assert err.message.startswith("No suggestion for this selection: ")
+    assert "gave no code" in err.message and not err.message.startswith("Tether")
+    msg = err.data["message"]  # the catalogue's parts and buttons, for the editor
+    assert [a["id"] for a in msg["actions"]] == ["retry", "rephrase"]
+    assert "no code block" in msg["detail"][0]  # the raw reason is kept for the log
     after = rows(store_path(ws, tether_home))
     assert after[: len(before)] == before
     assert (await editor.command("tether.verify", {}))["ok"] is True

@@ -42,7 +42,7 @@ async def code_action(
         check_range(doc.text, rng)
     except RangeError as exc:
         raise JsonRpcException(
-            message=f"Tether: code action range is not in the document: {exc}",
+            message=f"the code action range is not in the document: {exc}",
             code=INVALID_PARAMS,
         ) from None
     lazy = _resolves_command(server)
@@ -72,7 +72,7 @@ async def resolve(server: TetherServer, session: Session, action: lsp.CodeAction
     op = data.get("op")
     if op is None:
         raise JsonRpcException(
-            message="Tether: this code action carries no Tether data", code=INVALID_PARAMS
+            message="this code action carries no Tether data", code=INVALID_PARAMS
         )
     pid = data.get("proposalId")
     if pid is not None:
@@ -203,7 +203,7 @@ def _command(title: str, data: dict[str, Any]) -> lsp.Command:
         return lsp.Command(title=title, command=cmd.REJECT, arguments=[arg])
     if op == "diff":
         return lsp.Command(title=title, command=cmd.SHOW_DIFF, arguments=[{"proposalId": pid}])
-    raise JsonRpcException(message=f"Tether: unknown code action {op!r}", code=INVALID_PARAMS)
+    raise JsonRpcException(message=f"unknown code action {op!r}", code=INVALID_PARAMS)
 
 
 def _overlaps(proposal: Proposal, rng: Any) -> bool:

@@ -11,6 +11,8 @@ from lsprotocol.types import LSPErrorCodes
 from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException
 
+from tether.core import messages
+
 log = logging.getLogger(__name__)
 
 INVALID_PARAMS = -32602
@@ -20,7 +22,12 @@ R = TypeVar("R")
 
 
 def rpc_error(exc: BaseException) -> JsonRpcException:
-    """The error response for an exception a handler raised."""
+    """The error response for an exception a handler raised.
+
+    The message is the catalogue's one line (what happened, why, what to do; no prefix:
+    the editor says where it comes from); `data.message` has the parts and the actions
+    an editor shows as buttons, `data.kind` the error's kind.
+    """
     from tether.decisions import StoreError
     from tether.service import (
         AgentFailed,
@@ -37,7 +44,7 @@ def rpc_error(exc: BaseException) -> JsonRpcException:
     if isinstance(exc, JsonRpcException):
         return exc
     if isinstance(exc, ValidationError):
-        return JsonRpcException(message=f"Tether: {describe(exc)}", code=INVALID_PARAMS)
+        return _error(messages.for_kind("bad_request", describe(exc)), INVALID_PARAMS)
     if isinstance(exc, ServiceError):
         code = {  # most specific first: StaleWork is a WorkCancelled
             BadRequest: INVALID_PARAMS,
@@ -53,17 +60,17 @@ def rpc_error(exc: BaseException) -> JsonRpcException:
             (c for cls, c in code.items() if isinstance(exc, cls)),
             LSPErrorCodes.RequestFailed.value,
         )
-        return JsonRpcException(message=f"Tether: {exc}", code=value, data={"kind": exc.kind})
+        return _error(messages.for_exception(exc), value, kind=exc.kind)
     if isinstance(exc, StoreError):
-        return JsonRpcException(
-            message=f"Tether: the decision store failed: {exc}",
-            code=LSPErrorCodes.RequestFailed.value,
-            data={"kind": "store"},
+        return _error(
+            messages.for_kind("store", str(exc)), LSPErrorCodes.RequestFailed.value, kind="store"
         )
+    return _error(messages.for_exception(exc), -32603, kind="internal")
+
+
+def _error(msg: messages.UserMessage, code: int, *, kind: str | None = None) -> JsonRpcException:
     return JsonRpcException(
-        message=f"Tether: internal error: {type(exc).__name__}: {exc}",
-        code=-32603,
-        data={"kind": "internal"},
+        message=msg.text(), code=code, data={"kind": kind or msg.code, "message": msg.data()}
     )
 
 
@@ -99,7 +106,7 @@ def params_dict(params: Any) -> dict[str, Any]:
         return {}
     if isinstance(params, dict):
         return params
-    raise JsonRpcException(message="Tether: params must be a JSON object", code=INVALID_PARAMS)
+    raise JsonRpcException(message="params must be a JSON object", code=INVALID_PARAMS)
 
 
 def single_argument(arguments: tuple[Any, ...]) -> dict[str, Any]:
@@ -108,7 +115,7 @@ def single_argument(arguments: tuple[Any, ...]) -> dict[str, Any]:
         return {}
     if len(arguments) != 1 or not isinstance(arguments[0], dict):
         raise JsonRpcException(
-            message='Tether: commands take a single object argument, e.g. {"proposalId": "…"}',
+            message='commands take a single object argument, e.g. {"proposalId": "…"}',
             code=INVALID_PARAMS,
         )
     return arguments[0]
