@@ -1,0 +1,329 @@
+"""Shared frozen layers: a DPO step runs the layers below the adapter once per pair.
+
+With LoRA on the top K decoder layers only, everything below them (the embeddings and the
+first L-K layers) is frozen and identical for the policy and the reference. Their output
+for a pair depends only on its tokens, so it is computed once, without gradients, and
+shared by the reference's pass and every policy pass; only the top K layers run twice
+(reference without the adapter, policy with it) and only they are in the backward pass.
+Those outputs and the reference's log-probabilities go to a disk cache
+(`feature_cache.FeatureCache`) so a retrain computes them only for new pairs.
+
+The two answers of a pair share their prompt (most of the tokens). Each pair is packed
+into one sequence, prompt + chosen tail + rejected tail, with the position ids each token
+has in its own row and an attention mask that lets the rejected tail see the shared prompt
+but not the chosen tail: every layer runs the shared prompt once, with the same numbers as
+two separate rows (the prompt-prefix sharing of `prefix.py`, done by packing so it also
+holds in the backward pass and in the frozen part).
+
+How it plugs into TRL (no private function is touched): TRL's DPO trainer calls
+`model(input_ids, attention_mask, labels=…, fused_lm_head=True)` and reads a
+`FusedCausalLMOutput` (the documented contract of `trl.trainer.utils.add_fused_lm_head`).
+`SplitForward.install(model)` wraps that forward of the causal LM under PEFT: it returns
+the same output, computed as above, and projects only the scored (completion) positions
+through the LM head. Calls it cannot serve exactly (no labels, left padding, a cache, a
+model that is not a Llama-style decoder) go to the original forward untouched.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tether.training.feature_cache import FeatureCache, token_key
+
+FROZEN = "frozen"
+MEMO_PAIRS = 8  # pairs kept in memory, so a step's reference pass reuses the policy's
+
+
+@dataclass
+class SplitStats:
+    """What the wrapped forward ran: for the report, the benchmark's FLOP count and tests."""
+
+    calls: int = 0
+    fallbacks: int = 0  # calls handed to the original forward
+    frozen_computed: int = 0  # pairs whose frozen layers ran here
+    frozen_reused: int = 0  # pairs whose frozen output came from memory or the disk cache
+    frozen_positions: int = 0  # positions run through the frozen layers
+    top_positions: int = 0  # positions run through the top K layers (all passes)
+    row_positions: int = 0  # rows x width: what the plain forward runs in each pass
+    scored: int = 0  # positions projected through the LM head
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def decoder_parts(model: Any) -> Any | None:
+    """The Llama-style backbone (embed_tokens, layers, norm, rotary_emb), or None."""
+    backbone = getattr(model, "model", None)
+    needed = ("embed_tokens", "layers", "norm", "rotary_emb")
+    if backbone is None or not all(hasattr(backbone, n) for n in needed):
+        return None
+    cfg = model.config.get_text_config()
+    if getattr(cfg, "final_logit_softcapping", None) or getattr(cfg, "logit_scale", None):
+        return None  # logits the plain head would transform; not served here
+    return backbone
+
+
+def top_layer_indices(model: Any, lora_layers: int) -> list[int]:
+    """Indices of the top K decoder layers (all of them when K is 0 or too large)."""
+    n = model.config.get_text_config().num_hidden_layers
+    k = n if lora_layers <= 0 else min(lora_layers, n)
+    return list(range(n - k, n))
+
+
+def _right_padded(attention_mask: Any) -> bool:
+    mask = attention_mask.bool()
+    return bool((mask[:, 1:] <= mask[:, :-1]).all()) and bool(mask[:, 0].all())
+
+
+class _Pack:
+    """Rows of a batch packed into one sequence per pair (chosen i with rejected i)."""
+
+    def __init__(self, input_ids: Any, lengths: list[int], completion_starts: list[int]) -> None:
+        import torch
+
+        rows = input_ids.shape[0]
+        half = rows // 2 if rows % 2 == 0 else 0
+        self.groups: list[list[int]] = (
+            [[i, i + half] for i in range(half)] if half else [[i] for i in range(rows)]
+        )
+        self.group_of = [0] * rows
+        self.index: list[list[int]] = [[] for _ in range(rows)]  # row position -> packed position
+        self.seqs: list[list[int]] = []
+        self.positions: list[list[int]] = []
+        self.shared: list[int] = []
+        self.keys: list[str] = []
+        ids = input_ids.tolist()
+        for g, members in enumerate(self.groups):
+            a = members[0]
+            seq = ids[a][: lengths[a]]
+            pos = list(range(lengths[a]))
+            self.group_of[a] = g
+            self.index[a] = list(range(lengths[a]))
+            shared = lengths[a]
+            if len(members) == 2:
+                b = members[1]
+                other = ids[b][: lengths[b]]
+                shared = 0
+                for x, y in zip(seq, other, strict=False):
+                    if x != y:
+                        break
+                    shared += 1
+                base = len(seq)
+                seq = seq + other[shared:]
+                pos = pos + list(range(shared, lengths[b]))
+                self.group_of[b] = g
+                self.index[b] = list(range(shared)) + [
+                    base + j - shared for j in range(shared, lengths[b])
+                ]
+            self.seqs.append(seq)
+            self.positions.append(pos)
+            self.shared.append(shared)
+            self.keys.append(
+                token_key(
+                    *(ids[m][: lengths[m]] for m in members),
+                    [completion_starts[m] for m in members],
+                )
+            )
+        self.lengths = [len(s) for s in self.seqs]
+        self.torch = torch
+
+    def tensors(self, groups: list[int], device: Any, dtype: Any) -> tuple[Any, Any, Any]:
+        """(packed ids, position ids, additive attention mask) for some of the groups."""
+        torch = self.torch
+        width = max(self.lengths[g] for g in groups)
+        n = len(groups)
+        ids = torch.zeros(n, width, dtype=torch.long)
+        pos = torch.zeros(n, width, dtype=torch.long)
+        allowed = torch.zeros(n, width, width, dtype=torch.bool)
+        causal = torch.ones(width, width, dtype=torch.bool).tril()
+        for i, g in enumerate(groups):
+            length = self.lengths[g]
+            ids[i, :length] = torch.tensor(self.seqs[g])
+            pos[i, :length] = torch.tensor(self.positions[g])
+            members = self.groups[g]
+            first = length if len(members) == 1 else len(self.index[members[0]])
+            allowed[i, :first, :first] = causal[:first, :first]
+            if first < length:  # the second row's own tail: the shared prompt, then itself
+                shared = self.shared[g]
+                allowed[i, first:length, :shared] = True
+                tail = length - first
+                allowed[i, first:length, first:length] = causal[:tail, :tail]
+            if length < width:  # padding attends to itself only (its output is never read)
+                idx = torch.arange(length, width)
+                allowed[i, idx, idx] = True
+        mask = torch.zeros(n, 1, width, width, dtype=dtype)
+        mask.masked_fill_(~allowed.unsqueeze(1), torch.finfo(dtype).min)
+        return ids.to(device), pos.to(device), mask.to(device)
+
+
+class SplitForward:
+    """The wrapped forward of one causal LM (see the module docstring)."""
+
+    def __init__(self, model: Any, lora_layers: int, cache: FeatureCache | None = None) -> None:
+        self.model = model
+        self.backbone = decoder_parts(model)
+        self.top = top_layer_indices(model, lora_layers)
+        self.split = self.top[0]
+        self.cache = cache
+        self.stats = SplitStats()
+        self._memo: OrderedDict[str, Any] = OrderedDict()
+        self._original: Any = None
+
+    @property
+    def supported(self) -> bool:
+        return self.backbone is not None
+
+    def install(self) -> SplitForward:
+        """Replace `model.forward` (an instance attribute, as TRL's own fused head does)."""
+        if not self.supported:
+            raise ValueError(
+                f"{type(self.model).__name__} is not a Llama-style decoder; "
+                "train all layers (training.lora_layers = 0) instead"
+            )
+        lower = [self.backbone.embed_tokens, *self.backbone.layers[: self.split]]
+        if any(p.requires_grad for m in lower for p in m.parameters()):
+            raise ValueError(
+                "parameters below the top layers are trainable, so their output cannot be "
+                "shared or cached; put the adapter on the top layers only"
+            )
+        self._original = self.model.forward
+        self.model.forward = self.forward
+        return self
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        self.stats.calls += 1
+        input_ids = kwargs.get("input_ids", args[0] if args else None)
+        labels = kwargs.get("labels")
+        attention_mask = kwargs.get("attention_mask")
+        plain = {"inputs_embeds", "shift_labels", "past_key_values", "cache", "position_ids"}
+        if (
+            args
+            or not kwargs.get("fused_lm_head")
+            or input_ids is None
+            or labels is None
+            or input_ids.dim() != 2
+            or any(kwargs.get(k) is not None for k in plain)
+            or (attention_mask is not None and not _right_padded(attention_mask))
+        ):
+            self.stats.fallbacks += 1
+            return self._original(*args, **kwargs)
+        return self._split_forward(input_ids, attention_mask, labels)
+
+    def _split_forward(self, input_ids: Any, attention_mask: Any, labels: Any) -> Any:
+        import torch
+
+        rows, width = input_ids.shape
+        lengths = [width] * rows if attention_mask is None else attention_mask.sum(dim=1).tolist()
+        scored = labels != -100
+        starts = [
+            int(scored[r].nonzero()[0, 0]) if bool(scored[r].any()) else lengths[r]
+            for r in range(rows)
+        ]
+        pack = _Pack(input_ids, lengths, starts)
+        device = input_ids.device
+        dtype = self.backbone.embed_tokens.weight.dtype
+        groups = list(range(len(pack.groups)))
+        ids, pos, mask = pack.tensors(groups, device, dtype)
+        hidden = self._frozen_output(pack, ids, pos, mask)
+        self.stats.row_positions += rows * width
+        self.stats.top_positions += sum(pack.lengths)
+
+        bb = self.backbone
+        x = hidden
+        pe = bb.rotary_emb(x, position_ids=pos)
+        for layer in bb.layers[self.split :]:
+            x = _layer(layer, x, mask, pos, pe)
+        x = bb.norm(x)
+
+        # next-token log-probs at the scored positions only: row r's token t is predicted
+        # from its position t-1, which sits at packed position index[r][t-1]
+        target_mask = scored[:, 1:]
+        rr, tt = target_mask.nonzero(as_tuple=True)
+        index = torch.zeros(rows, width, dtype=torch.long)
+        for r in range(rows):
+            index[r, : lengths[r]] = torch.tensor(pack.index[r])
+        group_of = torch.tensor(pack.group_of, dtype=torch.long)
+        rr_cpu, tt_cpu = rr.cpu(), tt.cpu()
+        src = x[group_of[rr_cpu].to(device), index[rr_cpu, tt_cpu].to(device)]
+        targets = labels[:, 1:][rr, tt]
+        head = self.model.get_output_embeddings()
+        logits = head(src)
+        logp = torch.log_softmax(logits.float(), dim=-1)
+        chosen = logp.gather(1, targets.unsqueeze(1)).squeeze(1)
+        shape = (rows, width - 1)
+        log_probs = logp.new_zeros(shape).index_put((rr, tt), chosen)
+        with torch.no_grad():
+            probs = logp.exp()
+            entropy = logp.new_zeros(shape).index_put((rr, tt), -(probs * logp).sum(-1))
+            mean_logits = logp.new_zeros(shape).index_put((rr, tt), logits.float().mean(-1))
+            sum_sq = logp.new_zeros(shape).index_put((rr, tt), torch.logsumexp(2 * logp, -1))
+            top1 = torch.zeros(shape, dtype=torch.bool, device=device).index_put(
+                (rr, tt), logits.argmax(-1) == targets
+            )
+        self.stats.scored += int(rr.numel())
+        loss = -log_probs.sum() / target_mask.sum().clamp(min=1)
+        from trl.trainer.utils import FusedCausalLMOutput
+
+        return FusedCausalLMOutput(
+            loss=loss,
+            log_probs=log_probs,
+            entropy=entropy,
+            log_sum_sq_probs=sum_sq,
+            mean_logits=mean_logits,
+            is_top1=top1,
+            label_mask=target_mask,
+        )
+
+    def _frozen_output(self, pack: _Pack, ids: Any, pos: Any, mask: Any) -> Any:
+        """The frozen layers' output for every pair: from memory, the disk cache or a run."""
+        import torch
+
+        found: dict[int, Any] = {}
+        for g, key in enumerate(pack.keys):
+            entry = self._memo.get(key)
+            if entry is None and self.cache is not None:
+                stored = self.cache.get(key, FROZEN)
+                entry = stored.get("hidden") if stored else None
+                if entry is not None and entry.shape[0] != pack.lengths[g]:
+                    entry = None  # not this pair's (a hash collision would be a bug)
+            if entry is not None:
+                found[g] = entry.to(ids.device)
+                self._remember(key, entry)
+                self.stats.frozen_reused += 1
+        missing = [g for g in range(len(pack.keys)) if g not in found]
+        if missing:
+            m_ids, m_pos, m_mask = ids[missing], pos[missing], mask[missing]
+            with torch.no_grad():
+                bb = self.backbone
+                x = bb.embed_tokens(m_ids)
+                pe = bb.rotary_emb(x, position_ids=m_pos)
+                for layer in bb.layers[: self.split]:
+                    x = _layer(layer, x, m_mask, m_pos, pe)
+            for i, g in enumerate(missing):
+                out = x[i, : pack.lengths[g]].detach()
+                found[g] = out
+                self._remember(pack.keys[g], out)
+                if self.cache is not None:
+                    self.cache.put(pack.keys[g], FROZEN, {"hidden": out})
+                self.stats.frozen_computed += 1
+                self.stats.frozen_positions += pack.lengths[g]
+        width = ids.shape[1]
+        hidden_size = found[0].shape[-1]
+        out = ids.new_zeros((len(pack.keys), width, hidden_size), dtype=mask.dtype)
+        for g, h in found.items():
+            out[g, : h.shape[0]] = h
+        return out
+
+    def _remember(self, key: str, value: Any) -> None:
+        self._memo[key] = value
+        self._memo.move_to_end(key)
+        while len(self._memo) > MEMO_PAIRS:
+            self._memo.popitem(last=False)
+
+
+def _layer(layer: Any, x: Any, mask: Any, pos: Any, pe: Any) -> Any:
+    out = layer(x, attention_mask=mask, position_ids=pos, position_embeddings=pe)
+    return out[0] if isinstance(out, tuple) else out
