@@ -200,6 +200,7 @@ class AcceptPlan(BaseModel):
     version: int | None
     edits: list[TextEdit]
     hunks: list[int] | None  # None: all of them
+    hunks_total: int = 0  # how many hunks the chosen candidate has
     candidate: int | None
     text: str  # the replacement of the proposal's range after the edit
     expected: str | None  # the whole document after the edit (None: document not open)
@@ -637,13 +638,18 @@ class TetherService:
         return Document(uri, relative_path(self.workspace, uri), language, None, text)
 
     async def propose(
-        self, req: AgentRequest, *, cancel: asyncio.Event | None = None
+        self,
+        req: AgentRequest,
+        *,
+        cancel: asyncio.Event | None = None,
+        meta: dict[str, Any] | None = None,
     ) -> ProposeOutcome:
         """Run the agent, record its proposals and decide each one's fate with the policy.
 
         Raises WorkCancelled when the request was cancelled or the document changed
         meanwhile (nothing is recorded then), AgentFailed when no proposal came back and
-        the provider failed.
+        the provider failed. `meta` is added to each proposal's meta before it is recorded
+        (the user's own words, the proposal it replaces).
         """
         job = _Job(req.uri, req.version, cancel or asyncio.Event())
         self._jobs.add(job)
@@ -670,6 +676,9 @@ class TetherService:
             self._jobs.discard(job)
         if job.cancel.is_set():
             raise job.error()
+        for proposal in result.proposals:
+            for key, value in (meta or {}).items():
+                proposal.meta.setdefault(key, value)
         admission = asyncio.get_running_loop().create_task(self._admit_all(result.proposals))
         try:
             outcome = await asyncio.shield(admission)  # recording is never half done
@@ -782,6 +791,10 @@ class TetherService:
         except UnknownProposal:
             raise ProposalNotFound(f"unknown proposal id {proposal_id!r}") from None
 
+    async def pending_proposal(self, proposal_id: str) -> Proposal:
+        """A proposal that still takes a verdict (ProposalNotPending otherwise)."""
+        return await self._pending(proposal_id)
+
     async def _pending(self, proposal_id: str) -> Proposal:
         proposal = await self.get_proposal(proposal_id)
         if proposal.state is not ProposalState.PENDING:
@@ -844,6 +857,7 @@ class TetherService:
             version=proposal.version,
             edits=[TextEdit(range=h.range, new_text=h.new_text) for h in selected],
             hunks=hunk_ids,
+            hunks_total=len(all_hunks),
             candidate=candidate,
             text=text,
             expected=expected,
@@ -874,25 +888,31 @@ class TetherService:
         candidate: int | None = None,
         *,
         decision: PolicyDecision | None = None,
+        reason: str | None = None,
     ) -> DecisionRecord:
         """Record an applied accept (by the user, or by the policy when `decision` is given).
 
         Editors pass the plan they applied; callers without an editor (benchmarks, the
-        CLI) may pass a proposal id, hunks and candidate, and the plan is made here.
+        CLI) may pass a proposal id, hunks and candidate, and the plan is made here. Some
+        of the hunks is its own outcome, PARTLY_ACCEPTED; `reason` says why the others
+        were rejected.
         """
         if isinstance(plan, str):
             plan = await self.plan_accept(plan, hunks, candidate)
         proposal = plan.proposal
         try:
             if decision is None:
+                partly = plan.hunks is not None
                 record = await self._record(
-                    Outcome.ACCEPTED,
+                    Outcome.PARTLY_ACCEPTED if partly else Outcome.ACCEPTED,
                     actor=Actor.USER,
                     proposal_id=proposal.id,
+                    reason=reason.strip() if reason and reason.strip() else None,
                     hunks=plan.hunks,
                     candidate=plan.candidate,
                     before=proposal.original,
                     after=plan.text,
+                    data={"hunks_total": plan.hunks_total} if partly else None,
                 )
             else:
                 record = await self._record(
@@ -910,7 +930,9 @@ class TetherService:
         self._watch(proposal, Outcome.CORRECTED, plan.text, plan.expected)
         return record
 
-    async def reject(self, proposal_id: str, reason: str | None = None) -> DecisionRecord:
+    async def reject(
+        self, proposal_id: str, reason: str | None = None, *, data: dict[str, Any] | None = None
+    ) -> DecisionRecord:
         proposal = await self._pending(proposal_id)
         if proposal_id in self._busy:
             raise ProposalBusy(f"proposal {proposal_id} is being applied; it cannot be rejected")
@@ -922,6 +944,7 @@ class TetherService:
             reason=reason,
             before=proposal.original,
             after=proposal.proposed,
+            data=data,
         )
         self._drop_live(proposal)
         doc = self._docs.get(proposal.uri)

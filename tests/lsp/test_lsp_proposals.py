@@ -101,13 +101,14 @@ async def test_accept_one_hunk_of_several(
     actions = await editor.code_actions(uri, GREET, [diag])
     second = next(a for a in actions if a.title.startswith("Tether: Accept hunk 2 of 2"))
     result = await editor.run_action(second)
-    assert result["outcome"] == "accepted"
+    assert result["outcome"] == "partly_accepted"  # its own outcome, not a plain accept
     # only the second hunk (the print line) landed; the signature is untouched
     assert editor.text(uri).startswith(
         'def greet(name):\n    message = "Hello, " + name\n    print(message, flush=True)\n'
     )
     accepted = rows(store_path(ws, tether_home))[-1]
-    assert accepted["outcome"] == "accepted" and accepted["hunks"] == [1]
+    assert accepted["outcome"] == "partly_accepted" and accepted["hunks"] == [1]
+    assert accepted["data"] == {"hunks_total": 2}
     assert accepted["after"] == (
         'def greet(name):\n    message = "Hello, " + name\n'
         "    print(message, flush=True)\n    return message"

@@ -72,6 +72,7 @@ def choose_route(
 
 _VERDICT_ACCEPTS = {
     Outcome.ACCEPTED: True,
+    Outcome.PARTLY_ACCEPTED: True,  # as before it had its own outcome: the edit landed
     Outcome.CORRECTED: False,  # the user had to change it: not accepted as proposed
     Outcome.REJECTED: False,
     Outcome.REWRITTEN: False,

@@ -55,6 +55,7 @@ class Outcome(StrEnum):
 
     PROPOSED = "proposed"
     ACCEPTED = "accepted"
+    PARTLY_ACCEPTED = "partly_accepted"  # some hunks accepted, the others rejected
     REJECTED = "rejected"
     CORRECTED = "corrected"
     AUTO_APPLIED = "auto_applied"
@@ -72,6 +73,7 @@ class Outcome(StrEnum):
 TERMINAL = frozenset(
     {
         Outcome.ACCEPTED,
+        Outcome.PARTLY_ACCEPTED,
         Outcome.REJECTED,
         Outcome.CORRECTED,
         Outcome.AUTO_APPLIED,
@@ -82,8 +84,17 @@ TERMINAL = frozenset(
 
 #: Outcomes that describe what a user did about a proposal (profile and training evidence).
 USER_VERDICTS = frozenset(
-    {Outcome.ACCEPTED, Outcome.REJECTED, Outcome.CORRECTED, Outcome.REWRITTEN}
+    {
+        Outcome.ACCEPTED,
+        Outcome.PARTLY_ACCEPTED,
+        Outcome.REJECTED,
+        Outcome.CORRECTED,
+        Outcome.REWRITTEN,
+    }
 )
+
+#: Accepts of a whole proposal or of some of its hunks (the edit landed; the user approved).
+ACCEPTS = frozenset({Outcome.ACCEPTED, Outcome.PARTLY_ACCEPTED})
 
 
 class Actor(StrEnum):

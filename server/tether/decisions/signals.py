@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from tether.core.diff import apply_hunks
 from tether.core.response_format import render_completion
-from tether.core.types import Actor, Outcome, Proposal
+from tether.core.types import ACCEPTS, Actor, Outcome, Proposal
 from tether.decisions.models import DecisionRecord
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def extract_signals(
         }
         chosen_index = rec.candidate if rec.candidate is not None else proposal.chosen_candidate
         completion = _completion(proposal, chosen_index)
-        if rec.outcome == Outcome.ACCEPTED:
+        if rec.outcome in ACCEPTS:
             partial = rec.hunks is not None and len(rec.hunks) < len(proposal.hunks)
             if partial:
                 wanted = [h for h in proposal.hunks if h.index in set(rec.hunks or [])]

@@ -82,6 +82,7 @@ class InvalidTransition(ValueError):
 #: What each outcome may follow, by the proposal's current state.
 _ALLOWED_FROM: dict[Outcome, frozenset[ProposalState]] = {
     Outcome.ACCEPTED: frozenset({ProposalState.PENDING}),
+    Outcome.PARTLY_ACCEPTED: frozenset({ProposalState.PENDING}),
     Outcome.REJECTED: frozenset({ProposalState.PENDING}),
     Outcome.AUTO_APPLIED: frozenset({ProposalState.PENDING}),
     Outcome.SUPPRESSED: frozenset({ProposalState.PENDING}),
@@ -92,6 +93,7 @@ _ALLOWED_FROM: dict[Outcome, frozenset[ProposalState]] = {
 
 _STATE_AFTER: dict[Outcome, ProposalState] = {
     Outcome.ACCEPTED: ProposalState.ACCEPTED,
+    Outcome.PARTLY_ACCEPTED: ProposalState.ACCEPTED,  # the landed hunks may be corrected
     Outcome.REJECTED: ProposalState.REJECTED,
     Outcome.AUTO_APPLIED: ProposalState.AUTO_APPLIED,
     Outcome.SUPPRESSED: ProposalState.SUPPRESSED,

@@ -144,6 +144,9 @@ def _actions_for(
         ("Tether: Reject", {"op": "reject"}),
         ("Tether: Reject with reason…", {"op": "reject", "askReason": True}),
         ("Tether: Show diff", {"op": "diff"}),
+        ("Tether: Regenerate", {"op": "regenerate"}),
+        # the editor asks for the words (Refine needs free text, which LSP cannot prompt for)
+        ("Tether: Refine…", {"op": "refine"}),
     ]
     actions = []
     for i, (title, extra) in enumerate(specs):
@@ -203,6 +206,10 @@ def _command(title: str, data: dict[str, Any]) -> lsp.Command:
         return lsp.Command(title=title, command=cmd.REJECT, arguments=[arg])
     if op == "diff":
         return lsp.Command(title=title, command=cmd.SHOW_DIFF, arguments=[{"proposalId": pid}])
+    if op == "regenerate":
+        return lsp.Command(title=title, command=cmd.REGENERATE, arguments=[{"proposalId": pid}])
+    if op == "refine":
+        return lsp.Command(title=title, command=cmd.REFINE, arguments=[{"proposalId": pid}])
     raise JsonRpcException(message=f"unknown code action {op!r}", code=INVALID_PARAMS)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +14,12 @@ from tether.lsp import flows
 from tether.lsp.errors import single_argument
 from tether.lsp.names import (
     ACCEPT,
+    ASK,
     CANCEL_TRAINING,
     PIN,
     PROPOSE,
+    REFINE,
+    REGENERATE,
     REJECT,
     SHOW_DIFF,
     TRAIN_NOW,
@@ -24,7 +28,7 @@ from tether.lsp.names import (
 )
 from tether.lsp.progress import WorkDone
 from tether.lsp.scope import widen_cursor
-from tether.service import TrainingBusy, WorkCancelled
+from tether.service import BadRequest, ProposalNotPending, TrainingBusy, WorkCancelled
 
 if TYPE_CHECKING:
     from tether.lsp.server import TetherServer
@@ -59,6 +63,22 @@ class AcceptArgs(_Args):
     proposalId: str
     hunks: list[int] | None = None
     candidate: int | None = Field(None, ge=0)
+    reason: str | None = None  # why the hunks left out were rejected (a partial accept)
+
+
+class AskArgs(_Args):
+    uri: str
+    range: Range
+    instruction: str  # the user's own words: "make this iterative"
+    task: str | None = None  # default: the spec's first task offered on a selection
+    version: int | None = None
+
+
+class RefineArgs(_Args):
+    proposalId: str
+    # what to change; recorded as the reason the old proposal was replaced. Editors ask for
+    # it (the code action carries none); empty is a clear error, never a silent regenerate.
+    instruction: str = ""
 
 
 class RejectArgs(_Args):
@@ -93,34 +113,122 @@ async def propose(server: TetherServer, session: Session, *arguments: Any) -> di
     )
     task = service.spec().task(args.task)
     title = task.title if task else f"Tether: {args.task}"
+    outcome = await _run(server, service, req, title)
+    session.spawn(flows.present(session, service, outcome), "presenting proposals")
+    return _answer(outcome)
+
+
+@command(ASK)
+async def ask(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+    """A request in the user's own words, answered through the same verified path."""
+    args = AskArgs.model_validate(single_argument(arguments))
+    words = args.instruction.strip()
+    if not words:
+        raise BadRequest("say in a few words what Tether should do with the selection")
+    service = await session.service_for(args.uri)
+    task = args.task or _ask_task(service)
+    req = service.request_for(args.uri, args.range, task, version=args.version)
+    req.range = widen_cursor(req.text, req.language, req.range, [])
+    req.instruction = words
+    outcome = await _run(server, service, req, f"Tether: {_short(words)}", {"instruction": words})
+    session.spawn(flows.present(session, service, outcome), "presenting proposals")
+    return _answer(outcome)
+
+
+@command(REGENERATE)
+async def regenerate(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+    args = ProposalArgs.model_validate(single_argument(arguments))
+    return await _replace(server, session, args.proposalId, "")
+
+
+@command(REFINE)
+async def refine(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+    args = RefineArgs.model_validate(single_argument(arguments))
+    words = args.instruction.strip()
+    if not words:
+        raise BadRequest("say in a few words what should change in this proposal")
+    return await _replace(server, session, args.proposalId, words)
+
+
+async def _replace(
+    server: TetherServer, session: Session, proposal_id: str, words: str
+) -> dict[str, Any]:
+    """Ask again for a shown proposal's range; the old one is rejected once a new answer
+    exists (with the refinement as its reason: the words are training signal). When no
+    answer comes back, the old proposal stays as it was."""
+    service = await session.service_of_proposal(proposal_id)
+    old = await service.pending_proposal(proposal_id)
+    req = service.request_for(old.uri, old.range, old.task, version=old.version)
+    earlier = str(old.meta.get("instruction", "") or "")
+    req.instruction = "\n".join(w for w in (earlier, words) if w)
+    how = "refine" if words else "regenerate"
+    meta: dict[str, Any] = {"replaces": proposal_id, "via": how}
+    if req.instruction:
+        meta["instruction"] = req.instruction
+    title = f"Tether: {_short(words)}" if words else "Tether: regenerating"
+    outcome = await _run(server, service, req, title, meta)
+    ids = [p.proposal.id for p in outcome.proposals]
+    # decided meanwhile (e.g. in another view): that verdict stands
+    with contextlib.suppress(ProposalNotPending):
+        await service.reject(proposal_id, words or None, data={"replaced_by": ids, "via": how})
+    session.spawn(flows.present(session, service, outcome), "presenting proposals")
+    return {**_answer(outcome), "replaced": proposal_id}
+
+
+async def _run(
+    server: TetherServer,
+    service: Any,
+    req: Any,
+    title: str,
+    meta: dict[str, Any] | None = None,
+) -> Any:
+    """Propose with a progress bar (Cancel stops the model); the bar ends with the result."""
     bar = await WorkDone.start(
         server, title, token=work_done_token.get(), message=f"asking {service.settings.model}"
     )
     try:
-        outcome = await service.propose(req, cancel=bar.cancel)
+        outcome = await service.propose(req, cancel=bar.cancel, meta=meta)
     except WorkCancelled as exc:
         bar.end(f"cancelled: {exc}")
         raise
     except BaseException:
         bar.end("failed")
         raise
-    shown = [p.proposal.id for p in outcome.shown]
-    bar.end(f"{len(outcome.proposals)} proposal(s), {len(shown)} to review")
-    session.spawn(flows.present(session, service, outcome), "presenting proposals")
+    bar.end(f"{len(outcome.proposals)} proposal(s), {len(outcome.shown)} to review")
+    return outcome
+
+
+def _answer(outcome: Any) -> dict[str, Any]:
     return {
         "proposalIds": [p.proposal.id for p in outcome.proposals],
-        "shown": shown,
+        "shown": [p.proposal.id for p in outcome.shown],
         "autoApplied": [p.proposal.id for p in outcome.auto],
         "suppressed": [p.proposal.id for p in outcome.suppressed],
         "failures": outcome.failures,
     }
 
 
+def _ask_task(service: Any) -> str:
+    """The task a free-form request rides on: the first one offered on a selection."""
+    tasks = service.tasks()
+    chosen = [t for t in tasks if "selection" in t.when] or tasks
+    if not chosen:
+        raise BadRequest("the agent spec has no tasks; add one to .tether/agent.md")
+    return str(chosen[0].name)
+
+
+def _short(words: str, limit: int = 48) -> str:
+    line = " ".join(words.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 @command(ACCEPT)
 async def accept(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
     args = AcceptArgs.model_validate(single_argument(arguments))
     service = await session.service_of_proposal(args.proposalId)
-    record = await flows.accept(session, service, args.proposalId, args.hunks, args.candidate)
+    record = await flows.accept(
+        session, service, args.proposalId, args.hunks, args.candidate, reason=args.reason
+    )
     return {"proposalId": args.proposalId, "outcome": record.outcome.value, "seq": record.seq}
 
 

@@ -58,6 +58,7 @@ async def accept(
     candidate: int | None = None,
     *,
     decision: PolicyDecision | None = None,
+    reason: str | None = None,
 ) -> DecisionRecord:
     """Apply an accept through the editor, then record it; expire it when the editor refuses.
 
@@ -65,7 +66,7 @@ async def accept(
     the verdict must be recorded either way.
     """
     plan = await service.plan_accept(proposal_id, hunks, candidate)
-    work = asyncio.ensure_future(_apply_and_record(session, service, plan, decision))
+    work = asyncio.ensure_future(_apply_and_record(session, service, plan, decision, reason))
     try:
         return await asyncio.shield(work)
     except asyncio.CancelledError:  # the request was cancelled; the work goes on
@@ -79,10 +80,14 @@ def _log_failure(work: asyncio.Future[DecisionRecord]) -> None:
 
 
 async def _apply_and_record(
-    session: Session, service: TetherService, plan: AcceptPlan, decision: PolicyDecision | None
+    session: Session,
+    service: TetherService,
+    plan: AcceptPlan,
+    decision: PolicyDecision | None,
+    reason: str | None = None,
 ) -> DecisionRecord:
     if not plan.edits:
-        return await service.accept(plan, decision=decision)
+        return await service.accept(plan, decision=decision, reason=reason)
     caps = session.server.client_capabilities.workspace
     versioned = bool(caps and caps.workspace_edit and caps.workspace_edit.document_changes)
     label = f"Tether: {plan.proposal.rationale_headline}"
@@ -96,7 +101,7 @@ async def _apply_and_record(
             f"the editor could not apply the edit ({exc}); the proposal has expired"
         ) from None
     if result is not None and result.applied:
-        return await service.accept(plan, decision=decision)
+        return await service.accept(plan, decision=decision, reason=reason)
     why = (result.failure_reason if result is not None else None) or "no reason given"
     await service.expire(plan.proposal.id, f"the editor did not apply the edit: {why}")
     raise StaleDocument(f"the editor did not apply the edit ({why}); the proposal has expired")

@@ -17,7 +17,22 @@ CANCEL_TRAINING = "tether.cancelTraining"
 VERIFY = "tether.verify"
 PIN = "tether.pin"
 SHOW_DIFF = "tether.showDiff"
-COMMANDS = (PROPOSE, ACCEPT, REJECT, TRAIN_NOW, CANCEL_TRAINING, VERIFY, PIN, SHOW_DIFF)
+ASK = "tether.ask"  # a request in the user's own words on a range
+REGENERATE = "tether.regenerate"  # another answer instead of a shown proposal
+REFINE = "tether.refine"  # another answer, told what to change (the words are the reason)
+COMMANDS = (
+    PROPOSE,
+    ACCEPT,
+    REJECT,
+    TRAIN_NOW,
+    CANCEL_TRAINING,
+    VERIFY,
+    PIN,
+    SHOW_DIFF,
+    ASK,
+    REGENERATE,
+    REFINE,
+)
 
 HISTORY = "tether/history"
 PROFILE = "tether/profile"

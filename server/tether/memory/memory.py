@@ -13,7 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from tether.core.diff import apply_hunks
-from tether.core.types import USER_VERDICTS, Actor, Outcome, Proposal, new_id, utcnow
+from tether.core.types import ACCEPTS, USER_VERDICTS, Actor, Outcome, Proposal, new_id, utcnow
 from tether.decisions.models import DecisionRecord, MemoryRow
 from tether.memory.insights import InsightOp, heuristic_op, teacher_op
 from tether.memory.models import Exemplar, MemoryContext, Reflection, Rule
@@ -37,7 +37,7 @@ def _final_text(record: DecisionRecord, proposal: Proposal) -> str | None:
     """What the user kept after this verdict (None for a plain rejection)."""
     if record.outcome in {Outcome.CORRECTED, Outcome.REWRITTEN}:
         return record.after
-    if record.outcome != Outcome.ACCEPTED:
+    if record.outcome not in ACCEPTS:
         return None
     if record.candidate is not None and 0 < record.candidate < len(proposal.candidates):
         return proposal.candidates[record.candidate].text

@@ -99,6 +99,7 @@ class ClassEvidence:
 def is_user_verdict(record: DecisionRecord) -> bool:
     return record.actor == Actor.USER and record.outcome in (
         Outcome.ACCEPTED,
+        Outcome.PARTLY_ACCEPTED,
         Outcome.REJECTED,
         Outcome.CORRECTED,
     )

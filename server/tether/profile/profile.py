@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from tether.config import PolicySettings
-from tether.core.types import Outcome
+from tether.core.types import ACCEPTS, Outcome
 from tether.decisions.models import DecisionRecord
 from tether.profile import beta
 from tether.profile.evidence import (
@@ -108,7 +108,7 @@ class Profile:
         ev = self._evidence(key)
         before = ev.traffic
         ev.unlabeled = 0
-        if record.outcome == Outcome.ACCEPTED:
+        if record.outcome in ACCEPTS:
             ev.accepts += 1
             ev.push(1.0, self._decay)
             ev.note(approved=True)
