@@ -66,6 +66,11 @@ class Outcome(StrEnum):
     ADAPTER_PROMOTED = "adapter_promoted"
     ADAPTER_REFUSED = "adapter_refused"
     ADAPTER_ROLLBACK = "adapter_rollback"
+    # Publish (issue 15): a bundle written; a decision made through `tether serve`'s API,
+    # which waits for a user's review and is no evidence until then; that review.
+    PUBLISHED = "published"
+    PRODUCTION = "production"
+    REVIEWED = "reviewed"
 
 
 #: Outcomes that end a proposal's life; a proposal in one of these takes no more user actions
