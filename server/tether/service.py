@@ -743,6 +743,11 @@ class TetherService:
         self._live[proposal.id] = proposal
         self.events.proposals_changed(proposal.uri)
 
+    def hide(self, proposal: Proposal) -> None:
+        """Stop showing a proposal without recording anything: proposals made through
+        `tether serve`'s API are decided through the API, never in an editor."""
+        self._drop_live(proposal)
+
     # ------------------------------------------------------------------ reviews on save
     def _schedule_review(self, uri: str) -> None:
         old = self._reviews.pop(uri, None)
