@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
 
-from tether.cli.common import add_workspace_args, db_path, fail, settings_for, workspace_paths
+from tether.cli.common import (
+    add_workspace_args,
+    db_path,
+    fail,
+    open_for_reading,
+    settings_for,
+    workspace_paths,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -55,11 +63,16 @@ async def _run(args: argparse.Namespace) -> int:
 
     settings = settings_for(args)
     paths = workspace_paths(args, settings)
-    try:
-        store = await DecisionStore.open(db_path(args), create=False)
+    stack = contextlib.AsyncExitStack()
+    try:  # listing reads an empty store when nothing was recorded yet; rollback needs one
+        if args.action == "rollback":
+            opened = await DecisionStore.open(db_path(args), create=False)
+            store = await stack.enter_async_context(opened)
+        else:
+            store = await stack.enter_async_context(open_for_reading(args))
     except StoreError as exc:
         return fail(str(exc))
-    async with store:
+    async with stack:
         registry = AdapterRegistry(store, paths)
         if args.action == "rollback":
             version = None if args.version in ("base", "none") else args.version

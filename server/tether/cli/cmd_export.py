@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
 
-from tether.cli.common import add_workspace_args, db_path, fail, settings_for
+from tether.cli.common import add_workspace_args, fail, open_for_reading, settings_for
 
 FORMATS = ("dpo", "kto", "sft", "alpaca", "sharegpt", "chatml")  # = tether.publish.FORMATS
 
@@ -33,17 +34,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from tether.decisions import DecisionStore, StoreError
+    from tether.decisions import StoreError
     from tether.publish.export import ExportSummary, export, load_clean, rows_for
     from tether.training.redaction import RedactorMissing
 
     settings = settings_for(args)
+    stack = contextlib.AsyncExitStack()
     try:
-        store = await DecisionStore.open(db_path(args), create=False)
+        store = await stack.enter_async_context(open_for_reading(args))
     except StoreError as exc:
         return fail(str(exc))
     try:
-        async with store:
+        async with stack:
             if args.output == "-":
                 data = await load_clean(store, settings.training)
                 rows = rows_for(args.format, data, threshold=settings.training.dedupe_threshold)

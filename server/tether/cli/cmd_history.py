@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tether.cli.common import add_workspace_args, fail, settings_for
+from tether.cli.common import add_workspace_args, db_path, fail, hint_no_store, settings_for
+from tether.core.messages import no_store
 from tether.core.types import Actor, Outcome
 
 if TYPE_CHECKING:
@@ -136,7 +137,9 @@ async def _run(args: argparse.Namespace) -> int:
         if explicit or "no Tether store" not in str(exc):
             return fail(str(exc))
         page = HistoryPage(items=[], total=0, offset=args.offset, limit=args.limit)
-        return _show(args, page, f"No decisions recorded yet for {args.workspace}.")
+        if args.json:  # stdout stays well-formed JSON; the hint goes to stderr
+            hint_no_store(db_path(args))
+        return _show(args, page, no_store(str(db_path(args))).text())
     try:
         page = await service.history(flt, offset=args.offset, limit=args.limit)
     except (ServiceError, StoreError) as exc:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from tether.cli.common import add_workspace_args, db_path, fail, settings_for
+from tether.cli.common import add_workspace_args, fail, open_for_reading, settings_for
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,16 +39,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from tether.decisions import DecisionStore, StoreError
+    from tether.decisions import StoreError
     from tether.profile import ProfileStore, profile_svg, profile_view, rebuild
 
     settings = settings_for(args)
-    path = db_path(args)
+    stack = contextlib.AsyncExitStack()
     try:
-        store = await DecisionStore.open(path, create=False)
+        store = await stack.enter_async_context(open_for_reading(args))
     except StoreError as exc:
         return fail(str(exc))
-    async with store:
+    async with stack:
         incremental = await ProfileStore.load(store, settings)
         profile = incremental.profile
         rebuilt_info: dict[str, Any] | None = None

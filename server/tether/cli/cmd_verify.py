@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 
-from tether.cli.common import add_workspace_args, db_path, fail
+from tether.cli.common import (
+    add_workspace_args,
+    db_path,
+    empty_store_file,
+    fail,
+    hint_no_store,
+    no_store_yet,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,8 +32,14 @@ def run(args: argparse.Namespace) -> int:
     from tether.decisions import StoreError, verify_file
 
     path = db_path(args)
+    missing = no_store_yet(args)
     try:
-        result = verify_file(path)
+        if missing is not None:  # nothing recorded yet: an empty chain holds
+            hint_no_store(missing)
+            with empty_store_file() as empty:
+                result = verify_file(empty)
+        else:
+            result = verify_file(path)
     except StoreError as exc:
         fail(str(exc))
         return 2
