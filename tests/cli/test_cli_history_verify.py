@@ -121,7 +121,7 @@ def test_history_table(ws: Path, ids: list[str], capsys, monkeypatch) -> None:
 
 def test_history_without_a_store(ws: Path, capsys) -> None:
     assert main(["history", "-w", str(ws)]) == 0
-    assert "No decisions recorded yet" in capsys.readouterr().out
+    assert "No decisions recorded for this workspace yet" in capsys.readouterr().out
     assert _json(capsys, "history", "-w", str(ws), "--json")["total"] == 0
     assert main(["history", "--db", str(ws / "nope.db")]) == 1
     assert "no Tether store" in capsys.readouterr().err
@@ -172,7 +172,7 @@ def test_verify_names_a_deleted_row(ws: Path, ids: list[str], tether_home: Path,
 
 
 def test_verify_without_a_usable_store(ws: Path, tmp_path: Path, capsys) -> None:
-    assert main(["verify", "-w", str(ws)]) == 2
+    assert main(["verify", "--db", str(tmp_path / "nope.db"), "-w", str(ws)]) == 2
     assert "no Tether store" in capsys.readouterr().err
     junk = tmp_path / "junk.db"
     junk.write_text("not a database at all, just text", encoding="utf-8")
