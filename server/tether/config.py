@@ -122,6 +122,11 @@ class TrainingSettings(_Section):
         ge=1,
         description="Pairs per forward pass (KTO: at least 2); the rest of batch_size "
         "is gradient accumulation. Memory grows with it (SmolLM2, 4 pairs of 768 tokens: "
+    base_model: Path | None = Field(
+        None,
+        description="A plain model folder to train adapters for; default: the student's "
+        "(embedded:/path/to/dir), else the embedded SmolLM2.",
+    )
         "7.1 GB at 1, 19.5 GB at 4).",
     )
     share_prefix: bool = Field(
@@ -202,6 +207,12 @@ class Settings(BaseModel):
             return v
         kind, sep, name = v.partition(":")
         if not sep or not name or kind not in {"embedded", "ollama", "litellm", "replay"}:
+    model_idle_unload_seconds: float = Field(
+        600.0,
+        ge=0,
+        description="Unload the embedded model after this long unused (it loads again on the "
+        "next proposal); 0 keeps it loaded. Takes effect when the model is next created.",
+    )
             raise ValueError(
                 "must be embedded:NAME, ollama:NAME, litellm:PROVIDER/NAME or replay:FILE"
             )

@@ -479,8 +479,19 @@ class TetherService:
         if self._c.training is None:
             from tether.training import TrainingManager
 
-            self._c.training = TrainingManager(self.store, self.paths, self.settings)
+            self._c.training = TrainingManager(
+                self.store, self.paths, self.settings, base_model=self._training_base()
+            )
         return self._c.training
+
+    def _training_base(self) -> Path | None:
+        """Adapters are trained for the model the student runs: `training.base_model`, or
+        the folder of an `embedded:/path` student; None means the embedded SmolLM2."""
+        if self.settings.training.base_model is not None:
+            return self.settings.training.base_model.expanduser()
+        kind, _, name = self.settings.model.partition(":")
+        folder = Path(name).expanduser()
+        return folder if kind == "embedded" and folder.is_dir() else None
 
     # ------------------------------------------------------------------ documents
     def open_document(self, uri: str, language: str, version: int | None, text: str) -> None:

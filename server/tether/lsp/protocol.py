@@ -5,24 +5,24 @@
 - A request whose params do not fit the LSP types gets an InvalidParams error response
   (pygls would only log it, leaving the client waiting forever).
 - The executeCommand request's workDoneToken is made visible to the command handler.
-- `exit` over stdio ends the process at once: everything was made durable by `shutdown`
-  (and every decision when it was recorded), and tearing down the interpreter's modules
-  would only keep the editor waiting for most of a second.
+- `exit` ends the process at once (`tether.lsp.lifecycle`): everything was made durable
+  by `shutdown` (and every decision when it was recorded), and tearing down the
+  interpreter's modules would only keep the editor waiting for most of a second.
+- A body that is not JSON gets JSON-RPC's Parse error (-32700) and one that is JSON but
+  not a message Invalid Request (-32600), both with a null id, as the specification asks
+  (pygls only logs them).
 """
 
 from __future__ import annotations
 
-import contextlib
+import json
 import logging
-import os
-import sys
 from collections.abc import Generator
 from typing import Any
 
 import attrs
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
-from pygls.io_ import StdoutWriter
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
@@ -31,6 +31,8 @@ from tether.lsp.names import work_done_token
 log = logging.getLogger(__name__)
 
 INVALID_PARAMS = -32602
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
 
 
 @attrs.define
@@ -51,7 +53,39 @@ class TetherProtocol(LanguageServerProtocol):
                 return Malformed(method=str(data["method"]), detail=_detail(exc), id=data.get("id"))
             raise
 
+    def reply_unreadable(self, error: ValueError) -> bool:
+        """Answer a body that is not JSON with Parse error; True when it was one."""
+        if not isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
+            return False
+        why = (
+            f"{error.msg} at line {error.lineno} column {error.colno}"
+            if isinstance(error, json.JSONDecodeError)
+            else "it is not UTF-8"
+        )
+        self._reply_error(
+            None,
+            PARSE_ERROR,
+            f"Parse error: the message body is not valid JSON ({why}); it was ignored. "
+            "Send one JSON-RPC object per Content-Length frame.",
+        )
+        return True
+
+    def _reply_error(self, msg_id: Any, code: int, text: str) -> None:
+        log.warning("Tether: %s", text)
+        self._send_data({"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": text}})
+
     def handle_message(self, message: Any) -> None:
+        if not isinstance(message, Malformed) and not hasattr(message, "jsonrpc"):
+            # a JSON array, number or string, or an object that is no JSON-RPC message
+            msg_id = message.get("id") if isinstance(message, dict) else None
+            self._reply_error(
+                msg_id if isinstance(msg_id, int | str) else None,
+                INVALID_REQUEST,
+                "Invalid Request: the message is JSON but not a JSON-RPC 2.0 object "
+                '(it needs "jsonrpc": "2.0" and a "method", or an "id" for a response); '
+                "it was ignored.",
+            )
+            return
         if isinstance(message, Malformed):
             text = f"Tether: malformed {message.method} message: {message.detail}"
             log.warning(text)
@@ -68,14 +102,12 @@ class TetherProtocol(LanguageServerProtocol):
 
     @lsp_method(lsp.EXIT)
     def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
-        if not isinstance(self.writer, StdoutWriter):
+        lifecycle = getattr(self._server, "lifecycle", None)
+        if lifecycle is None:  # not a TetherServer (never the case in `tether lsp`)
             yield from super().lsp_exit(*args)
             return
-        logging.shutdown()
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os._exit(0 if self._shutdown else 1)
+        lifecycle.exit_now(0 if self._shutdown else 1)
+        yield from ()
 
     @lsp_method(lsp.INITIALIZE)
     def lsp_initialize(

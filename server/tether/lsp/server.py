@@ -8,11 +8,12 @@ load on the first proposal; training runs in a child process.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
@@ -21,6 +22,7 @@ from pygls.lsp.server import LanguageServer
 from tether import __version__
 from tether.lsp import names
 from tether.lsp.errors import rpc
+from tether.lsp.lifecycle import Lifecycle, serve_stdio, serve_tcp
 from tether.lsp.protocol import TetherProtocol
 from tether.lsp.session import Session
 
@@ -40,12 +42,15 @@ class TetherServer(LanguageServer):
             converter_factory=converter,
         )
         self.session = Session(self)
+        self.lifecycle = Lifecycle(self)
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         from pygls.exceptions import FeatureRequestError
 
         if source is FeatureRequestError:
             return  # the client already got an error response
+        if isinstance(error, ValueError) and self.protocol.reply_unreadable(error):  # type: ignore[attr-defined]
+            return  # a body that is not JSON (or not a JSON-RPC message) got its error reply
         self.window_show_message(
             lsp.ShowMessageParams(type=lsp.MessageType.Error, message=f"Tether: {error}")
         )
@@ -95,6 +100,7 @@ def create_server() -> TetherServer:
 
     @server.feature(lsp.INITIALIZE)
     def initialize(params: lsp.InitializeParams) -> None:
+        server.lifecycle.watch_client(params.process_id)
         session.initialize(params)
 
     @server.feature(lsp.INITIALIZED)
@@ -198,6 +204,13 @@ def configure_logging() -> None:
         for noisy in ("pygls", "bm25s"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("pygls.protocol.json_rpc").addFilter(_expected_errors)
+    logging.getLogger("tether.lsp.wire").addFilter(_answered_unreadable)
+
+
+def _answered_unreadable(record: logging.LogRecord) -> bool:
+    """A body that is not JSON was answered with Parse error and logged in one line."""
+    exc = record.exc_info[1] if record.exc_info else None
+    return not isinstance(exc, json.JSONDecodeError | UnicodeDecodeError)
 
 
 def _expected_errors(record: logging.LogRecord) -> bool:
@@ -213,14 +226,13 @@ def _expected_errors(record: logging.LogRecord) -> bool:
     )
 
 
-def serve(tcp: str | None = None) -> int:
-    """Run the server over stdio, or on HOST:PORT for debugging."""
+def serve(tcp: str | None = None) -> NoReturn:
+    """Run the server over stdio, or on HOST:PORT for debugging, until the editor goes
+    (`tether.lsp.lifecycle`: the process exits from there, with the LSP exit code)."""
     configure_logging()
     server = create_server()
     if tcp:
         host, _, port = tcp.rpartition(":")
-        logging.getLogger("pygls.server").setLevel(logging.INFO)  # "Serving on (host, port)"
-        server.start_tcp(host or "127.0.0.1", int(port))
-    else:
-        server.start_io()
-    return 0
+        logging.getLogger("tether.lsp.lifecycle").setLevel(logging.INFO)  # "Serving on (…)"
+        serve_tcp(server, host or "127.0.0.1", int(port))
+    serve_stdio(server)

@@ -83,6 +83,10 @@ class Session:
             )
             if folder.settings is not settings:  # the editor's settings came in meanwhile
                 folder.service.update_settings(folder.settings)
+            try:  # record this server; clear up after one that died (crash-only restart)
+                self.server.lifecycle.opened(folder.service)
+            except Exception as exc:
+                log.warning("recording this server for %s: %s", folder.root, exc)
             try:
                 folder.service.start_scheduler()
             except Exception as exc:  # training is optional; proposals work without it

@@ -25,6 +25,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from tether.config import Settings, TrainingSettings
+from tether.core import processes
 from tether.core.types import USER_VERDICTS, Actor, new_id, utcnow
 from tether.decisions.store import DecisionStore
 from tether.paths import WorkspacePaths
@@ -188,6 +189,8 @@ class TrainingManager:
                 result.seconds = round(time.perf_counter() - started, 3)
             self._status = TrainingStatus(state="idle", last_result=result)
             self._running = False
+            if proc is not None:
+                processes.forget(proc.pid)
             lock.release()
             self._finished.set()
         return result
@@ -350,11 +353,10 @@ class TrainingManager:
         }
         log_path = job_dir / "worker.log"
         with log_path.open("wb") as stderr:
-            self._proc = proc = await asyncio.create_subprocess_exec(
-                self.python,
-                "-m",
-                "tether.training.worker",
-                str(job_file),
+            # dies with this process even on kill -9 (PDEATHSIG), besides seeing stdin close
+            self._proc = proc = await processes.spawn(
+                [self.python, "-m", "tether.training.worker", str(job_file)],
+                own_group=False,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=stderr,
@@ -376,6 +378,9 @@ class TrainingManager:
                     error = event.message
                 elif event.event == "progress":
                     self._status = self._status.model_copy(
+            if self._cancel:  # cancelled while the worker was starting: it saw no "cancel"
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
                         update={
                             "phase": event.phase,
                             "step": event.step if event.step is not None else self._status.step,
@@ -386,7 +391,7 @@ class TrainingManager:
                         }
                     )
                 await self._emit(on_progress, event)
-            code = await proc.wait()
+            code = await processes.reap(proc)
         if report is not None:
             return report, ""
         if not error:

@@ -37,7 +37,12 @@ def make_provider(
     if kind == "embedded":
         from tether.agent.providers.embedded import EmbeddedProvider
 
-        return EmbeddedProvider(name, adapters=adapters, beta=settings.training.beta)
+        return EmbeddedProvider(
+            name,
+            adapters=adapters,
+            beta=settings.training.beta,
+            idle_unload_seconds=settings.model_idle_unload_seconds,
+        )
     if kind == "ollama":
         from tether.agent.providers.ollama import OllamaProvider
 

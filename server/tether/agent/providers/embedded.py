@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import re
+import sys
 import threading
+import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,27 @@ log = logging.getLogger("tether.agent.embedded")
 _CLOSED_BLOCK = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n(?:[\s\S]*?\n)?[ \t]*\1[ \t]*\n", re.M)
 
 Loader = Callable[[], tuple[Any, Any]]
+
+#: Providers alive in this process, for `loaded_models()` (the server's status).
+_PROVIDERS: weakref.WeakSet[EmbeddedProvider] = weakref.WeakSet()
+#: Called with True/False when a model loads/unloads (the server records it for doctor).
+STATE_LISTENERS: list[Callable[[bool], None]] = []
+
+
+def loaded_models() -> list[dict[str, Any]]:
+    """Every embedded provider of this process: loaded or not, busy, idle time, unloads."""
+    return [p.memory_state() for p in list(_PROVIDERS)]
+
+
+def _release_memory() -> None:
+    """Hand freed heap back to the OS: glibc keeps it for reuse otherwise, so the process
+    would go on looking as large as with the model loaded."""
+    import gc
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def cpu_threads() -> int:
@@ -100,7 +126,9 @@ class EmbeddedProvider(Provider):
         loader: Loader | None = None,
         device: str | None = None,
         beta: float = 0.1,
+        idle_unload_seconds: float = 0.0,
     ) -> None:
+        """`idle_unload_seconds`: drop the model after this long unused (0: keep it)."""
         self.model_id = f"embedded:{name}"
         self.beta = beta  # DPO's beta, so rewards are on the scale training and the gate use
         self._loader = loader or _default_loader(name, device)
@@ -112,6 +140,57 @@ class EmbeddedProvider(Provider):
         self._load_lock = asyncio.Lock()
         self._run_lock = threading.Lock()  # one forward pass at a time on the shared model
         self.base_loads = 0  # how many times the base weights were read (tests check swaps)
+        self.idle_unload_seconds = idle_unload_seconds
+        self.unloads = 0
+        self.last_used = time.monotonic()
+        self._users = 0  # calls between loading the model and being done with it
+        self._idle_timer: asyncio.TimerHandle | None = None
+        _PROVIDERS.add(self)
+
+    # ------------------------------------------------------------------ lifetime
+    @asynccontextmanager
+    async def _in_use(self) -> AsyncIterator[None]:
+        """Hold the model loaded for one call; the idle clock starts when the last ends."""
+        self._users += 1
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        try:
+            yield
+        finally:
+            self._users -= 1
+            self.last_used = time.monotonic()
+            if self._users == 0 and self._model is not None and self.idle_unload_seconds > 0:
+                self._idle_timer = asyncio.get_running_loop().call_later(
+                    self.idle_unload_seconds, self.unload
+                )
+
+    def unload(self) -> bool:
+        """Drop the model (and the adapter in it) when nobody is using it; it loads again
+        on the next call. True when something was unloaded."""
+        self._idle_timer = None
+        if self._users or self._model is None or self._load_lock.locked():
+            return False
+        self._model = None
+        self._tokenizer = None
+        self._active = None
+        self._failed.clear()
+        self.unloads += 1
+        _release_memory()
+        log.info("model %s unloaded after %.0f s idle", self.model_id, self.idle_unload_seconds)
+        _notify(False)
+        return True
+
+    def memory_state(self) -> dict[str, Any]:
+        return {
+            "model": self.model_id,
+            "loaded": self._model is not None,
+            "busy": self._users > 0,
+            "idleSeconds": round(time.monotonic() - self.last_used, 1),
+            "idleUnloadSeconds": self.idle_unload_seconds,
+            "unloads": self.unloads,
+            "adapter": self._active,
+        }
 
     # ------------------------------------------------------------------ loading
     async def _ensure_loaded(self) -> None:
@@ -132,6 +211,7 @@ class EmbeddedProvider(Provider):
                 ) from None
             self._model, self._tokenizer = model, tokenizer
             self.base_loads += 1
+            _notify(True)
 
     def _sync_adapter(self, want: AdapterRef | None) -> str | None:
         """Make the wanted adapter the active one (in the worker thread); returns its version."""
@@ -281,13 +361,14 @@ class EmbeddedProvider(Provider):
     ) -> Generation:
         if cancel is not None and cancel.is_set():
             raise GenerationCancelled()
-        await self._ensure_loaded()
-        want = await resolve_adapter(self._adapters)
-        prompt = self.render_prompt(messages)
-        stop = threading.Event()
-        texts, reasons, version = await self._guarded(
-            lambda: self._run(prompt, n, max_new_tokens, temperature, stop, want), stop, cancel
-        )
+        async with self._in_use():
+            await self._ensure_loaded()
+            want = await resolve_adapter(self._adapters)
+            prompt = self.render_prompt(messages)
+            stop = threading.Event()
+            texts, reasons, version = await self._guarded(
+                lambda: self._run(prompt, n, max_new_tokens, temperature, stop, want), stop, cancel
+            )
         if stop.is_set():
             raise GenerationCancelled()
         return Generation(
@@ -306,6 +387,17 @@ class EmbeddedProvider(Provider):
         temperature: float = 0.2,
         cancel: asyncio.Event | None = None,
         hints: dict[str, Any] | None = None,
+    ) -> AsyncIterator[str]:
+        async with self._in_use():
+            async for piece in self._stream(messages, max_new_tokens, temperature, cancel):
+                yield piece
+
+    async def _stream(
+        self,
+        messages: Sequence[Message],
+        max_new_tokens: int,
+        temperature: float,
+        cancel: asyncio.Event | None,
     ) -> AsyncIterator[str]:
         from transformers import TextIteratorStreamer
 
@@ -360,16 +452,29 @@ class EmbeddedProvider(Provider):
         gate measured on held-out decisions, scored the same way (`training.scoring`), so
         the reranker orders candidates by exactly what the promoted adapter was judged on.
         """
-        await self._ensure_loaded()
-        want = await resolve_adapter(self._adapters)
-        prompt = self.render_prompt(messages)
-        return await asyncio.to_thread(self._rewards, prompt, completions, want)
+        async with self._in_use():
+            await self._ensure_loaded()
+            want = await resolve_adapter(self._adapters)
+            prompt = self.render_prompt(messages)
+            return await asyncio.to_thread(self._rewards, prompt, completions, want)
 
     @property
     def adapter_version(self) -> str | None:
         return self._active
 
     async def aclose(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        loaded = self._model is not None
         self._model = None
         self._tokenizer = None
         self._active = None
+        if loaded:
+            _notify(False)
+
+
+def _notify(loaded: bool) -> None:
+    for listener in list(STATE_LISTENERS):
+        with contextlib.suppress(Exception):
+            listener(loaded)
