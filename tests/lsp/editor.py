@@ -208,7 +208,7 @@ class Editor:
     async def decision(self, outcome: str, proposal_id: str | None = None) -> dict[str, Any]:
         def find() -> dict[str, Any] | None:
             for d in self.decisions:
-                if d["outcome"] == outcome and proposal_id in (None, d.get("proposal_id")):
+                if d["outcome"] == outcome and proposal_id in (None, d.get("proposalId")):
                     return d
             return None
 

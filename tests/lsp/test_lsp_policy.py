@@ -84,7 +84,7 @@ async def test_risky_prompt_reject_and_always_ask(
     [kept] = await editor.propose(uri, GREET)
     pinned = await editor.decision("pinned")
     assert pinned["data"] == {"mode": "always_ask"}
-    assert pinned["class_key"] == rows(store_path(ws, tether_home))[-2]["class_key"]
+    assert pinned["classKey"] == rows(store_path(ws, tether_home))[-2]["class_key"]
     await editor.message("will always ask")
     # still pending, still shown: the user decides later
     [diag] = await editor.diagnostics_for(uri, 1)

@@ -54,7 +54,7 @@ async def test_history_profile_and_proposal_return_what_the_store_holds(
 
     profile = await editor.request("tether/profile", {})
     assert set(profile) >= {"classes", "adapters", "training"}
-    classes = {c["class_key"]: c for c in profile["classes"]}
+    classes = {c["classKey"]: c for c in profile["classes"]}
     assert set(classes) == {r["class_key"] for r in log}
     assert sum(c["accepts"] for c in classes.values()) == 1
     assert sum(c["rejects"] for c in classes.values()) == 1
@@ -66,7 +66,7 @@ async def test_history_profile_and_proposal_return_what_the_store_holds(
     assert view["id"] == first and view["state"] == "accepted"
     assert view["original"] == SOURCE[: SOURCE.index("\n\n")]
     assert [h["index"] for h in view["hunks"]] == [0, 1]
-    assert view["hunks"][1]["new_text"] == "    print(message, flush=True)\n"
+    assert view["hunks"][1]["newText"] == "    print(message, flush=True)\n"
     assert view["proposed"].startswith("def greet(name: str) -> str:")
     assert "+    print(message, flush=True)" in view["diff"]
     assert [d["outcome"] for d in view["decisions"]] == ["proposed", "accepted"]
@@ -91,7 +91,7 @@ async def test_pin_and_verify(launch: Launch, ws: Path, tether_home: Path) -> No
     with sqlite3.connect(store_path(ws, tether_home)) as conn:  # tamper with the log
         conn.execute("UPDATE decisions SET body = replace(body, 'always_ask', 'never_auto')")
     broken = await editor.command("tether.verify", {})
-    assert broken["ok"] is False and broken["first_broken_seq"] == 1
+    assert broken["ok"] is False and broken["firstBrokenSeq"] == 1
     await editor.message("BROKEN at row 1", lsp.MessageType.Error)
 
     with pytest.raises(JsonRpcException) as err:
@@ -106,11 +106,11 @@ async def test_train_now_reports_progress_and_status(launch: Launch) -> None:
     assert started["started"] is True
     final = await editor.client.wait_until(
         lambda: next(
-            (s for s in editor.training if s["state"] == "idle" and s.get("last_result")), None
+            (s for s in editor.training if s["state"] == "idle" and s.get("lastResult")), None
         ),
         "the training's final status",
     )
-    assert final["last_result"]["status"] == "skipped"
+    assert final["lastResult"]["status"] == "skipped"
     assert any(s["state"] == "preparing" for s in editor.training)
 
     def bar_ended() -> list | None:

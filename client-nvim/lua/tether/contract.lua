@@ -157,7 +157,7 @@ local M = {}
 ---@class tether.PriorFitView
 ---@field alpha number
 ---@field beta number
----@field method 'weak'|'pooled'|'family'|'kind'
+---@field method 'weak'|'pooled'|'family'
 ---@field family string|nil
 ---@field classes integer
 ---@field decisions number
@@ -177,7 +177,7 @@ local M = {}
 ---@field approvals number
 ---@field priorAlpha number
 ---@field priorBeta number
----@field priorMethod 'weak'|'pooled'|'family'|'kind'
+---@field priorMethod 'weak'|'pooled'|'family'
 ---@field priorReason string
 ---@field alpha number
 ---@field beta number
@@ -199,11 +199,6 @@ local M = {}
 ---@field runUpper number
 ---@field evidenceWidth number
 ---@field mature boolean
----@field kind string|nil
----@field kindVerdicts integer
----@field kindRejects integer
----@field kindUpper number
----@field kindUnlabeled integer
 ---@field policy 'auto'|'ask'|'quiet'
 ---@field override 'boundary'|'pin'|'drift'|'recovery'|'exploration'|nil
 ---@field reason string
@@ -286,7 +281,7 @@ local M = {}
 
 ---@class tether.RefineArgs
 ---@field proposalId string
----@field instruction string
+---@field instruction? string
 
 ---@class tether.RejectArgs
 ---@field proposalId string
@@ -311,6 +306,7 @@ local M = {}
 ---@field pid integer
 ---@field heavyModules string[]
 ---@field workspaces tether.WorkspaceStatus[]
+---@field memory table<string, any>|nil
 
 ---@class tether.TrainStartedResult
 ---@field started boolean
@@ -359,14 +355,15 @@ local M = {}
 ---@field state 'unavailable'
 ---@field message string
 
+--- The decision log's chain check, and its one-line summary.
 ---@class tether.VerifyCommandResult
+---@field summary string
 ---@field ok boolean
 ---@field rows integer
 ---@field headHash string
 ---@field firstBrokenSeq integer|nil
----@field kind string|nil
+---@field kind 'edited'|'deleted'|'inserted'|'reordered'|nil
 ---@field detail string|nil
----@field summary string
 
 ---@class tether.WorkspaceArgs
 ---@field uri? string|nil

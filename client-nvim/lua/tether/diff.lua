@@ -4,11 +4,9 @@ local config = require('tether.config')
 
 local M = {}
 
-local function field(p, snake)
-  local v = p[snake]
-  if v == nil then
-    v = p[(snake:gsub('_(%l)', string.upper))]
-  end
+--- A field of the tether/proposal result (camelCase keys, see tether/contract.lua); null is nil.
+local function field(p, key)
+  local v = p[key]
   return v ~= vim.NIL and v or nil
 end
 

@@ -9,16 +9,12 @@ local M = {}
 --- The open history window, if any: { buf, win, offset, total, items, filter, first_row }.
 M.view = nil
 
---- A field of a server row, whichever case the server wrote it in.
+--- A field of a server row (keys are camelCase, see tether/contract.lua); JSON null is nil.
 --- @param row table
---- @param snake string
+--- @param key string
 --- @return any
-function M.field(row, snake)
-  local value = row[snake]
-  if value == nil then
-    local camel = snake:gsub('_(%l)', string.upper)
-    value = row[camel]
-  end
+function M.value(row, key)
+  local value = row[key]
   if value == vim.NIL then
     return nil
   end
@@ -31,25 +27,25 @@ local COLUMNS = {
     key = 'ts',
     title = 'when',
     get = function(r)
-      return ui.when(M.field(r, 'ts'))
+      return ui.when(M.value(r, 'ts'))
     end,
   },
   { key = 'outcome', title = 'outcome' },
   { key = 'actor', title = 'by' },
   { key = 'path', title = 'path', max = 32 },
   {
-    key = 'class_key',
+    key = 'classKey',
     title = 'class',
     max = 36,
     get = function(r)
-      return M.field(r, 'class_key')
+      return M.value(r, 'classKey')
     end,
   },
   {
-    key = 'proposal_id',
+    key = 'proposalId',
     title = 'proposal',
     get = function(r)
-      local id = M.field(r, 'proposal_id')
+      local id = M.value(r, 'proposalId')
       return id and id:sub(1, 8) or ''
     end,
   },
@@ -96,7 +92,7 @@ local function open_row()
   if not row then
     return
   end
-  local id = M.field(row, 'proposal_id')
+  local id = M.value(row, 'proposalId')
   if not id then
     client_mod.notify(('decision #%s has no proposal (%s)'):format(row.seq, row.outcome or '?'))
     return

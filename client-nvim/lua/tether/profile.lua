@@ -5,7 +5,7 @@ local ui = require('tether.ui')
 
 local M = {}
 
-local field = history.field
+local field = history.value
 
 local function interval(r)
   local lo, hi = field(r, 'lower'), field(r, 'upper')
@@ -30,7 +30,7 @@ local function metrics(r)
 end
 
 local CLASS_COLUMNS = {
-  { key = 'class_key', title = 'class', max = 48 },
+  { key = 'classKey', title = 'class', max = 48 },
   { key = 'policy', title = 'policy' },
   { key = 'mean', title = 'approval' },
   { key = 'interval', title = 'interval', get = interval },
@@ -43,10 +43,10 @@ local ADAPTER_COLUMNS = {
   { key = 'version', title = 'adapter' },
   { key = 'status', title = 'status' },
   {
-    key = 'created_at',
+    key = 'createdAt',
     title = 'created',
     get = function(r)
-      return ui.when(field(r, 'created_at'))
+      return ui.when(field(r, 'createdAt'))
     end,
   },
   { key = 'parent', title = 'parent' },
@@ -82,7 +82,7 @@ function M.render(profile)
     if message and message ~= '' then
       lines[#lines + 1] = '  ' .. ui.cell(message)
     end
-    local result = field(training, 'last_result')
+    local result = field(training, 'lastResult')
     if type(result) == 'table' then
       lines[#lines + 1] = '  last run: ' .. (require('tether.status').result_text(result))
     end
@@ -91,11 +91,17 @@ function M.render(profile)
   if type(summary) == 'table' then
     lines[#lines + 1] = ''
     lines[#lines + 1] = 'Profile'
-    local keys = { 'decisions', 'mature', 'mature_share', 'auto_threshold', 'quiet_threshold' }
-    for _, key in ipairs(keys) do
-      local v = field(summary, key)
+    local keys = {
+      { 'decisions', 'decisions' },
+      { 'mature', 'mature' },
+      { 'matureShare', 'mature share' },
+      { 'autoThreshold', 'auto threshold' },
+      { 'quietThreshold', 'quiet threshold' },
+    }
+    for _, pair in ipairs(keys) do
+      local v = field(summary, pair[1])
       if v ~= nil then
-        lines[#lines + 1] = ('  %s: %s'):format(key:gsub('_', ' '), ui.cell(v))
+        lines[#lines + 1] = ('  %s: %s'):format(pair[2], ui.cell(v))
       end
     end
   end

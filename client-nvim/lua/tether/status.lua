@@ -80,7 +80,7 @@ function M.on_progress(token, value)
   })
 end
 
---- A line about the end of a training run, from `last_result` of a training status.
+--- A line about the end of a training run, from `lastResult` of a training status.
 --- @param result table
 --- @return string text, integer level
 function M.result_text(result)
@@ -110,7 +110,7 @@ function M.on_training_status(_, params)
   M.training = params
   if type(params) == 'table' then
     local was_running = previous and previous.state and previous.state ~= 'idle'
-    local result = params.last_result
+    local result = params.lastResult
     if params.state == 'idle' and was_running and type(result) == 'table' then
       local text, level = M.result_text(result)
       vim.notify('Tether: ' .. text, level, { title = 'Tether' })

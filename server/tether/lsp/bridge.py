@@ -8,6 +8,7 @@ from lsprotocol import types as lsp
 
 from tether.decisions import DecisionRecord
 from tether.lsp.names import DECISION_RECORDED, TRAINING_STATUS
+from tether.protocol.notifications import DecisionRecorded, TrainingStatusChanged
 from tether.service import ProposeOutcome, ServiceEvents
 
 if TYPE_CHECKING:
@@ -22,7 +23,10 @@ class Bridge(ServiceEvents):
         self.folder = folder
 
     def decision_recorded(self, record: DecisionRecord) -> None:
-        self.session.notify(DECISION_RECORDED, record.model_dump(mode="json"))
+        self.session.notify(
+            DECISION_RECORDED,
+            DecisionRecorded.model_validate(record.model_dump()).model_dump(mode="json"),
+        )
 
     def proposals_changed(self, uri: str) -> None:
         self.session.publish(self.folder, uri)
@@ -35,7 +39,9 @@ class Bridge(ServiceEvents):
             self.session.spawn(flows.present(self.session, service, outcome), "review")
 
     def training_status(self, status: dict[str, Any]) -> None:
-        self.session.notify(TRAINING_STATUS, status)
+        self.session.notify(
+            TRAINING_STATUS, TrainingStatusChanged.model_validate(status).model_dump(mode="json")
+        )
 
     def problem(self, message: str) -> None:
         self.session.show(message, lsp.MessageType.Error)

@@ -7,9 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
-from pydantic import BaseModel, ConfigDict, Field
 
-from tether.core.types import Range
 from tether.lsp import flows
 from tether.lsp.errors import single_argument
 from tether.lsp.names import (
@@ -28,6 +26,24 @@ from tether.lsp.names import (
 )
 from tether.lsp.progress import WorkDone
 from tether.lsp.scope import widen_cursor
+from tether.protocol.commands import (
+    AcceptArgs,
+    AskArgs,
+    CancelTrainingResult,
+    DecisionResult,
+    PinArgs,
+    PinResult,
+    ProposalArgs,
+    ProposeArgs,
+    ProposeResult,
+    RefineArgs,
+    RejectArgs,
+    ReplaceResult,
+    ShowDiffResult,
+    TrainStartedResult,
+    VerifyCommandResult,
+    WorkspaceArgs,
+)
 from tether.service import BadRequest, ProposalNotPending, TrainingBusy, WorkCancelled
 
 if TYPE_CHECKING:
@@ -47,59 +63,6 @@ def command(name: str) -> Callable[[Handler], Handler]:
     return register
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ProposeArgs(_Args):
-    uri: str
-    range: Range
-    task: str
-    version: int | None = None
-    diagnostics: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class AcceptArgs(_Args):
-    proposalId: str
-    hunks: list[int] | None = None
-    candidate: int | None = Field(None, ge=0)
-    reason: str | None = None  # why the hunks left out were rejected (a partial accept)
-
-
-class AskArgs(_Args):
-    uri: str
-    range: Range
-    instruction: str  # the user's own words: "make this iterative"
-    task: str | None = None  # default: the spec's first task offered on a selection
-    version: int | None = None
-
-
-class RefineArgs(_Args):
-    proposalId: str
-    # what to change; recorded as the reason the old proposal was replaced. Editors ask for
-    # it (the code action carries none); empty is a clear error, never a silent regenerate.
-    instruction: str = ""
-
-
-class RejectArgs(_Args):
-    proposalId: str
-    reason: str | None = None
-    askReason: bool = False
-
-
-class PinArgs(_Args):
-    classKey: str
-    mode: str | None
-
-
-class ProposalArgs(_Args):
-    proposalId: str
-
-
-class WorkspaceArgs(_Args):
-    uri: str | None = None  # picks the workspace folder in a multi-root window
-
-
 @command(PROPOSE)
 async def propose(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
     args = ProposeArgs.model_validate(single_argument(arguments))
@@ -115,7 +78,7 @@ async def propose(server: TetherServer, session: Session, *arguments: Any) -> di
     title = task.title if task else f"Tether: {args.task}"
     outcome = await _run(server, service, req, title)
     session.spawn(flows.present(session, service, outcome), "presenting proposals")
-    return _answer(outcome)
+    return _answer(outcome).dump()
 
 
 @command(ASK)
@@ -132,13 +95,13 @@ async def ask(server: TetherServer, session: Session, *arguments: Any) -> dict[s
     req.instruction = words
     outcome = await _run(server, service, req, f"Tether: {_short(words)}", {"instruction": words})
     session.spawn(flows.present(session, service, outcome), "presenting proposals")
-    return _answer(outcome)
+    return _answer(outcome).dump()
 
 
 @command(REGENERATE)
 async def regenerate(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
     args = ProposalArgs.model_validate(single_argument(arguments))
-    return await _replace(server, session, args.proposalId, "")
+    return await _replace(server, session, args.proposal_id, "")
 
 
 @command(REFINE)
@@ -147,7 +110,7 @@ async def refine(server: TetherServer, session: Session, *arguments: Any) -> dic
     words = args.instruction.strip()
     if not words:
         raise BadRequest("say in a few words what should change in this proposal")
-    return await _replace(server, session, args.proposalId, words)
+    return await _replace(server, session, args.proposal_id, words)
 
 
 async def _replace(
@@ -172,7 +135,7 @@ async def _replace(
     with contextlib.suppress(ProposalNotPending):
         await service.reject(proposal_id, words or None, data={"replaced_by": ids, "via": how})
     session.spawn(flows.present(session, service, outcome), "presenting proposals")
-    return {**_answer(outcome), "replaced": proposal_id}
+    return ReplaceResult(**_answer(outcome).model_dump(), replaced=proposal_id).dump()
 
 
 async def _run(
@@ -198,14 +161,14 @@ async def _run(
     return outcome
 
 
-def _answer(outcome: Any) -> dict[str, Any]:
-    return {
-        "proposalIds": [p.proposal.id for p in outcome.proposals],
-        "shown": [p.proposal.id for p in outcome.shown],
-        "autoApplied": [p.proposal.id for p in outcome.auto],
-        "suppressed": [p.proposal.id for p in outcome.suppressed],
-        "failures": outcome.failures,
-    }
+def _answer(outcome: Any) -> ProposeResult:
+    return ProposeResult(
+        proposal_ids=[p.proposal.id for p in outcome.proposals],
+        shown=[p.proposal.id for p in outcome.shown],
+        auto_applied=[p.proposal.id for p in outcome.auto],
+        suppressed=[p.proposal.id for p in outcome.suppressed],
+        failures=outcome.failures,
+    )
 
 
 def _ask_task(service: Any) -> str:
@@ -225,42 +188,46 @@ def _short(words: str, limit: int = 48) -> str:
 @command(ACCEPT)
 async def accept(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
     args = AcceptArgs.model_validate(single_argument(arguments))
-    service = await session.service_of_proposal(args.proposalId)
+    service = await session.service_of_proposal(args.proposal_id)
     record = await flows.accept(
-        session, service, args.proposalId, args.hunks, args.candidate, reason=args.reason
+        session, service, args.proposal_id, args.hunks, args.candidate, reason=args.reason
     )
-    return {"proposalId": args.proposalId, "outcome": record.outcome.value, "seq": record.seq}
+    return DecisionResult(
+        proposal_id=args.proposal_id, outcome=record.outcome.value, seq=record.seq
+    ).dump()
 
 
 @command(REJECT)
 async def reject(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
     args = RejectArgs.model_validate(single_argument(arguments))
-    service = await session.service_of_proposal(args.proposalId)
+    service = await session.service_of_proposal(args.proposal_id)
     reason = args.reason
-    if args.askReason and not reason:
-        await service.get_proposal(args.proposalId)  # unknown ids fail before the prompt
+    if args.ask_reason and not reason:
+        await service.get_proposal(args.proposal_id)  # unknown ids fail before the prompt
         reason = await flows.ask_reason(session)
         if reason is None:
-            return {"proposalId": args.proposalId, "outcome": None, "cancelled": True}
-    record = await service.reject(args.proposalId, reason)
-    return {"proposalId": args.proposalId, "outcome": record.outcome.value, "seq": record.seq}
+            return DecisionResult(proposal_id=args.proposal_id, outcome=None, cancelled=True).dump()
+    record = await service.reject(args.proposal_id, reason)
+    return DecisionResult(
+        proposal_id=args.proposal_id, outcome=record.outcome.value, seq=record.seq
+    ).dump()
 
 
 @command(SHOW_DIFF)
 async def show_diff(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
     args = ProposalArgs.model_validate(single_argument(arguments))
-    service = await session.service_of_proposal(args.proposalId)
-    view = await service.proposal_view(args.proposalId)
+    service = await session.service_of_proposal(args.proposal_id)
+    view = await service.proposal_view(args.proposal_id)
     session.show(view["diff"] or "(no change)", lsp.MessageType.Info)
-    return {"proposalId": args.proposalId, "diff": view["diff"]}
+    return ShowDiffResult(proposal_id=args.proposal_id, diff=view["diff"]).dump()
 
 
 @command(PIN)
 async def pin(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
     args = PinArgs.model_validate(single_argument(arguments))
     service = await session.service_for(None)
-    record = await service.pin(args.classKey, args.mode)
-    return {"classKey": args.classKey, "mode": args.mode, "seq": record.seq}
+    record = await service.pin(args.class_key, args.mode)
+    return PinResult(class_key=args.class_key, mode=args.mode, seq=record.seq).dump()
 
 
 @command(VERIFY)
@@ -270,7 +237,7 @@ async def verify(server: TetherServer, session: Session, *arguments: Any) -> dic
     result = await service.verify()
     if not result.ok:
         session.show(f"Tether: decision log {result.summary()}", lsp.MessageType.Error)
-    return {**result.model_dump(mode="json"), "summary": result.summary()}
+    return VerifyCommandResult(**result.model_dump(), summary=result.summary()).dump()
 
 
 @command(TRAIN_NOW)
@@ -296,7 +263,9 @@ async def train_now(server: TetherServer, session: Session, *arguments: Any) -> 
     for event in pending:
         on_progress(event)
     session.spawn(_finish_training(session, service, bar, running), "training")
-    return {"started": True, "status": service.training_status()}
+    return TrainStartedResult.model_validate(
+        {"started": True, "status": service.training_status()}
+    ).dump()
 
 
 @command(CANCEL_TRAINING)
@@ -305,7 +274,7 @@ async def cancel_training(
 ) -> dict[str, Any]:
     args = WorkspaceArgs.model_validate(single_argument(arguments))
     service = await session.service_for(args.uri)
-    return {"cancelled": await service.cancel_training()}
+    return CancelTrainingResult(cancelled=await service.cancel_training()).dump()
 
 
 async def _finish_training(session: Session, service: Any, bar: WorkDone, running: Any) -> None:

@@ -1,6 +1,7 @@
-"""The names of the client contract, and the request-scoped state the protocol sets.
+"""The contract's method names (defined in `tether.protocol.methods`) and the
+request-scoped state the protocol sets.
 
-Kept apart (and free of imports) so the server can register every command before the
+Kept light (no pydantic, no pygls) so the server can register every command before the
 modules that implement them are loaded.
 """
 
@@ -9,39 +10,52 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-PROPOSE = "tether.propose"
-ACCEPT = "tether.accept"
-REJECT = "tether.reject"
-TRAIN_NOW = "tether.trainNow"
-CANCEL_TRAINING = "tether.cancelTraining"
-VERIFY = "tether.verify"
-PIN = "tether.pin"
-SHOW_DIFF = "tether.showDiff"
-ASK = "tether.ask"  # a request in the user's own words on a range
-REGENERATE = "tether.regenerate"  # another answer instead of a shown proposal
-REFINE = "tether.refine"  # another answer, told what to change (the words are the reason)
-COMMANDS = (
-    PROPOSE,
+from tether.protocol.methods import (
     ACCEPT,
-    REJECT,
-    TRAIN_NOW,
-    CANCEL_TRAINING,
-    VERIFY,
-    PIN,
-    SHOW_DIFF,
     ASK,
-    REGENERATE,
+    CANCEL_TRAINING,
+    COMMANDS,
+    DECISION_RECORDED,
+    HISTORY,
+    NOTIFICATIONS,
+    PIN,
+    PROFILE,
+    PROPOSAL,
+    PROPOSE,
     REFINE,
+    REGENERATE,
+    REJECT,
+    REQUESTS,
+    SHOW_DIFF,
+    STATUS,
+    TRAIN_NOW,
+    TRAINING_STATUS,
+    VERIFY,
 )
 
-HISTORY = "tether/history"
-PROFILE = "tether/profile"
-PROPOSAL = "tether/proposal"
-STATUS = "tether/status"
-REQUESTS = (HISTORY, PROFILE, PROPOSAL, STATUS)
-
-DECISION_RECORDED = "tether/decisionRecorded"
-TRAINING_STATUS = "tether/trainingStatus"
+__all__ = [
+    "ACCEPT",
+    "ASK",
+    "CANCEL_TRAINING",
+    "COMMANDS",
+    "DECISION_RECORDED",
+    "HISTORY",
+    "NOTIFICATIONS",
+    "PIN",
+    "PROFILE",
+    "PROPOSAL",
+    "PROPOSE",
+    "REFINE",
+    "REGENERATE",
+    "REJECT",
+    "REQUESTS",
+    "SHOW_DIFF",
+    "STATUS",
+    "TRAIN_NOW",
+    "TRAINING_STATUS",
+    "VERIFY",
+    "work_done_token",
+]
 
 #: The workDoneToken of the executeCommand request being handled (set by the protocol).
 work_done_token: contextvars.ContextVar[Any] = contextvars.ContextVar(

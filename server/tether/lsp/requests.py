@@ -1,4 +1,7 @@
-"""Tether's own requests: history, profile, one proposal, and the server's status."""
+"""Tether's own requests: history, profile, one proposal, and the server's status.
+
+Params and results are the contract's models (`tether.protocol`): camelCase on the wire.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,17 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from tether import __version__
-from tether.decisions import HistoryFilter
 from tether.lsp.errors import params_dict
 from tether.lsp.names import HISTORY, PROFILE, PROPOSAL, STATUS
+from tether.protocol.requests import (
+    HistoryParams,
+    ProfileResult,
+    ProposalParams,
+    StatusResult,
+    WorkspaceParams,
+)
+from tether.protocol.views import HistoryPageView, ProposalDetail
 from tether.service import HEAVY_MODULES
 
 if TYPE_CHECKING:
@@ -32,40 +40,6 @@ def request(method: str) -> Callable[[Handler], Handler]:
     return register
 
 
-class HistoryParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    offset: int = Field(0, ge=0)
-    limit: int = Field(50, ge=1, le=1000)
-    filter: HistoryFilter | None = None
-    uri: str | None = None
-
-    @field_validator("filter", mode="before")
-    @classmethod
-    def _snake_case(cls, v: Any) -> Any:
-        """Editors send classKey/adapterVersion; a single outcome may come as a string."""
-        if not isinstance(v, dict):
-            return v
-        out = {
-            "".join("_" + c.lower() if c.isupper() else c for c in k): val for k, val in v.items()
-        }
-        if isinstance(out.get("outcome"), str):
-            out["outcome"] = [out["outcome"]]
-        return out
-
-
-class ProposalParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    proposalId: str
-
-
-class WorkspaceParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    uri: str | None = None
-
-
 def heavy_modules_loaded() -> list[str]:
     return sorted(m for m in HEAVY_MODULES if m in sys.modules)
 
@@ -75,26 +49,21 @@ async def history(server: TetherServer, session: Session, params: Any) -> dict[s
     p = HistoryParams.model_validate(params_dict(params))
     service = await session.service_for(p.uri)
     page = await service.history(p.filter, offset=p.offset, limit=p.limit)
-    return {
-        "items": [r.model_dump(mode="json") for r in page.items],
-        "total": page.total,
-        "offset": page.offset,
-        "limit": page.limit,
-    }
+    return HistoryPageView.model_validate(page.model_dump()).dump()
 
 
 @request(PROFILE)
 async def profile(server: TetherServer, session: Session, params: Any) -> dict[str, Any]:
     p = WorkspaceParams.model_validate(params_dict(params))
     service = await session.service_for(p.uri)
-    return await service.profile_view()
+    return ProfileResult.model_validate(await service.profile_view()).dump()
 
 
 @request(PROPOSAL)
 async def proposal(server: TetherServer, session: Session, params: Any) -> dict[str, Any]:
     p = ProposalParams.model_validate(params_dict(params))
-    service = await session.service_of_proposal(p.proposalId)
-    return await service.proposal_view(p.proposalId)
+    service = await session.service_of_proposal(p.proposal_id)
+    return ProposalDetail.model_validate(await service.proposal_view(p.proposal_id)).dump()
 
 
 @request(STATUS)
@@ -102,17 +71,19 @@ async def status(server: TetherServer, session: Session, params: Any) -> dict[st
     """What the server is and has loaded (the heavy modules list must stay empty
     until a model or training is actually used)."""
     WorkspaceParams.model_validate(params_dict(params))
-    return {
-        "version": __version__,
-        "pid": os.getpid(),
-        "heavyModules": heavy_modules_loaded(),
-        "workspaces": [
-            {
-                "root": str(f.root),
-                "db": str(f.service.store.path) if f.service else None,
-                "model": f.settings.model,
-                "error": f.error,
-            }
-            for f in session.folders
-        ],
-    }
+    return StatusResult.model_validate(
+        {
+            "version": __version__,
+            "pid": os.getpid(),
+            "heavyModules": heavy_modules_loaded(),
+            "workspaces": [
+                {
+                    "root": str(f.root),
+                    "db": str(f.service.store.path) if f.service else None,
+                    "model": f.settings.model,
+                    "error": f.error,
+                }
+                for f in session.folders
+            ],
+        }
+    ).dump()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from tether.core.types import Range
-from tether.protocol.views import TrainingStatusView, TrainingUnavailable
+from tether.protocol.views import TrainingStatusView, TrainingUnavailable, VerifyView
 from tether.protocol.wire import Args, Wire
 
 
@@ -37,7 +37,9 @@ class AskArgs(Args):
 
 class RefineArgs(Args):
     proposal_id: str
-    instruction: str = Field(description="What to change; recorded as the rejection's reason.")
+    # what to change; recorded as the reason the old proposal was replaced. Editors ask for
+    # it (the code action carries none); empty is a clear error, never a silent regenerate.
+    instruction: str = ""
 
 
 class ReplaceResult(ProposeResult):
@@ -92,14 +94,14 @@ class WorkspaceArgs(Args):
     uri: str | None = None  # picks the workspace folder in a multi-root window
 
 
-class VerifyCommandResult(Wire):
-    ok: bool
-    rows: int
-    head_hash: str
-    first_broken_seq: int | None = None
-    kind: str | None = None
-    detail: str | None = None
-    summary: str
+#: The chain check (every field of the store's VerifyResult) and its one-line summary.
+VerifyCommandResult: type[Wire] = create_model(  # type: ignore[call-overload]
+    "VerifyCommandResult",
+    __base__=Wire,
+    __doc__="The decision log's chain check, and its one-line summary.",
+    summary=(str, ...),
+    **{name: (info.annotation, info) for name, info in VerifyView.model_fields.items()},
+)
 
 
 class TrainStartedResult(Wire):

@@ -62,3 +62,6 @@ class StatusResult(Wire):
         description="Heavy libraries loaded; stays empty until a model or training is used."
     )
     workspaces: list[WorkspaceStatus]
+    memory: dict[str, Any] | None = Field(
+        None, description="This server's memory, its models' and the other servers'."
+    )

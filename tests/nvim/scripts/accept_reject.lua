@@ -13,14 +13,14 @@ vim.api.nvim_create_autocmd('User', {
   pattern = 'TetherDecisionRecorded',
   callback = function(ev)
     table.insert(decisions, ev.data)
-    if ev.data.outcome ~= 'proposed' and ev.data.proposal_id then
-      decisions_by_id[ev.data.proposal_id] = ev.data.outcome
+    if ev.data.outcome ~= 'proposed' and ev.data.proposalId then
+      decisions_by_id[ev.data.proposalId] = ev.data.outcome
     end
   end,
 })
 local function decided(outcome, id)
   for _, d in ipairs(decisions) do
-    if d.outcome == outcome and (id == nil or d.proposal_id == id) then
+    if d.outcome == outcome and (id == nil or d.proposalId == id) then
       return d
     end
   end
@@ -141,6 +141,6 @@ H.wait(20000, function()
 end, 'the partial accept')
 H.emit('partial', { id = id, text = H.text(report), hunks = decided('accepted', id).hunks })
 H.emit('decisions', vim.tbl_map(function(d)
-  return { outcome = d.outcome, proposal_id = d.proposal_id, reason = d.reason, actor = d.actor }
+  return { outcome = d.outcome, proposal_id = d.proposalId, reason = d.reason, actor = d.actor }
 end, decisions))
 H.done()

@@ -33,14 +33,14 @@ H.open(file)
 vim.cmd('TetherTrain')
 H.wait(170000, function()
   local last = statuses[#statuses]
-  return #statuses > 1 and last.state == 'idle' and type(last.last_result) == 'table'
+  return #statuses > 1 and last.state == 'idle' and type(last.lastResult) == 'table'
 end, 'the training run to end')
 -- The progress bar ends right after the final status.
 H.wait(10000, function()
   return progress[#progress] and progress[#progress].kind == 'end'
 end, 'the end of the progress bar')
 
-local result = statuses[#statuses].last_result
+local result = statuses[#statuses].lastResult
 H.emit('progress', progress)
 H.emit('statuslines', statuslines)
 H.emit('states', vim.tbl_map(function(s)
