@@ -116,17 +116,17 @@ class TrainingSettings(_Section):
     dedupe_threshold: float = Field(0.95, gt=0, le=1, description="Similarity of near-duplicates.")
     seed: int = Field(0, ge=0, description="Seed of LoRA init and data order.")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    base_model: Path | None = Field(
+        None,
+        description="A plain model folder to train adapters for; default: the student's "
+        "(embedded:/path/to/dir), else the embedded SmolLM2.",
+    )
     worker_nice: int = Field(5, ge=0, le=19, description="Niceness of the training process.")
     micro_batch_size: int = Field(
         1,
         ge=1,
         description="Pairs per forward pass (KTO: at least 2); the rest of batch_size "
         "is gradient accumulation. Memory grows with it (SmolLM2, 4 pairs of 768 tokens: "
-    base_model: Path | None = Field(
-        None,
-        description="A plain model folder to train adapters for; default: the student's "
-        "(embedded:/path/to/dir), else the embedded SmolLM2.",
-    )
         "7.1 GB at 1, 19.5 GB at 4).",
     )
     share_prefix: bool = Field(
@@ -138,6 +138,19 @@ class TrainingSettings(_Section):
         False,
         description="Recompute activations in the backward pass: less memory (7.1 -> 5.1 GB "
         "for 768-token pairs on SmolLM2), but 2-3x slower steps on a 2-core CPU. Off by default.",
+    )
+    lora_layers: int = Field(
+        4,
+        ge=0,
+        description="DPO puts LoRA on the top K decoder layers only (0: all layers). The "
+        "layers below are frozen: they run once per pair, shared by the policy and the "
+        "reference, and their output is cached for retraining.",
+    )
+    cache_mb: int = Field(
+        2048,
+        ge=0,
+        description="Bound of the training cache next to the store (frozen-layer outputs and "
+        "reference log-probs, least recently used removed first); 0 turns it off.",
     )
 
 
@@ -185,9 +198,26 @@ class Settings(BaseModel):
         True,
         description="Order several student candidates by the active adapter's implicit reward.",
     )
+    spots: int = Field(
+        2,
+        ge=0,
+        le=8,
+        description="Most problems ruff cannot fix that the model is asked to fix in one request.",
+    )
+    alternatives: int = Field(
+        4, ge=1, le=8, description="Most verified candidates a proposal offers."
+    )
+    ruff: str = Field("", description="ruff executable (default: the one installed with Tether).")
+    ruff_timeout: float = Field(10.0, gt=0, description="Seconds ruff may take on one file.")
     max_new_tokens: int = Field(256, ge=8, le=4096)
     temperature: float = Field(0.2, ge=0, le=2)
     request_timeout: float = Field(60.0, gt=0)
+    model_idle_unload_seconds: float = Field(
+        600.0,
+        ge=0,
+        description="Unload the embedded model after this long unused (it loads again on the "
+        "next proposal); 0 keeps it loaded. Takes effect when the model is next created.",
+    )
     review_on_save: bool = False
     review_debounce_ms: int = Field(1500, ge=0)
     max_file_bytes: int = Field(2_000_000, ge=1)
@@ -207,12 +237,6 @@ class Settings(BaseModel):
             return v
         kind, sep, name = v.partition(":")
         if not sep or not name or kind not in {"embedded", "ollama", "litellm", "replay"}:
-    model_idle_unload_seconds: float = Field(
-        600.0,
-        ge=0,
-        description="Unload the embedded model after this long unused (it loads again on the "
-        "next proposal); 0 keeps it loaded. Takes effect when the model is next created.",
-    )
             raise ValueError(
                 "must be embedded:NAME, ollama:NAME, litellm:PROVIDER/NAME or replay:FILE"
             )

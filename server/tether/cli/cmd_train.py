@@ -21,6 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add_workspace_args(parser)
     parser.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="train even when there is nothing new since the newest adapter",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
 
@@ -45,9 +50,9 @@ async def _run(args: argparse.Namespace) -> int:
         manager = TrainingManager(store, paths, settings)
         try:
             if args.json:
-                result = await manager.train_now(max_steps=args.max_steps)
+                result = await manager.train_now(max_steps=args.max_steps, force=args.force)
             else:
-                result = await _with_progress(manager, args.max_steps)
+                result = await _with_progress(manager, args.max_steps, args.force)
         except TrainingBusy as exc:
             return fail(str(exc))
     if args.json:
@@ -60,7 +65,7 @@ async def _run(args: argparse.Namespace) -> int:
     return 1 if result.status in ("failed", "cancelled") else 0
 
 
-async def _with_progress(manager: Any, max_steps: int | None) -> Any:
+async def _with_progress(manager: Any, max_steps: int | None, force: bool = False) -> Any:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -93,4 +98,4 @@ async def _with_progress(manager: Any, max_steps: int | None) -> Any:
                 fields["loss"] = f"loss {event.loss:.4f}"
             progress.update(task, **fields)
 
-        return await manager.train_now(show, max_steps=max_steps)
+        return await manager.train_now(show, max_steps=max_steps, force=force)

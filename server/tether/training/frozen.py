@@ -218,10 +218,7 @@ class SplitForward:
         rows, width = input_ids.shape
         lengths = [width] * rows if attention_mask is None else attention_mask.sum(dim=1).tolist()
         scored = labels != -100
-        starts = [
-            int(scored[r].nonzero()[0, 0]) if bool(scored[r].any()) else lengths[r]
-            for r in range(rows)
-        ]
+        starts = _completion_starts(scored, lengths)
         pack = _Pack(input_ids, lengths, starts)
         device = input_ids.device
         dtype = self.backbone.embed_tokens.weight.dtype
@@ -322,6 +319,22 @@ class SplitForward:
         self._memo.move_to_end(key)
         while len(self._memo) > MEMO_PAIRS:
             self._memo.popitem(last=False)
+
+
+def _completion_starts(scored: Any, lengths: list[int]) -> list[int]:
+    """Where each row's scored tokens (its completion) begin."""
+    return [
+        int(scored[r].nonzero()[0, 0]) if bool(scored[r].any()) else lengths[r]
+        for r in range(scored.shape[0])
+    ]
+
+
+def pair_keys(input_ids: Any, attention_mask: Any, completion_mask: Any) -> list[str]:
+    """The cache key of each pair in a TRL DPO batch (chosen rows, then rejected rows): the
+    same keys the split forward uses for the frozen layers' output."""
+    lengths = attention_mask.sum(dim=1).tolist()
+    starts = _completion_starts(completion_mask.bool(), lengths)
+    return _Pack(input_ids, lengths, starts).keys
 
 
 def _layer(layer: Any, x: Any, mask: Any, pos: Any, pe: Any) -> Any:

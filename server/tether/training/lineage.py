@@ -38,7 +38,11 @@ class Lineage(BaseModel):
     data_hash: str
     decision_range: DecisionRange
     head_hash: str  # the decision log's head hash when the data was read
-    config: Hyperparameters
+    config: Hyperparameters  # from the settings, whole (Hyperparameters.of)
+    # the TRL config object the worker trained with, and its LoRA config, whole
+    trl_config: dict[str, Any] = Field(default_factory=dict)
+    lora_layers: int = 0  # K: decoder layers with LoRA; 0: all (or KTO)
+    cache: dict[str, int] = Field(default_factory=dict)  # training cache hits, misses, …
     metrics: EvalReport
     gate: GateDecision
     adapter_file: str

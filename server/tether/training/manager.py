@@ -29,7 +29,7 @@ from tether.core import processes
 from tether.core.types import USER_VERDICTS, Actor, new_id, utcnow
 from tether.decisions.store import DecisionStore
 from tether.paths import WorkspacePaths
-from tether.training.dataset import TrainingData, load_training_data, write_jsonl
+from tether.training.dataset import TrainingData, data_hash, load_training_data, write_jsonl
 from tether.training.gate import judge
 from tether.training.lineage import ADAPTER_FILE, Lineage, software_versions
 from tether.training.models import (
@@ -132,8 +132,12 @@ class TrainingManager:
         max_steps: int | None = None,
         data: TrainingData | None = None,
         checkpoints: tuple[list[int], Path] | None = None,
+        force: bool = False,
     ) -> TrainingResult:
         """Train, evaluate and promote or refuse; raises TrainingBusy when already training.
+
+        When the data is exactly what the newest adapter was trained on, nothing is trained
+        ("nothing new to learn from since vN"); `force` retrains anyway.
 
         `data` replaces what the log would give (benchmarks and tests use it to train on
         prepared data); `max_steps` caps the run; `checkpoints` (steps, folder) saves the
@@ -169,7 +173,9 @@ class TrainingManager:
                 ProgressEvent(event="progress", phase="preparing", message="preparing data"),
             )
             self._clear_stale_jobs()
-            result = await self._run(job_id, job_dir, data, max_steps, on_progress, checkpoints)
+            result = await self._run(
+                job_id, job_dir, data, max_steps, on_progress, checkpoints, force=force
+            )
         except asyncio.CancelledError:
             result = TrainingResult(status="cancelled", reason="the training task was cancelled")
             raise
@@ -183,14 +189,14 @@ class TrainingManager:
                     proc.kill()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(proc.wait(), CANCEL_GRACE_SECONDS)
+            if proc is not None:
+                processes.forget(proc.pid)
             self._proc = None
             shutil.rmtree(job_dir, ignore_errors=True)
             if result is not None:
                 result.seconds = round(time.perf_counter() - started, 3)
             self._status = TrainingStatus(state="idle", last_result=result)
             self._running = False
-            if proc is not None:
-                processes.forget(proc.pid)
             lock.release()
             self._finished.set()
         return result
@@ -204,6 +210,8 @@ class TrainingManager:
         max_steps: int | None,
         on_progress: ProgressCallback | None,
         checkpoints: tuple[list[int], Path] | None = None,
+        *,
+        force: bool = False,
     ) -> TrainingResult:
         s = self.settings
         if data is None:
@@ -220,6 +228,10 @@ class TrainingManager:
         why_not = data.trainable(s)
         if why_not:
             return base.model_copy(update={"reason": why_not})
+        if not force:
+            same = await self._trained_on(data_hash(data))  # of the content, not the label
+            if same:
+                return base.model_copy(update={"reason": f"nothing new to learn from since {same}"})
         self._last_attempt_head = max(self._last_attempt_head, data.decision_range.head_seq)
         if self._cancel:
             return base.model_copy(update={"status": "cancelled", "reason": "cancelled"})
@@ -235,20 +247,7 @@ class TrainingManager:
                 active_dir,
             )
             active_dir = None
-        hyper = Hyperparameters(
-            lora_r=s.lora_r,
-            lora_alpha=s.lora_alpha,
-            learning_rate=s.learning_rate,
-            epochs=s.epochs,
-            max_steps=max_steps if max_steps is not None else s.max_steps,
-            batch_size=s.batch_size,
-            micro_batch_size=s.micro_batch_size,
-            gradient_checkpointing=s.gradient_checkpointing,
-            share_prefix=s.share_prefix,
-            max_length=s.max_length,
-            beta=s.beta,
-            seed=s.seed,
-        )
+        hyper = Hyperparameters.of(s, max_steps=max_steps if max_steps is not None else s.max_steps)
         job_dir.mkdir(parents=True, exist_ok=True)
         job = TrainingJob(
             job_id=job_id,
@@ -264,6 +263,8 @@ class TrainingManager:
             hyper=hyper,
             checkpoint_steps=checkpoints[0] if checkpoints else [],
             checkpoint_dir=str(checkpoints[1]) if checkpoints else None,
+            cache_dir=str(self.paths.root / "cache" / "training"),
+            cache_mb=s.cache_mb,
         )
         write_jsonl(job.train_file, rows)
         write_jsonl(job.heldout_pairs_file, (p.trl() for p in data.pairs_heldout))
@@ -317,6 +318,9 @@ class TrainingManager:
             device=report.device,
             job_id=job_id,
             software=software_versions(),
+            trl_config=report.trl_config,
+            lora_layers=report.lora_layers,
+            cache=report.cache,
         )
         await self.registry.record(Path(job.output_dir), lineage)
         return common.model_copy(
@@ -336,8 +340,19 @@ class TrainingManager:
                 "prefix_saved": report.prefix_saved,
                 "device": report.device,
                 "adapter_sha256": report.adapter_sha256,
+                "lora_layers": report.lora_layers,
+                "cache": report.cache,
+                "prepare_seconds": report.prepare_seconds,
+                "warnings": report.warnings,
             }
         )
+
+    async def _trained_on(self, digest: str) -> str | None:
+        """The newest adapter's version when it was trained on exactly this data."""
+        rows = await self.store.adapters()
+        if rows and rows[-1].lineage.get("data_hash") == digest:
+            return rows[-1].version
+        return None
 
     async def _run_worker(
         self, job_file: Path, job_dir: Path, on_progress: ProgressCallback | None
@@ -363,6 +378,9 @@ class TrainingManager:
                 env=env,
                 limit=1 << 24,
             )
+            if self._cancel:  # cancelled while the worker was starting: it saw no "cancel"
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
             report: WorkerReport | None = None
             error = ""
             assert proc.stdout is not None
@@ -378,9 +396,6 @@ class TrainingManager:
                     error = event.message
                 elif event.event == "progress":
                     self._status = self._status.model_copy(
-            if self._cancel:  # cancelled while the worker was starting: it saw no "cancel"
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
                         update={
                             "phase": event.phase,
                             "step": event.step if event.step is not None else self._status.step,

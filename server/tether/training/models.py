@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tether.config import TrainingSettings
+
 Method = Literal["dpo", "kto"]
 Phase = Literal["preparing", "loading", "training", "evaluating", "saving", "promoting"]
 
@@ -38,10 +40,17 @@ class Hyperparameters(BaseModel):
     batch_size: int  # examples per optimizer step
     micro_batch_size: int = 1  # examples per forward pass (memory); KTO uses at least 2
     gradient_checkpointing: bool = False
-    share_prefix: bool = True  # run the prompt a batch's rows share once (same numbers)
+    share_prefix: bool = True  # KTO: run the prompt a batch's rows share once (same numbers)
+    lora_layers: int = 0  # DPO: LoRA on the top K decoder layers (0: all of them)
     max_length: int
     beta: float
     seed: int = 0
+
+    @classmethod
+    def of(cls, settings: TrainingSettings, **overrides: Any) -> Hyperparameters:
+        """The job's hyperparameters, taken whole from the one settings section."""
+        values = settings.model_dump(include=set(cls.model_fields))
+        return cls.model_validate({**values, **overrides})
 
 
 class TrainingJob(BaseModel):
@@ -64,6 +73,9 @@ class TrainingJob(BaseModel):
     # (learning curves from one run; not used by the editor's trainings)
     checkpoint_steps: list[int] = Field(default_factory=list)
     checkpoint_dir: str | None = None
+    # the workspace's training cache (frozen-layer outputs, reference log-probs); None: off
+    cache_dir: str | None = None
+    cache_mb: int = 0
 
 
 class ProgressEvent(BaseModel):
@@ -116,6 +128,12 @@ class WorkerReport(BaseModel):
     parameters: int = 0  # of the base model
     trainable_parameters: int = 0  # of the LoRA adapter
     prefix_saved: float | None = None  # share of positions the shared prefix did not run
+    lora_layers: int = 0  # K: decoder layers with LoRA (DPO); 0: all, or KTO
+    cache: dict[str, int] = Field(default_factory=dict)  # FeatureCache stats + ref hits
+    split: dict[str, int] = Field(default_factory=dict)  # frozen.SplitStats
+    trl_config: dict[str, Any] = Field(default_factory=dict)  # the TRL config object, whole
+    warnings: list[str] = Field(default_factory=list)  # e.g. a cache that cannot be written
+    prepare_seconds: float | None = None  # building the trainer: frozen layers + reference
 
 
 class GateDecision(BaseModel):
@@ -153,6 +171,10 @@ class TrainingResult(BaseModel):
     prefix_saved: float | None = None  # share of positions the shared prefix did not run
     device: str | None = None
     adapter_sha256: str | None = None
+    lora_layers: int = 0  # K (DPO); 0: all layers, or KTO
+    cache: dict[str, int] = Field(default_factory=dict)  # training cache hits, misses…
+    prepare_seconds: float | None = None  # frozen layers + reference, before the loop
+    warnings: list[str] = Field(default_factory=list)
 
 
 TrainingState = Literal["idle", "preparing", "training", "evaluating", "promoting", "cancelling"]

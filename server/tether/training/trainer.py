@@ -139,28 +139,11 @@ def micro_batches(method: str, batch_size: int, micro_batch_size: int) -> tuple[
     return micro, max(1, math.ceil(batch_size / micro))
 
 
-def _trainer(
-    job: TrainingJob,
-    model: Any,
-    tokenizer: Any,
-    rows: list[dict[str, Any]],
-    device: str,
-    callback: Any,
-) -> Any:
-    from datasets import Dataset
-    from peft import LoraConfig
-
+def _common_args(job: TrainingJob, device: str) -> dict[str, Any]:
+    """TrainingArguments both methods share, all from the job's hyperparameters."""
     h = job.hyper
-    peft_config = LoraConfig(
-        r=h.lora_r,
-        lora_alpha=h.lora_alpha,
-        lora_dropout=h.lora_dropout,
-        target_modules=h.target_modules,
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
     micro, accumulation = micro_batches(job.method, h.batch_size, h.micro_batch_size)
-    common: dict[str, Any] = dict(
+    return dict(
         output_dir=str(Path(job.output_dir).parent / "trainer"),
         per_device_train_batch_size=micro,
         gradient_accumulation_steps=accumulation,
@@ -180,20 +163,66 @@ def _trainer(
         dataloader_num_workers=0,
         **{**precision_args(device), "gradient_checkpointing": h.gradient_checkpointing},
     )
-    dataset = Dataset.from_list(rows)
-    if job.method == "dpo":
-        from trl import DPOConfig, DPOTrainer
 
-        return DPOTrainer(
-            model=model,
-            args=DPOConfig(**common),
-            train_dataset=dataset,
-            processing_class=tokenizer,
-            peft_config=peft_config,
-            callbacks=[callback],
-        )
+
+def _dpo_trainer(
+    job: TrainingJob,
+    model: Any,
+    tokenizer: Any,
+    rows: list[dict[str, Any]],
+    device: str,
+    callback: Any,
+    cache: Any,
+) -> Any:
+    """TRL's DPO trainer with LoRA on the top K layers, shared frozen layers and caches."""
+    from datasets import Dataset
+    from trl import DPOConfig
+
+    from tether.training.dpo import top_layer_lora, trainer_class
+
+    h = job.hyper
+    common = _common_args(job, device)
+    config = DPOConfig(
+        **common,
+        precompute_ref_log_probs=True,
+        precompute_ref_batch_size=common["per_device_train_batch_size"],
+    )
+    peft_config = top_layer_lora(
+        model, r=h.lora_r, alpha=h.lora_alpha, dropout=h.lora_dropout, lora_layers=h.lora_layers
+    )
+    return trainer_class()(
+        model=model,
+        args=config,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[callback],
+        lora_layers=h.lora_layers,
+        cache=cache,
+    )
+
+
+def _kto_trainer(
+    job: TrainingJob,
+    model: Any,
+    tokenizer: Any,
+    rows: list[dict[str, Any]],
+    device: str,
+    callback: Any,
+) -> Any:
+    from datasets import Dataset
+    from peft import LoraConfig
     from trl import KTOConfig, KTOTrainer
 
+    h = job.hyper
+    peft_config = LoraConfig(
+        r=h.lora_r,
+        lora_alpha=h.lora_alpha,
+        lora_dropout=h.lora_dropout,
+        target_modules=h.target_modules,
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
     desirable = sum(1 for r in rows if r["label"])
     undesirable = len(rows) - desirable
     # Balance the two kinds as the KTO paper suggests (weight x count about equal).
@@ -205,16 +234,47 @@ def _trainer(
             weights["undesirable_weight"] = round(desirable / undesirable, 3)
     return KTOTrainer(
         model=model,
-        args=KTOConfig(**common, **weights),
-        train_dataset=dataset,
+        args=KTOConfig(**_common_args(job, device), **weights),
+        train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=peft_config,
         callbacks=[callback],
     )
 
 
+def open_cache(job: TrainingJob, base_dir: Path, dtype: Any, warn: Callable[[str], None]) -> Any:
+    """The workspace's feature cache for this base model, K and dtype (None: turned off)."""
+    if not job.cache_dir or job.cache_mb <= 0:
+        return None
+    from tether.training.feature_cache import FeatureCache, model_hash
+
+    namespace = f"{model_hash(base_dir)[:16]}-k{job.hyper.lora_layers}-{str(dtype).split('.')[-1]}"
+    return FeatureCache(Path(job.cache_dir), namespace, max_bytes=job.cache_mb * 2**20, warn=warn)
+
+
+def trl_config_dict(trainer: Any) -> dict[str, Any]:
+    """The TRL config object the run used, and its LoRA config, as lineage keeps them."""
+    args = _jsonable(trainer.args.to_dict())
+    peft = getattr(trainer.model, "peft_config", {}).get("default")
+    lora = _jsonable(peft.to_dict()) if peft else {}
+    return {"trainer": type(trainer).__name__, "args": args, "lora": lora}
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    """The JSON-able part of a config dict (sets as sorted lists; objects left out)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, set | frozenset):
+            value = sorted(value, key=str)
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError):
+            continue
+        out[key] = value
+    return out
+
+
 def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -233,25 +293,51 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
+    dtype = train_dtype(device)
+    model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=dtype)
     rows = fit_rows(read_jsonl(job.train_file), tokenizer, job.hyper.max_length)
-    if device == "cpu" and not score_completions_only():
-        emit(ProgressEvent(event="progress", phase="loading", message="full LM head (old TRL)"))
+    warnings: list[str] = []
+
+    def warn(message: str) -> None:
+        warnings.append(message)
+        emit(ProgressEvent(event="progress", phase="loading", message=message))
+
     clock: dict[str, float] = {}
     parameters = sum(p.numel() for p in model.parameters())
     callback = _progress_callback(emit, clock, (job.checkpoint_steps, job.checkpoint_dir))
-    trainer = _trainer(job, model, tokenizer, rows, device, callback)
+    cache = None
     prefix = None
-    if job.hyper.share_prefix:
-        from tether.training.prefix import share_prefix
+    built = time.perf_counter()  # DPO's trainer runs the frozen layers and the reference here
+    if job.method == "dpo":
+        cache = open_cache(job, base_dir, dtype, warn)
+        emit(
+            ProgressEvent(event="progress", phase="loading", message="reference and frozen layers")
+        )
+        trainer = _dpo_trainer(job, model, tokenizer, rows, device, callback, cache)
+    else:
+        if device == "cpu" and not score_completions_only():
+            emit(ProgressEvent(event="progress", phase="loading", message="full LM head (old TRL)"))
+        trainer = _kto_trainer(job, model, tokenizer, rows, device, callback)
+        if job.hyper.share_prefix:
+            from tether.training.prefix import share_prefix
 
-        base = trainer.model.get_base_model() if hasattr(trainer.model, "get_base_model") else model
-        prefix = share_prefix(base.base_model)
+            base = trainer.model.get_base_model()
+            prefix = share_prefix(base.base_model)
     trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    trl_config = trl_config_dict(trainer)
+    prepare_seconds = time.perf_counter() - built
     trainer.train()
+    split = getattr(trainer, "tether_split", None)
     emit(ProgressEvent(event="progress", phase="saving", message="saving the candidate"))
     out = Path(job.output_dir)
     trainer.model.save_pretrained(out)
+    cache_stats: dict[str, int] = {}
+    if cache is not None:
+        cache.evict()
+        cache_stats = cache.stats.as_dict()
+    if split is not None:
+        cache_stats.update(ref_hits=trainer.ref_hits, ref_computed=trainer.ref_computed)
+    split_stats = split.stats.as_dict() if split is not None else {}
     del trainer, model
     gc.collect()
 
@@ -275,6 +361,10 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
     )
     steps = int(clock.get("steps", 0))
     seconds = clock.get("end", 0.0) - clock.get("start", 0.0)
+    if split is not None and split_stats.get("row_positions"):
+        saved = 1 - split_stats["top_positions"] / split_stats["row_positions"]
+    else:
+        saved = prefix.saved() if prefix else None
     return WorkerReport(
         metrics=report,
         adapter_sha256=file_sha256(out / ADAPTER_FILE),
@@ -286,8 +376,23 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
         tokens=int(clock["tokens"]) if "tokens" in clock else None,
         parameters=parameters,
         trainable_parameters=trainable,
-        prefix_saved=round(prefix.saved(), 4) if prefix else None,
+        prefix_saved=round(saved, 4) if saved is not None else None,
+        lora_layers=job.hyper.lora_layers if job.method == "dpo" else 0,
+        cache=cache_stats,
+        split=split_stats,
+        trl_config=trl_config,
+        warnings=warnings,
+        prepare_seconds=round(prepare_seconds, 3),
     )
+
+
+def train_dtype(device: str) -> Any:
+    """bf16 weights on a GPU that supports it (half the memory, tensor cores); else fp32."""
+    import torch
+
+    if device == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
 
 
 def planned_steps(examples: int, batch_size: int, epochs: float, max_steps: int) -> int:
