@@ -12,6 +12,7 @@ from typing import Any
 
 from tether import __version__, embedded
 from tether.cli.common import add_workspace_args, settings_for, workspace_paths
+from tether.paths import WorkspacePaths
 
 _PACKAGES = {
     "pygls": "core",
@@ -53,6 +54,23 @@ def _device() -> dict[str, Any]:
     return info
 
 
+def _servers(wp: WorkspacePaths) -> list[dict[str, Any]]:
+    """The language servers running on this workspace (one per editor window) and the
+    memory each holds now (resident set size)."""
+    from tether.instances import running
+
+    return [
+        {
+            "pid": r.pid,
+            "rssBytes": r.rss_bytes,
+            "modelLoaded": r.model_loaded,
+            "model": r.model,
+            "clientPid": r.client_pid,
+        }
+        for r in running(wp)
+    ]
+
+
 def collect(args: argparse.Namespace) -> dict[str, Any]:
     settings = settings_for(args)
     wp = workspace_paths(args, settings)
@@ -92,6 +110,8 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
             }
         )
     return {
+        "servers": _servers(wp),
+        "idle_unload_seconds": settings.model_idle_unload_seconds,
         "tether": __version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -141,6 +161,18 @@ def run(args: argparse.Namespace) -> int:
         if st["exists"]
         else f"{st['path']} (created on first use)",
     )
+    servers = report["servers"]
+    table.add_row(
+        "Language servers",
+        "; ".join(
+            f"pid {s['pid']}: {s['rssBytes'] / 2**20:,.0f} MiB"
+            + (", model loaded" if s["modelLoaded"] else "")
+            for s in servers
+        )
+        or "none running on this workspace",
+    )
+    idle = report["idle_unload_seconds"]
+    table.add_row("Model idle unload", f"after {idle:g} s unused" if idle else "off (stays loaded)")
     for name, version in report["versions"].items():
         table.add_row(name, version or "not installed")
     console.print(table)

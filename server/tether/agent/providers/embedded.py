@@ -188,6 +188,7 @@ class EmbeddedProvider(Provider):
             "busy": self._users > 0,
             "idleSeconds": round(time.monotonic() - self.last_used, 1),
             "idleUnloadSeconds": self.idle_unload_seconds,
+            "loads": self.base_loads,
             "unloads": self.unloads,
             "adapter": self._active,
         }
