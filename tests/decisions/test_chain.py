@@ -73,13 +73,13 @@ async def test_edited_and_rehashed_row_is_named(db: Path) -> None:
 async def test_deleted_row_is_named(db: Path) -> None:
     _sql(db, ("DELETE FROM decisions WHERE seq = 7", ()))
     result = verify_file(db)
-    assert (result.first_broken_seq, result.kind) == (8, "deleted")
+    assert (result.first_broken_seq, result.kind, result.missing) == (7, "deleted", [7])
 
 
 async def test_deleted_tail_is_named(db: Path) -> None:
     _sql(db, ("DELETE FROM decisions WHERE seq >= 19", ()))
     result = verify_file(db)
-    assert (result.kind, result.first_broken_seq) == ("deleted", 20)
+    assert (result.kind, result.first_broken_seq, result.missing) == ("truncated", 19, [19, 20])
 
 
 async def test_inserted_row_is_named(db: Path) -> None:

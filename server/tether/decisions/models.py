@@ -61,7 +61,26 @@ class HistoryPage(BaseModel):
     limit: int
 
 
-BreakKind = Literal["edited", "deleted", "inserted", "reordered"]
+BreakKind = Literal[
+    "edited",  # a row's content, hash or seal no longer holds
+    "deleted",  # rows missing inside the log (`missing` names them)
+    "inserted",  # rows that Tether did not chain or seal
+    "reordered",  # a row links to one that now comes after it
+    "truncated",  # rows missing from the end (`missing` names them)
+    "head",  # the recorded head was changed outside Tether
+    "state",  # pins, proposal states, snapshots or memory edited outside the chain
+    "checkpoint",  # a checkpoint that is not this store's, or a missing key
+]
+
+
+class VerifyProblem(BaseModel):
+    """One thing `verify` found wrong; `seq` is the first row it concerns, when a row."""
+
+    kind: BreakKind
+    detail: str
+    seq: int | None = None
+    missing: list[int] | None = None
+    checkpoint: int | None = None  # the number of the checkpoint that proves it
 
 
 class VerifyResult(BaseModel):
@@ -71,11 +90,44 @@ class VerifyResult(BaseModel):
     first_broken_seq: int | None = None
     kind: BreakKind | None = None
     detail: str | None = None
+    missing: list[int] | None = None  # sequence numbers of removed rows
+    checkpoint: int | None = None  # the checkpoint that disagrees (its number)
+    problems: list[VerifyProblem] = Field(default_factory=list)  # everything found
+    checkpoints: int = 0  # checkpoints checked
+    anchored_seq: int = 0  # the highest row a checkpoint vouches for
+    sealed: bool = False  # whether row seals were checked (the store's key was there)
+
+    @classmethod
+    def of(
+        cls, rows: int, head_hash: str, problems: list[VerifyProblem], **kw: Any
+    ) -> VerifyResult:
+        if not problems:
+            return cls(ok=True, rows=rows, head_hash=head_hash, **kw)
+        first = problems[0]
+        return cls(
+            ok=False,
+            rows=rows,
+            head_hash=head_hash,
+            first_broken_seq=first.seq,
+            kind=first.kind,
+            detail=first.detail,
+            missing=first.missing,
+            checkpoint=first.checkpoint,
+            problems=problems,
+            **kw,
+        )
 
     def summary(self) -> str:
         if self.ok:
-            return f"chain OK: {self.rows} decisions, head {self.head_hash[:12]}"
-        return f"chain BROKEN at row {self.first_broken_seq}: {self.kind}: {self.detail}"
+            anchor = (
+                f", {self.checkpoints} checkpoint(s), anchored to row {self.anchored_seq}"
+                if self.checkpoints
+                else ""
+            )
+            return f"chain OK: {self.rows} decisions, head {self.head_hash[:12]}{anchor}"
+        where = f" at row {self.first_broken_seq}" if self.first_broken_seq is not None else ""
+        more = f" (+{len(self.problems) - 1} more problem(s))" if len(self.problems) > 1 else ""
+        return f"chain BROKEN{where}: {self.kind}: {self.detail}{more}"
 
 
 AdapterStatus = Literal["candidate", "active", "refused", "retired"]

@@ -95,6 +95,14 @@ CREATE TABLE pins (
   created_at TEXT NOT NULL
 );
 """,
+    # 2: seals (HMAC with the store's key) on rows, profile snapshots and memory items. The
+    # store seals what exists in the same transaction; old snapshots, a cache, are dropped.
+    """
+ALTER TABLE decisions ADD COLUMN seal TEXT;
+ALTER TABLE profile_snapshots ADD COLUMN seal TEXT;
+ALTER TABLE memory_items ADD COLUMN seal TEXT;
+DELETE FROM profile_snapshots;
+""",
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

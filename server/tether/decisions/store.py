@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,10 @@ from typing import Any
 import aiosqlite
 
 from tether.core.types import TERMINAL, Actor, Outcome, Proposal, ProposalState, utcnow
-from tether.decisions.chain import canonical_json, row_hash, verify_connection
+from tether.decisions import checkpoints as cps
+from tether.decisions import verify as verifier
+from tether.decisions.chain import canonical_json, head_seal_message, row_hash
+from tether.decisions.keys import StoreKey, StoreKeyError, key_path, load_key, load_or_create_key
 from tether.decisions.models import (
     AdapterRow,
     DecisionContent,
@@ -38,26 +43,48 @@ from tether.decisions.models import (
     VerifyResult,
 )
 from tether.decisions.schema import APP_ID, GENESIS_HASH, MIGRATIONS, SCHEMA_VERSION
+from tether.decisions.state import (
+    PINS_SQL,
+    fold_pins,
+    memory_seal_message,
+    snapshot_seal_message,
+    state_after,
+    state_outcomes,
+)
+
+log = logging.getLogger(__name__)
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
 
-#: Registered on every store connection; the same function the verifier recomputes.
-_HASH_FUNCTION = "tether_row_hash"
+#: A checkpoint every this many decisions, unless the caller says otherwise.
+CHECKPOINT_EVERY = 100
 
-#: Per connection (TEMP), so rows that other programs insert do not move the recorded head.
-_HEAD_TRIGGER = """
-CREATE TEMP TRIGGER IF NOT EXISTS tether_move_head AFTER INSERT ON decisions
+#: Registered on every store connection; the same functions the verifier recomputes.
+_HASH_FUNCTION = "tether_row_hash"
+_SEAL_FUNCTION = "tether_seal"
+
+#: Per connection (TEMP), so rows that other programs insert are neither sealed nor move
+#: the recorded head: both are how `verify` spots them.
+_HEAD_TRIGGER = f"""
+CREATE TEMP TRIGGER IF NOT EXISTS tether_seal_row AFTER INSERT ON decisions
 BEGIN
-  UPDATE meta SET value = CASE key WHEN 'head_hash' THEN NEW.hash ELSE NEW.seq END
-  WHERE key IN ('head_hash', 'head_seq');
+  UPDATE decisions SET seal = {_SEAL_FUNCTION}('row:' || NEW.seq || ':' || NEW.hash)
+  WHERE seq = NEW.seq;
+  UPDATE meta SET value = CASE key WHEN 'head_hash' THEN NEW.hash WHEN 'head_seq' THEN NEW.seq
+    ELSE {_SEAL_FUNCTION}('head:' || NEW.seq || ':' || NEW.hash) END
+  WHERE key IN ('head_hash', 'head_seq', 'head_seal');
 END
 """
 
-#: Read the head, hash, insert and move the head, all in one statement and one transaction.
+#: Chain to the log's last row, hash, insert (the trigger seals it and moves the head), all
+#: in one statement and one transaction. The previous hash comes from the rows themselves,
+#: not from meta, so an edited meta head cannot make Tether fork its own chain.
 _APPEND_SQL = f"""
 INSERT INTO decisions(body, prev_hash, hash)
-SELECT :body, value, {_HASH_FUNCTION}(value, :body) FROM meta WHERE key = 'head_hash'
+SELECT :body, h, {_HASH_FUNCTION}(h, :body) FROM (
+  SELECT coalesce((SELECT hash FROM decisions ORDER BY seq DESC LIMIT 1), '{GENESIS_HASH}') AS h
+)
 RETURNING seq, prev_hash, hash
 """
 
@@ -100,6 +127,17 @@ _STATE_AFTER: dict[Outcome, ProposalState] = {
     Outcome.EXPIRED: ProposalState.EXPIRED,
     Outcome.CORRECTED: ProposalState.CORRECTED,
 }
+#: Public name for the verifier and the state checks (state is derived from the log).
+STATE_AFTER = _STATE_AFTER
+_STATE_OUTCOMES = state_outcomes(_STATE_AFTER)
+_LAST_STATE_SUBQUERY = (
+    "SELECT d.outcome FROM decisions d WHERE d.proposal_id = proposals.id AND d.outcome IN "
+    f"({','.join('?' * len(_STATE_OUTCOMES))}) ORDER BY d.seq DESC LIMIT 1"
+)
+_LAST_STATE_SQL = (
+    "SELECT outcome FROM decisions WHERE proposal_id = ? AND outcome IN "
+    f"({','.join('?' * len(_STATE_OUTCOMES))}) ORDER BY seq DESC LIMIT 1"
+)
 
 
 def check_store_file(path: Path) -> None:
@@ -156,10 +194,20 @@ class DecisionStore:
         self._db = conn
         self._lock = asyncio.Lock()  # one write transaction at a time on this connection
         self._claim = claim
+        self._key: StoreKey | None = None
+        self._store_id = ""
+        self.checkpoint_every = CHECKPOINT_EVERY
+        self._checkpointed = 0  # the highest row this connection knows a checkpoint for
+        self._unanchored = False  # rows appended here since this connection's last checkpoint
+        self._appended: DecisionRecord | None = None  # the row the open transaction appended
+        self._own_seq = 0  # the last row this connection appended
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    async def open(cls, path: Path, *, create: bool = True) -> DecisionStore:
+    async def open(
+        cls, path: Path, *, create: bool = True, checkpoint_every: int = CHECKPOINT_EVERY
+    ) -> DecisionStore:
+        """Open (or create) a store; `checkpoint_every` decisions get a signed checkpoint."""
         path = Path(path)
         claim = _claim(path)
         try:
@@ -177,6 +225,7 @@ class DecisionStore:
             _release(claim)
             raise
         store = cls(path, conn, claim)
+        store.checkpoint_every = max(1, checkpoint_every)
         try:
             await store._setup()
         except BaseException:
@@ -196,10 +245,45 @@ class DecisionStore:
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=FULL")
         await db.execute("PRAGMA foreign_keys=ON")
+        self._key = await asyncio.to_thread(self._load_key, version)
+        await db.create_function(_HASH_FUNCTION, 2, row_hash, deterministic=True)
+        await db.create_function(_SEAL_FUNCTION, 1, self._key.sealer(), deterministic=True)
         if version < SCHEMA_VERSION:
             await self._migrate(version)
-        await db.create_function(_HASH_FUNCTION, 2, row_hash, deterministic=True)
         await db.execute(_HEAD_TRIGGER)
+        meta = dict(await db.execute_fetchall("SELECT key, value FROM meta"))
+        if meta.get(verifier.KEY_CHECK) != self._key.seal(verifier.KEY_CHECK_MESSAGE):
+            raise StoreError(
+                f"{key_path(self.path)} is not the key {self.path} was sealed with (replaced?);"
+                " restore the original key file from a backup"
+            )
+        self._store_id = meta.get("store_id", "")
+        latest = await asyncio.to_thread(self._latest_checkpoint_quietly)
+        self._checkpointed = latest.seq if latest else 0
+
+    def _load_key(self, version: int) -> StoreKey:
+        """The store's key; created with a new store, or when an unsealed store is upgraded."""
+        path = key_path(self.path)
+        try:
+            if version >= 2:
+                key = load_key(path)
+                if key is None:
+                    raise StoreError(
+                        f"{self.path} is sealed with a key that is missing ({path}). Restore "
+                        "that file from a backup: without it nobody can tell whether the log "
+                        "was changed. To start over, move the store and its .checkpoints aside."
+                    )
+                return key
+            return load_or_create_key(path)
+        except StoreKeyError as exc:
+            raise StoreError(str(exc)) from exc
+
+    def _latest_checkpoint_quietly(self) -> cps.Checkpoint | None:
+        try:
+            return cps.latest(cps.checkpoint_path(self.path))
+        except (cps.CheckpointError, OSError) as exc:
+            log.warning("cannot read the checkpoint file: %s (tether verify says more)", exc)
+            return None
 
     async def _inspect(self) -> int:
         """Schema version of an existing store (0 when new); refuse anything not ours."""
@@ -253,8 +337,53 @@ class DecisionStore:
                 " ('created_at', ?)",
                 (GENESIS_HASH, utcnow()),
             )
+            if current < 2:
+                await self._seal_existing(db)
+
+    async def _seal_existing(self, db: aiosqlite.Connection) -> None:
+        """Upgrading to seals: seal what is there now (a new store: just the empty head)."""
+        assert self._key is not None
+        key = self._key
+        await db.execute(
+            f"UPDATE decisions SET seal = {_SEAL_FUNCTION}('row:' || seq || ':' || hash)"
+        )
+        rows = await db.execute_fetchall(
+            "SELECT id, kind, class_key, created_at, updated_at, votes, active, body "
+            "FROM memory_items"
+        )
+        for row in rows:
+            await db.execute(
+                "UPDATE memory_items SET seal = ? WHERE id = ?",
+                (key.seal(memory_seal_message(tuple(row))), row[0]),
+            )
+        last = await db.execute_fetchall(
+            "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1"
+        )
+        seq, digest = (last[0][0], last[0][1]) if last else (0, GENESIS_HASH)
+        await db.execute("UPDATE meta SET value = ? WHERE key = ?", (digest, "head_hash"))
+        await db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(seq), "head_seq"))
+        public_key = await asyncio.to_thread(lambda: key.public_key)
+        await db.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('head_seal', ?), (?, ?), "
+            "('store_id', coalesce((SELECT value FROM meta WHERE key = 'store_id'), ?)), "
+            "('public_key', ?), ('key_id', ?)",
+            (
+                key.seal(head_seal_message(seq, digest)),
+                verifier.KEY_CHECK,
+                key.seal(verifier.KEY_CHECK_MESSAGE),
+                uuid.uuid4().hex,
+                public_key,
+                key.key_id,
+            ),
+        )
 
     async def close(self) -> None:
+        """Close; rows appended through this store since its last checkpoint get one."""
+        if self._unanchored:
+            try:
+                await self.checkpoint("shutdown")
+            except (StoreError, OSError, sqlite3.Error, cps.CheckpointError) as exc:
+                log.warning("no checkpoint at shutdown: %s", exc)
         try:
             await self._db.close()
         finally:
@@ -281,11 +410,59 @@ class DecisionStore:
                 yield db
                 await db.execute("COMMIT")
             except BaseException as exc:
+                self._appended = None
                 with contextlib.suppress(sqlite3.Error):
                     await db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     raise StoreWriteError(f"write to {self.path} failed: {exc}") from exc
                 raise
+        await self._after_commit()
+
+    async def _after_commit(self) -> None:
+        """A checkpoint whenever the log crosses a multiple of `checkpoint_every` rows.
+
+        After the commit and outside the lock: the decision is durable whatever happens to
+        the checkpoint, and a failed checkpoint is only logged (the next one covers it).
+        """
+        record, self._appended = self._appended, None
+        if record is None:
+            return
+        self._unanchored = True
+        self._own_seq = max(self._own_seq, record.seq)
+        every = self.checkpoint_every
+        if record.seq // every > self._checkpointed // every:
+            try:
+                await self.checkpoint("interval", at=(record.seq, record.hash))
+            except (OSError, cps.CheckpointError, StoreKeyError) as exc:
+                log.warning("checkpoint at row %s not written: %s", record.seq, exc)
+
+    async def checkpoint(
+        self, reason: cps.CheckpointReason = "manual", *, at: tuple[int, str] | None = None
+    ) -> cps.Checkpoint:
+        """Sign and append a checkpoint of the head (or of row `at`); durable on return.
+
+        Training, publishing and shutdown call this; the result goes into the adapter's
+        lineage or the bundle, so they can be checked against the log later.
+        """
+        if self._key is None:
+            raise StoreError(f"{self.path} is not open")
+        seq, digest = at if at is not None else await self.head()
+        cp = await asyncio.to_thread(
+            cps.append,
+            cps.checkpoint_path(self.path),
+            self._key,
+            store_id=self._store_id,
+            seq=seq,
+            head_hash=digest,
+            reason=reason,
+        )
+        self._checkpointed = max(self._checkpointed, cp.seq)
+        if cp.seq >= self._own_seq:
+            self._unanchored = False
+        return cp
+
+    async def latest_checkpoint(self) -> cps.Checkpoint | None:
+        return await asyncio.to_thread(cps.latest, cps.checkpoint_path(self.path))
 
     # ------------------------------------------------------------------ decisions
     async def _append(self, db: aiosqlite.Connection, content: DecisionContent) -> DecisionRecord:
@@ -295,9 +472,19 @@ class DecisionStore:
         if not rows:
             raise StoreError(f"{self.path} has no chain head in its meta table")
         seq, prev, digest = rows[0]
-        return DecisionRecord.model_validate(
+        record = DecisionRecord.model_validate(
             {**fields, "seq": seq, "prev_hash": prev, "hash": digest}
         )
+        self._appended = record
+        return record
+
+    async def _logged_state(self, db: aiosqlite.Connection, proposal_id: str) -> ProposalState:
+        """A proposal's state as the log says (its last state-changing row)."""
+        rows = await db.execute_fetchall(_LAST_STATE_SQL, (proposal_id, *_STATE_OUTCOMES))
+        state = state_after(rows[0][0], _STATE_AFTER) if rows else None
+        if state is None:  # a proposal row with no `proposed` row was not made by Tether
+            raise UnknownProposal(proposal_id)
+        return state
 
     async def add_proposal(
         self, proposal: Proposal, *, actor: Actor = Actor.SYSTEM
@@ -366,7 +553,7 @@ class DecisionStore:
                 if not rows:
                     raise UnknownProposal(proposal_id)
                 proposal = Proposal.model_validate_json(rows[0][0])
-                state = ProposalState(rows[0][1])
+                state = await self._logged_state(db, proposal_id)
                 allowed = _ALLOWED_FROM.get(outcome)
                 if allowed is not None and state not in allowed:
                     raise InvalidTransition(
@@ -402,12 +589,12 @@ class DecisionStore:
             return record
 
     async def head(self) -> tuple[int, str]:
-        meta = dict(
-            await self._db.execute_fetchall(
-                "SELECT key, value FROM meta WHERE key IN ('head_hash', 'head_seq')"
-            )
+        """The log's last row (seq, hash), read from the rows: an edited meta head, which
+        `verify` reports, cannot make readers replay fewer rows."""
+        rows = await self._db.execute_fetchall(
+            "SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1"
         )
-        return int(meta["head_seq"]), meta["head_hash"]
+        return (rows[0][0], rows[0][1]) if rows else (0, GENESIS_HASH)
 
     async def decisions(
         self, *, after_seq: int = 0, until_seq: int | None = None
@@ -446,23 +633,26 @@ class DecisionStore:
             items=[_decision(r) for r in rows], total=total, offset=offset, limit=limit
         )
 
-    async def verify(self) -> VerifyResult:
+    async def verify(self, *, against: Path | None = None) -> VerifyResult:
         """Recompute the chain in a separate read-only connection, off the event loop.
 
         The header check is skipped: this process holds the file open through SQLite, and
         closing any other descriptor of it (a plain `open()`) would drop SQLite's POSIX locks,
         letting another process delete the WAL under this connection.
         """
-        return await asyncio.to_thread(verify_file, self.path, check_header=False)
+        return await asyncio.to_thread(verify_file, self.path, check_header=False, against=against)
 
     # ------------------------------------------------------------------ proposals
     async def get_proposal(self, proposal_id: str) -> Proposal:
+        """The proposal, its state as the log says (the table's copy is not trusted)."""
         rows = await self._db.execute_fetchall(
             "SELECT body FROM proposals WHERE id = ?", (proposal_id,)
         )
         if not rows:
             raise UnknownProposal(proposal_id)
-        return Proposal.model_validate_json(rows[0][0])
+        proposal = Proposal.model_validate_json(rows[0][0])
+        proposal.state = await self._logged_state(self._db, proposal_id)
+        return proposal
 
     async def proposals(
         self, *, state: ProposalState | None = None, uri: str | None = None, limit: int = 500
@@ -474,8 +664,20 @@ class DecisionStore:
         if uri is not None:
             sql += " AND uri = ?"
             args.append(uri)
-        rows = await self._db.execute_fetchall(sql + " ORDER BY created_at LIMIT ?", [*args, limit])
-        return [Proposal.model_validate_json(r[0]) for r in rows]
+        # The state column narrows the search; the log has the last word on each proposal.
+        sql = sql.replace("SELECT body", f"SELECT body, ({_LAST_STATE_SUBQUERY}) AS logged", 1)
+        rows = await self._db.execute_fetchall(
+            sql + " ORDER BY created_at LIMIT ?", [*_STATE_OUTCOMES, *args, limit]
+        )
+        out: list[Proposal] = []
+        for body, logged in rows:
+            actual = state_after(logged, _STATE_AFTER) if logged else None
+            if actual is None or (state is not None and actual != state):
+                continue
+            proposal = Proposal.model_validate_json(body)
+            proposal.state = actual
+            out.append(proposal)
+        return out
 
     # ------------------------------------------------------------------ pins
     async def set_pin(
@@ -503,7 +705,8 @@ class DecisionStore:
             )
 
     async def pins(self) -> dict[str, str]:
-        return dict(await self._db.execute_fetchall("SELECT class_key, mode FROM pins"))
+        """Pins folded from the log's `pinned` rows; the pins table is only a mirror."""
+        return fold_pins(list(await self._db.execute_fetchall(PINS_SQL)))
 
     # ------------------------------------------------------------------ adapters
     async def put_adapter(self, row: AdapterRow) -> None:
@@ -564,19 +767,40 @@ class DecisionStore:
         """
         async with self._lock:
             try:
-                return await self._append(self._db, content)
+                record = await self._append(self._db, content)
             except sqlite3.Error as exc:
+                self._appended = None
                 if self._db.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         await self._db.execute("ROLLBACK")
                 raise StoreWriteError(f"write to {self.path} failed: {exc}") from exc
+        await self._after_commit()
+        return record
 
     # ------------------------------------------------------------------ profile snapshots
+    def _sealing(self) -> StoreKey:
+        if self._key is None:
+            raise StoreError(f"{self.path} is not open")
+        return self._key
+
+    async def _hash_at(self, db: aiosqlite.Connection, seq: int) -> str | None:
+        if seq <= 0:
+            return ""
+        rows = await db.execute_fetchall("SELECT hash FROM decisions WHERE seq = ?", (seq,))
+        return rows[0][0] if rows else None
+
     async def save_profile_snapshot(self, head_seq: int, body: dict[str, Any]) -> None:
+        """Save a snapshot sealed over its content and the log row it was taken at."""
+        key = self._sealing()
+        text = json.dumps(body)
         async with self._write() as db:
+            at = await self._hash_at(db, head_seq)
+            if at is None:
+                raise StoreError(f"no row {head_seq} in {self.path} to snapshot the profile at")
             await db.execute(
-                "INSERT INTO profile_snapshots(created_at, head_seq, body) VALUES (?, ?, ?)",
-                (utcnow(), head_seq, json.dumps(body)),
+                "INSERT INTO profile_snapshots(created_at, head_seq, body, seal) "
+                "VALUES (?, ?, ?, ?)",
+                (utcnow(), head_seq, text, key.seal(snapshot_seal_message(head_seq, at, text))),
             )
             # Keep the last 20; the log can always rebuild older ones.
             await db.execute(
@@ -585,37 +809,53 @@ class DecisionStore:
             )
 
     async def latest_profile_snapshot(self) -> ProfileSnapshot | None:
+        """The newest snapshot whose seal holds against its content and the log; else None
+        (the profile then replays the log, so an edited snapshot never steers the policy)."""
+        key = self._sealing()
         rows = await self._db.execute_fetchall(
-            "SELECT id, created_at, head_seq, body FROM profile_snapshots ORDER BY id DESC LIMIT 1"
+            "SELECT id, created_at, head_seq, body, seal FROM profile_snapshots "
+            "ORDER BY id DESC LIMIT 1"
         )
         if not rows:
             return None
-        r = rows[0]
-        return ProfileSnapshot(id=r[0], created_at=r[1], head_seq=r[2], body=json.loads(r[3]))
+        sid, created, head_seq, text, seal = rows[0]
+        at = await self._hash_at(self._db, head_seq)
+        if at is None or seal != key.seal(snapshot_seal_message(head_seq, at, text)):
+            log.warning(
+                "profile snapshot #%s does not match its seal (changed outside Tether, or the "
+                "log changed under it); replaying the log instead",
+                sid,
+            )
+            return None
+        return ProfileSnapshot(id=sid, created_at=created, head_seq=head_seq, body=json.loads(text))
 
     # ------------------------------------------------------------------ memory items
     async def put_memory(self, item: MemoryRow) -> None:
+        """Save a memory item, sealed: one edited outside Tether is not used."""
+        key = self._sealing()
+        values = (
+            item.id,
+            item.kind,
+            item.class_key,
+            item.created_at,
+            item.updated_at,
+            item.votes,
+            int(item.active),
+            json.dumps(item.body),
+        )
         async with self._write() as db:
             await db.execute(
                 "INSERT OR REPLACE INTO memory_items(id, kind, class_key, created_at, updated_at, "
-                "votes, active, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    item.id,
-                    item.kind,
-                    item.class_key,
-                    item.created_at,
-                    item.updated_at,
-                    item.votes,
-                    int(item.active),
-                    json.dumps(item.body),
-                ),
+                "votes, active, body, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*values, key.seal(memory_seal_message(values))),
             )
 
     async def memory(
         self, *, kind: str | None = None, class_key: str | None = None, active_only: bool = True
     ) -> list[MemoryRow]:
+        sealer = self._sealing().sealer()
         sql, args = (
-            "SELECT id, kind, class_key, created_at, updated_at, votes, active, body "
+            "SELECT id, kind, class_key, created_at, updated_at, votes, active, body, seal "
             "FROM memory_items WHERE 1=1",
             [],
         )
@@ -628,6 +868,12 @@ class DecisionStore:
         if active_only:
             sql += " AND active = 1"
         rows = await self._db.execute_fetchall(sql + " ORDER BY created_at", args)
+        kept = [r for r in rows if r[8] == sealer(memory_seal_message(tuple(r[:8])))]
+        if len(kept) < len(rows):
+            log.warning(
+                "%d memory item(s) do not match their seal (changed outside Tether); not used",
+                len(rows) - len(kept),
+            )
         return [
             MemoryRow(
                 id=r[0],
@@ -639,7 +885,7 @@ class DecisionStore:
                 active=bool(r[6]),
                 body=json.loads(r[7]),
             )
-            for r in rows
+            for r in kept
         ]
 
     async def delete_memory(self, item_id: str) -> bool:
@@ -691,36 +937,32 @@ def _split_sql(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip()]
 
 
-def verify_file(path: Path, *, check_header: bool = True) -> VerifyResult:
+def verify_file(
+    path: Path, *, check_header: bool = True, against: Path | None = None
+) -> VerifyResult:
     """Verify a store file without the async machinery (used by the CLI and benchmarks).
 
+    Checks the chain, its seals, the checkpoint file, adapters' lineages and the state
+    kept outside the chain; `against` adds checkpoints a user kept elsewhere
+    (`tether verify --against FILE`; raises `verify.VerifyInputError` when unreadable).
     The raw header check is skipped where this process already has the file open
     (`check_header=False` says so outright; see `verify`).
     """
+    extra = [(str(against), verifier.read_against(against))] if against is not None else None
     claim = _claim(path, check_header=check_header)
     try:
-        return _verify_claimed(path)
+        conn = verifier.open_readonly(path)
+        try:
+            return verifier.verify_connection(conn, path, against=extra)
+        finally:
+            conn.close()
     finally:
         _release(claim)
 
 
-def _verify_claimed(path: Path) -> VerifyResult:
-    if not path.exists():
-        raise StoreError(f"no Tether store at {path}")
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        try:
-            meta_ok = conn.execute("SELECT value FROM meta WHERE key='app'").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path} is not a Tether store: {exc}") from exc
-        if not meta_ok or meta_ok[0] != APP_ID:
-            raise StoreError(f"{path} is not a Tether store")
-        return verify_connection(conn)
-    finally:
-        conn.close()
-
-
 __all__ = [
+    "CHECKPOINT_EVERY",
+    "STATE_AFTER",
     "TERMINAL",
     "DecisionStore",
     "InvalidTransition",
