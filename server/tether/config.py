@@ -56,6 +56,12 @@ class PolicySettings(_Section):
     recovery: int = Field(
         3, ge=0, description="Approvals in a row a class needs after a rejection before auto."
     )
+    min_quiet_evidence: int = Field(
+        1,
+        ge=0,
+        description="Verdicts of its own a class needs before it goes quiet: the prior"
+        " borrowed from its kind, task or the pool never hides a proposal alone.",
+    )
     ema_half_life: float = Field(20.0, gt=0, description="Half-life of the moving average.")
     drift_margin: float = Field(0.15, ge=0, le=1, description="EMA this far under mean: ask.")
     correction_weight: float = Field(0.5, ge=0, le=1, description="A correction's approval.")

@@ -1,25 +1,42 @@
-"""The agent: from a request ("improve these lines") to checked, classified proposals.
+"""The agent: from a request ("improve these lines") to verified, classified proposals.
+
+It works like a careful engineer with tools. **Find**: ruff locates what is worth changing
+in the selection under the task's rules, and where ruff knows the fix, that fix is a
+candidate as it is. **Propose**: the model (student, or teacher) is asked to fix each
+remaining spot, one statement or header at a time, several samples at once; with nothing
+located (or the user's own words) it answers for the whole selection. **Verify**: every
+candidate is checked by `tether.agent.verifier` before anyone sees it. **Rank**: the
+survivors are ordered by the active adapter's implicit reward (or, without one, by what
+they fix); the best leads the proposal and the others are its alternatives.
 
 Everything that could hurt the user is decided here, before any proposal exists: the path
-must be inside the workspace and not under `never_touch`; a file under `never_send`
-never reaches a teacher; secrets are redacted before a teacher call and restored in its
-answer; an answer that does not parse, changes nothing or exceeds `max_lines` becomes a
-failure reason instead of an edit. Proposals come back unsaved: the caller records them.
+must be inside the workspace and not under `never_touch`; a file under `never_send` never
+reaches a teacher; secrets are redacted before a teacher call and restored in its answer.
+Proposals come back unsaved: the caller records them.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tether.agent.classes import changed_lines, classify, request_key
-from tether.agent.parsing import ParseFailure, parse_completion
+from tether.agent.assembly import assign_kinds, build_proposal, heuristic_order
+from tether.agent.candidates import (
+    Rejected,
+    combine,
+    range_candidates,
+    spot_candidates,
+    tool_candidates,
+    tried,
+    verifier_pairs,
+)
+from tether.agent.classes import changed_lines, request_key
 from tether.agent.prompting import CodeView, DiagnosticInfo, Message, build_messages
 from tether.agent.providers import (
     AdapterSource,
@@ -31,11 +48,16 @@ from tether.agent.providers import (
 )
 from tether.agent.redact import Redactor, redact_messages
 from tether.agent.routing import Acceptance, AcceptanceTracker, Route, choose_route
-from tether.agent.spec import AgentSpec
+from tether.agent.spec import AgentSpec, TaskSpec
+from tether.agent.spot_prompting import spot_context, spot_messages
+from tether.agent.spots import RangeText, apply_edits, disjoint, edits_between, spots
+from tether.agent.tools.commands import CommandCheck
+from tether.agent.tools.ruff import SAFETY_RULES, Finding, Ruff, ToolUnavailable
+from tether.agent.verifier import Candidate, Subject, Verdict, Verifier
 from tether.config import Settings
-from tether.core.diff import make_hunks
+from tether.core.response_format import render_completion
 from tether.core.text import RangeError, check_range, full_lines, split_lines
-from tether.core.types import Candidate, Proposal, Range
+from tether.core.types import Proposal, Range
 from tether.memory.models import MemoryContext
 
 if TYPE_CHECKING:
@@ -64,22 +86,12 @@ class AgentRequest(BaseModel):
 class ProposeResult(BaseModel):
     proposals: list[Proposal] = Field(default_factory=list)
     failures: list[str] = Field(default_factory=list)  # why nothing (or less) was proposed
+    tried: str = ""  # what the agent tried, in words ("2 ruff fixes and 4 model answers")
     route: Route | None = None
     # what the models were given and said, kept for benchmarks and failure analysis
     prompts: dict[str, str] = Field(default_factory=dict)  # role -> prompt as rendered
     raw: dict[str, list[str]] = Field(default_factory=dict)  # role -> raw completions
-
-
-@dataclass
-class _Answer:
-    role: str
-    model: str
-    adapter_version: str | None
-    completion: str
-    text: str
-    rationale: str
-    sample: int = 0  # its place in the model's own output order
-    score: float | None = None  # the active adapter's implicit reward, when reranked
+    verifier_pairs: int = 0  # verified vs refused model answers to the same prompt
 
 
 def _outside(workspace: Path, path: str) -> bool:
@@ -91,6 +103,26 @@ def _outside(workspace: Path, path: str) -> bool:
     except ValueError:
         return True
     return False
+
+
+def _selected(rules: list[str], finding: Finding) -> bool:
+    return any(finding.rule.startswith(r) for r in rules)
+
+
+class _Work:
+    """One request's state while it is being worked on."""
+
+    def __init__(self, req: AgentRequest, task: TaskSpec, rt: RangeText, rng: Range) -> None:
+        self.req = req
+        self.task = task
+        self.rt = rt
+        self.rng = rng
+        self.free_form = bool(req.instruction.strip())
+        self.candidates: list[Candidate] = []
+        self.rejected: list[Rejected] = []
+        self.n_tool = 0
+        self.n_model = 0
+        self.n_spots = 0
 
 
 class Agent:
@@ -119,6 +151,7 @@ class Agent:
             tracker = AcceptanceTracker(memory.store, settings.classes)
             acceptance = tracker.acceptance
         self._acceptance = acceptance
+        self.ruff = Ruff(self.workspace, settings.ruff, settings.ruff_timeout)
 
     # ------------------------------------------------------------------ providers
     @property
@@ -192,6 +225,18 @@ class Agent:
             gen.completions = [redactor.restore(c) for c in gen.completions]
         return gen
 
+    async def _find(self, req: AgentRequest, rules: list[str]) -> tuple[list[Finding] | None, str]:
+        """ruff's findings on the document (the task's rules and the safety rules), or why not."""
+        if not self.spec.tools.ruff:
+            return None, "ruff is turned off in the agent spec (tools.ruff)"
+        if req.language != "python":
+            return None, f"ruff checks Python only, not {req.language}"
+        try:
+            return await self.ruff.check(req.text, req.path, [*rules, *SAFETY_RULES]), ""
+        except ToolUnavailable as exc:
+            log.warning("ruff: %s", exc)
+            return None, str(exc)
+
     async def propose(
         self, req: AgentRequest, cancel: asyncio.Event | None = None
     ) -> ProposeResult:
@@ -211,19 +256,18 @@ class Agent:
             start, end = check_range(req.text, rng)
         except RangeError as exc:
             return ProposeResult(failures=[f"the range is not in the document: {exc}"])
-        original = req.text[start:end]
+        work = _Work(req, task, RangeText(req.text, start, end), rng)
         lines = split_lines(req.text)
         ctx_n = self.settings.context_lines
         first, last = rng.start.line, rng.end.line
         view = CodeView(
             path=req.path,
             language=req.language,
-            original=original,
+            original=work.rt.text,
             before="\n".join(lines[max(0, first - ctx_n) : first]),
             after="\n".join(lines[last + 1 : last + 1 + ctx_n]),
             first_line=first,
         )
-
         key = request_key(req.path, req.task, req.language, self.settings.classes)
         may_send = self.spec.boundaries.may_send(req.path)
         acceptance = None
@@ -236,17 +280,176 @@ class Agent:
             threshold=self.settings.student_threshold,
             shadow=self.settings.shadow,
         )
-        memory = await self._memory_context(key, original, req)
-        messages = build_messages(self.spec, task, view, memory, req.diagnostics)
+        memory = await self._memory_context(key, work.rt.text, req)
+        messages = build_messages(self.spec, task, view, memory, req.diagnostics, req.instruction)
         result = ProposeResult(route=route)
+        if cancel is not None and cancel.is_set():
+            return ProposeResult(failures=["cancelled"], route=route)
 
+        rules = [] if work.free_form else list(task.rules)
+        findings, ruff_problem = await self._find(req, rules)
+        located = [f for f in findings or [] if _selected(rules, f) and work.rt.inside(f)]
+        tools = tool_candidates(work.rt, located, req.language)
+        if findings is not None:
+            tools = [await self._settle(work, c, rules) for c in tools]
+        work.n_tool = len(tools)
+        work.candidates += tools
+        tree = _tree(req.text) if req.language == "python" else None
+        todo = spots(tree, work.rt, located, self.settings.spots)
+        redactor = Redactor(self.spec.boundaries.redact)
+        hints = {"task": req.task, "path": req.path}
+        try:
+            if todo:
+                await self._ask_spots(work, todo, route, memory, cancel, hints, redactor, result)
+            elif not tools:
+                await self._ask_range(work, view, messages, route, cancel, hints, redactor, result)
+        except GenerationCancelled:
+            return ProposeResult(failures=["cancelled"], route=route)
+
+        subject = Subject(
+            path=req.path,
+            language=req.language,
+            document=req.text,
+            start=start,
+            end=end,
+            keeps_code=task.keeps_code,
+            free_form=work.free_form,
+            rules=(*rules, *SAFETY_RULES),
+        )
+        commands = None
+        if self.spec.tools.verify and self.spec.tools.commands:
+            commands = CommandCheck(
+                self.workspace, self.spec.tools.commands, self.spec.tools.timeout_seconds
+            )
+        verifier = Verifier(
+            subject,
+            self.ruff if findings is not None else None,
+            commands,
+            baseline=findings,
+            ruff_problem=ruff_problem,
+        )
+        try:
+            ranked, verdicts = await self._verify_and_rank(work, verifier, messages)
+        finally:
+            if commands is not None:
+                await asyncio.to_thread(commands.close)
+        result.failures += [r.failure for r in work.rejected]
+        result.tried = tried(work.n_tool, work.n_model, work.n_spots)
+        if not ranked:
+            return result
+        pairs = verifier_pairs([c for c in ranked if c.from_model], work.rejected)
+        result.verifier_pairs = len(pairs)
+        meta: dict[str, Any] = {
+            "route": route.model_dump(),
+            "always_ask": task.name in self.spec.boundaries.always_ask,
+            "tried": result.tried,
+            "findings": [f.describe() for f in located],
+        }
+        if pairs:
+            meta["verifier_pairs"] = pairs
+        if redactor.count:
+            meta["redactions"] = redactor.count
+        assign_kinds(ranked, work.rt.text, work.free_form)
+        # the whole-selection prompt as the student renders it: what training learns from
+        prompt = result.prompts.get("student") or self.student.render_prompt(messages)
+        result.proposals.append(
+            build_proposal(
+                uri=req.uri,
+                path=req.path,
+                language=req.language,
+                version=req.version,
+                rng=rng,
+                task=task.name,
+                original=work.rt.text,
+                ranked=ranked,
+                verdicts=verdicts,
+                prompt=prompt,
+                classes=self.settings.classes,
+                meta=meta,
+            )
+        )
+        return result
+
+    async def _settle(self, work: _Work, cand: Candidate, rules: list[str]) -> Candidate:
+        """Apply the fixes ruff offers on ruff's own fix, as `ruff --fix` would.
+
+        Some fixes lead to another (a %-format becomes `.format()`, which UP032 turns into
+        an f-string); a candidate that stopped half way would add a finding of its own.
+        """
+        text = cand.text
+        for _ in range(3):
+            doc = work.rt.document[: work.rt.start] + text + work.rt.document[work.rt.end :]
+            try:
+                found = await self.ruff.check(doc, work.req.path, rules)
+            except ToolUnavailable:
+                break
+            rt = RangeText(doc, work.rt.start, work.rt.start + len(text))
+            more = [f for f in found if _selected(rules, f) and f.fixable and rt.inside(f)]
+            follow = tool_candidates(rt, more, work.req.language)
+            if not follow:
+                break
+            text = apply_edits(text, disjoint(e for c in follow for e in c.edits))
+            cand.fixes += tuple(r for c in follow for r in c.fixes if r not in cand.fixes)
+        if text != cand.text:
+            cand.text = text
+            cand.edits = edits_between(work.rt.text, text)
+            cand.completion = render_completion(text, work.req.language, cand.rationale)
+        return cand
+
+    async def _ask_spots(
+        self,
+        work: _Work,
+        todo: list[Any],
+        route: Route,
+        memory: MemoryContext,
+        cancel: asyncio.Event | None,
+        hints: dict[str, Any],
+        redactor: Redactor,
+        result: ProposeResult,
+    ) -> None:
+        """The model on each spot ruff could not fix, several samples each."""
+        work.n_spots = len(todo)
+        for spot in todo:
+            msgs = spot_messages(self.spec, work.req.path, work.rt, spot, memory)
+            try:
+                gen = await self._ask(
+                    route.role, msgs, self.settings.candidates, cancel, hints, redactor
+                )
+            except ProviderError as exc:
+                if work.candidates:  # ruff's fixes still stand on their own
+                    work.rejected.append(Rejected(f"{route.role} failed", str(exc)))
+                    return
+                raise
+            result.prompts.setdefault(f"{route.role}:spot", gen.prompt)
+            result.raw.setdefault(route.role, []).extend(gen.completions)
+            work.n_model += len(gen.completions)
+            good, bad = spot_candidates(
+                work.rt,
+                spot,
+                gen,
+                route.role,
+                work.req.language,
+                work.task.keeps_code,
+                spot_context(work.rt, spot),
+            )
+            work.candidates += good
+            work.rejected += bad
+
+    async def _ask_range(
+        self,
+        work: _Work,
+        view: CodeView,
+        messages: list[Message],
+        route: Route,
+        cancel: asyncio.Event | None,
+        hints: dict[str, Any],
+        redactor: Redactor,
+        result: ProposeResult,
+    ) -> None:
+        """The model on the whole selection (nothing located, or the user's own words)."""
         roles = [route.role]
         if route.shadow:
             roles.append("teacher" if route.role == "student" else "student")
-        redactor = Redactor(self.spec.boundaries.redact)
-        hints = {"task": req.task, "path": req.path}
-        if cancel is not None and cancel.is_set():
-            return ProposeResult(failures=["cancelled"], route=route)
         n_first = self.settings.candidates
         outcomes = await asyncio.gather(
             *(
@@ -259,7 +462,7 @@ class Agent:
         errors: dict[str, ProviderError] = {}
         for role, out in zip(roles, outcomes, strict=True):
             if isinstance(out, GenerationCancelled):
-                return ProposeResult(failures=["cancelled"], route=route)
+                raise out
             if isinstance(out, ProviderError):
                 log.warning("%s could not answer: %s", role, out)
                 result.failures.append(f"{role} failed: {out}")
@@ -270,48 +473,130 @@ class Agent:
             gens.append((role, out))
         if not gens and "student" not in roles:
             # the teacher could not answer: the student still can (its errors propagate)
-            try:
-                gen = await self._ask("student", messages, n_first, cancel, hints, None)
-            except GenerationCancelled:
-                return ProposeResult(failures=["cancelled"], route=route)
-            gens.append(("student", gen))
+            gens.append(
+                ("student", await self._ask("student", messages, n_first, cancel, hints, None))
+            )
         if not gens:
             raise errors.get("student") or next(iter(errors.values()))
-
         for role, gen in gens:
             result.prompts[role] = gen.prompt
             result.raw[role] = list(gen.completions)
-        answers = self._answers(gens, req, view, start, end, result.failures, task.keeps_code)
-        if not answers:
-            return result
-        answers = await self._rerank(messages, answers)
-        result.proposals.append(
-            self._proposal(req, task.name, rng, original, answers, gens, messages, route, redactor)
-        )
-        return result
+            work.n_model += len(gen.completions)
+            good, bad = range_candidates(
+                work.rt,
+                gen,
+                role,
+                work.req.language,
+                work.task.keeps_code,
+                (view.before, view.after),
+            )
+            work.candidates += good
+            work.rejected += bad
 
-    async def _rerank(self, messages: list[Message], answers: list[_Answer]) -> list[_Answer]:
-        """Student candidates best-first by the active adapter's implicit reward.
+    async def _verify_and_rank(
+        self, work: _Work, verifier: Verifier, messages: list[Message]
+    ) -> tuple[list[Candidate], dict[int, Verdict]]:
+        """Bounded, verified, combined, ranked, deduplicated: what the user may see."""
+        max_lines = self.spec.boundaries.max_lines
+        bounded: list[Candidate] = []
+        for c in work.candidates:
+            n_changed = changed_lines(work.rt.text, c.text)
+            if n_changed > max_lines:
+                work.rejected.append(
+                    Rejected(
+                        _label(c),
+                        f"the edit changes {n_changed} lines; the spec allows at most "
+                        f"{max_lines} (boundaries.max_lines)",
+                        c.prompt,
+                        c.completion,
+                    )
+                )
+            else:
+                bounded.append(c)
+        verdicts: dict[int, Verdict] = {}
+        survivors = await self._verified(bounded, verifier, verdicts, work)
+        best_per_part = _best_per_part(survivors)
+        joint = combine(work.rt, best_per_part, work.req.language)
+        if joint is not None and changed_lines(work.rt.text, joint.text) <= max_lines:
+            ok = await self._verified([joint], verifier, verdicts, work, quiet=True)
+            survivors = ok + survivors
+        unique: list[Candidate] = []
+        seen: set[str] = set()
+        for c in survivors:
+            if c.text not in seen:
+                seen.add(c.text)
+                unique.append(c)
+        ranked = await self._rank(messages, unique, work)
+        if verifier.commands is not None:
+            ranked = await self._run_commands(ranked, verifier, verdicts, work)
+        return ranked[: self.settings.alternatives], verdicts
+
+    async def _verified(
+        self,
+        cands: list[Candidate],
+        verifier: Verifier,
+        verdicts: dict[int, Verdict],
+        work: _Work,
+        *,
+        quiet: bool = False,
+    ) -> list[Candidate]:
+        out: list[Candidate] = []
+        for c, v in zip(cands, await verifier.verify_all(cands), strict=True):
+            verdicts[id(c)] = v
+            if v.ok:
+                out.append(c)
+            elif not quiet:
+                work.rejected.append(Rejected(_label(c), v.reason, c.prompt, c.completion))
+        return out
+
+    async def _run_commands(
+        self,
+        ranked: list[Candidate],
+        verifier: Verifier,
+        verdicts: dict[int, Verdict],
+        work: _Work,
+    ) -> list[Candidate]:
+        """The spec's commands on the best candidates, in order, until enough pass."""
+        kept: list[Candidate] = []
+        for c in ranked:
+            if len(kept) >= self.settings.alternatives:
+                break
+            v = await verifier.verify(c, run_commands=True)
+            verdicts[id(c)] = v
+            if v.ok:
+                kept.append(c)
+            else:
+                work.rejected.append(Rejected(_label(c), v.reason, c.prompt, c.completion))
+        return kept
+
+    async def _rank(
+        self, messages: list[Message], cands: list[Candidate], work: _Work
+    ) -> list[Candidate]:
+        """Best-first by the active adapter's implicit reward; without one, by what they fix.
 
         The adapter was promoted because this reward ranked the user's held-out choices
-        first, so among several sampled candidates it is the best guess at which one the
-        user takes. Teacher answers keep their place after the student's; a scoring error
-        keeps the model's own order (reranking helps, it must never stop a proposal).
+        first, so among verified candidates it is the best guess at the one the user takes.
+        Every candidate is scored as an answer to the whole-selection prompt, the prompt
+        training learns from. A scoring error keeps the heuristic order (reranking helps,
+        it must never stop a proposal).
         """
-        student = [a for a in answers if a.role == "student"]
-        if not self.settings.rerank or len(student) < 2:
-            return answers
+        ordered = heuristic_order(cands)
+        if not self.settings.rerank or len(ordered) < 2:
+            return ordered
+        from tether.agent.assembly import completion_for
+
         try:
-            scores = await self.student.rewards(messages, [a.completion for a in student])
+            scores = await self.student.rewards(
+                messages, [completion_for(c, work.req.language) for c in ordered]
+            )
         except Exception:
-            log.exception("reranking failed; keeping the model's order")
-            return answers
-        if len(scores) != len(student):  # no adapter to ask
-            return answers
-        for answer, score in zip(student, scores, strict=True):
-            answer.score = score
-        ranked = sorted(student, key=lambda a: -(a.score or 0.0))  # stable for ties
-        return ranked + [a for a in answers if a.role != "student"]
+            log.exception("reranking failed; keeping the heuristic order")
+            return ordered
+        if len(scores) != len(ordered):  # no adapter to ask
+            return ordered
+        for c, score in zip(ordered, scores, strict=True):
+            c.score = score
+        return sorted(ordered, key=lambda c: -(c.score or 0.0))  # stable for ties
 
     async def _memory_context(self, key: str, original: str, req: AgentRequest) -> MemoryContext:
         if self.memory is None:
@@ -322,120 +607,28 @@ class Agent:
             log.exception("memory lookup failed; proposing without memory")
             return MemoryContext()
 
-    def _answers(
-        self,
-        gens: Sequence[tuple[str, Generation]],
-        req: AgentRequest,
-        view: CodeView,
-        start: int,
-        end: int,
-        failures: list[str],
-        keeps_code: bool = False,
-    ) -> list[_Answer]:
-        answers: list[_Answer] = []
-        seen: set[str] = set()
-        max_lines = self.spec.boundaries.max_lines
-        for role, gen in gens:
-            for i, completion in enumerate(gen.completions):
-                label = f"{role} candidate {i + 1}" if len(gen.completions) > 1 else role
-                parsed = parse_completion(
-                    completion,
-                    view.original,
-                    language=req.language,
-                    before=view.before,
-                    after=view.after,
-                    document=req.text,
-                    doc_start=start,
-                    doc_end=end,
-                    keeps_code=keeps_code,
-                )
-                if isinstance(parsed, ParseFailure):
-                    reason = parsed.reason
-                    if gen.finish_reasons[i : i + 1] == ["length"] and "truncated" not in reason:
-                        reason += " (the model hit max_new_tokens)"
-                    failures.append(f"{label}: {reason}")
-                    continue
-                n_changed = changed_lines(view.original, parsed.text)
-                if n_changed > max_lines:
-                    failures.append(
-                        f"{label}: the edit changes {n_changed} lines; the spec allows at most "
-                        f"{max_lines} (boundaries.max_lines)"
-                    )
-                    continue
-                if parsed.text in seen:
-                    continue
-                seen.add(parsed.text)
-                answers.append(
-                    _Answer(
-                        role,
-                        gen.model,
-                        gen.adapter_version,
-                        completion,
-                        parsed.text,
-                        parsed.rationale,
-                        sample=i,
-                    )
-                )
-        return answers
 
-    def _proposal(
-        self,
-        req: AgentRequest,
-        task: str,
-        rng: Range,
-        original: str,
-        answers: list[_Answer],
-        gens: Sequence[tuple[str, Generation]],
-        messages: list[Message],
-        route: Route,
-        redactor: Redactor,
-    ) -> Proposal:
-        chosen = answers[0]
-        class_key, risk = classify(
-            req.path, task, req.language, original, chosen.text, self.settings.classes
-        )
-        student_prompt = next((g.prompt for role, g in gens if role == "student"), None)
-        if student_prompt is None:
-            # the training prompt is the student's view of the unredacted request
-            student_prompt = self.student.render_prompt(messages)
-        meta: dict[str, Any] = {
-            "route": route.model_dump(),
-            "candidates": [
-                {
-                    "role": a.role,
-                    "model": a.model,
-                    "adapter_version": a.adapter_version,
-                    "rationale": a.rationale,
-                    "sample": a.sample,
-                    "score": a.score,
-                }
-                for a in answers
-            ],
-            "always_ask": task in self.spec.boundaries.always_ask,
-        }
-        if redactor.count:
-            meta["redactions"] = redactor.count
-        return Proposal(
-            uri=req.uri,
-            path=req.path,
-            language=req.language,
-            version=req.version,
-            range=rng,
-            task=task,
-            class_key=class_key,
-            risk=risk,
-            rationale=chosen.rationale,
-            original=original,
-            proposed=chosen.text,
-            hunks=make_hunks(original, chosen.text, rng.start),
-            candidates=[
-                Candidate(text=a.text, completion=a.completion, score=a.score) for a in answers
-            ],
-            chosen_candidate=0,
-            prompt=student_prompt,
-            completion=chosen.completion,
-            model=chosen.model,
-            role=chosen.role,
-            adapter_version=chosen.adapter_version if chosen.role == "student" else None,
-            meta=meta,
-        )
+def _label(c: Candidate) -> str:
+    if c.role == "tool":
+        return f"{c.source.replace(':', ' ')} fix"
+    if c.target:
+        return f"{c.role} on {c.target} (answer {c.sample + 1})"
+    return f"{c.role} candidate {c.sample + 1}"
+
+
+def _tree(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _best_per_part(survivors: list[Candidate]) -> list[Candidate]:
+    """For combining: each ruff rule's fix, and the model's first verified answer per spot."""
+    best: dict[str, Candidate] = {}
+    for c in heuristic_order(survivors):
+        if c.role == "tool":
+            best.setdefault(c.source, c)
+        elif c.target is not None and c.edits:
+            best.setdefault(f"spot:{c.edits[0].start}", c)
+    return list(best.values())

@@ -84,7 +84,7 @@ _BUILTIN_EXAMPLES: dict[str, _Example] = {
 }
 
 
-def _fenced(code: str, language: str) -> str:
+def fenced(code: str, language: str) -> str:
     body = code if code.endswith("\n") or not code else code + "\n"
     return f"{FENCE}{language}\n{body}{FENCE}"
 
@@ -94,8 +94,12 @@ def _clip(code: str, lines: int = MAX_EXAMPLE_LINES) -> str:
     return "\n".join(parts[:lines]) + ("\n..." if len(parts) > lines else "")
 
 
-def system_message(spec: AgentSpec, task: TaskSpec, memory: MemoryContext) -> str:
+def system_message(
+    spec: AgentSpec, task: TaskSpec, memory: MemoryContext, instruction: str = ""
+) -> str:
     parts = [spec.purpose.strip(), f"Task: {task.instruction.strip()}"]
+    if instruction.strip():
+        parts.append(f"The user asks, in their own words: {instruction.strip()}")
     parts.append(
         "Answer with one short sentence saying what you changed, then exactly one fenced "
         "code block holding the complete new version of the selected code. Keep its "
@@ -119,9 +123,13 @@ def system_message(spec: AgentSpec, task: TaskSpec, memory: MemoryContext) -> st
     return "\n\n".join(parts)
 
 
-def user_message(view: CodeView, diagnostics: Sequence[DiagnosticInfo] = ()) -> str:
+def user_message(
+    view: CodeView, diagnostics: Sequence[DiagnosticInfo] = (), instruction: str = ""
+) -> str:
     n_lines = max(1, len(view.original.splitlines()))
     lines = [f"File: {view.path} ({view.language})"]
+    if instruction.strip():
+        lines.append(f"Request: {instruction.strip()}")
     if diagnostics:
         lines.append("Diagnostics:")
         for d in diagnostics:
@@ -130,14 +138,14 @@ def user_message(view: CodeView, diagnostics: Sequence[DiagnosticInfo] = ()) -> 
             lines.append(f"- {where}{d.message}{code}")
     if view.before.strip():
         lines.append("Code before the selection (do not change):")
-        lines.append(_fenced(view.before, view.language))
+        lines.append(fenced(view.before, view.language))
     lines.append(
         f"Selected code, lines {view.first_line + 1}-{view.first_line + n_lines} (replace this):"
     )
-    lines.append(_fenced(view.original, view.language))
+    lines.append(fenced(view.original, view.language))
     if view.after.strip():
         lines.append("Code after the selection (do not change):")
-        lines.append(_fenced(view.after, view.language))
+        lines.append(fenced(view.after, view.language))
     return "\n".join(lines)
 
 
@@ -170,11 +178,13 @@ def build_messages(
     view: CodeView,
     memory: MemoryContext,
     diagnostics: Sequence[DiagnosticInfo] = (),
+    instruction: str = "",
 ) -> list[Message]:
+    """The whole-selection prompt: what the student is trained on, whatever answered."""
     return [
-        {"role": "system", "content": system_message(spec, task, memory)},
+        {"role": "system", "content": system_message(spec, task, memory, instruction)},
         *_shots(task, view.language, memory.exemplars),
-        {"role": "user", "content": user_message(view, diagnostics)},
+        {"role": "user", "content": user_message(view, diagnostics, instruction)},
     ]
 
 

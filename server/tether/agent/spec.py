@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tether.agent.globs import check_glob, matches
+from tether.agent.tools.ruff import DEFAULT_DOCUMENT_RULES, DEFAULT_IMPROVE_RULES
 
 SPEC_FILE = Path(".tether") / "agent.md"
 TOML_FILE = "tether.toml"
@@ -79,6 +80,12 @@ class TaskSpec(_Strict):
     instruction: str
     when: list[TaskWhen] = Field(default_factory=lambda: ["selection"])
     keeps_code: bool = False  # only docs and comments may change (checked on the AST)
+    # ruff rules (codes or prefixes) whose findings locate what this task changes; empty:
+    # the model works on the whole selection
+    rules: list[str] = Field(default_factory=list)
+
+
+_RULE = re.compile(r"^[A-Z]{1,4}[0-9]{0,4}$")
 
 
 class Tools(_Strict):
@@ -89,6 +96,15 @@ class Tools(_Strict):
         default_factory=list,
         description="Commands the agent may run; an entry allows itself plus extra arguments.",
     )
+    ruff: bool = Field(
+        True, description="Find problems with ruff, use its fixes, and check every candidate."
+    )
+    verify: bool = Field(
+        False,
+        description="Run `commands` on every candidate (in a scratch copy of the workspace) "
+        "before it is shown; a candidate that makes them fail is dropped.",
+    )
+    timeout_seconds: float = Field(120.0, gt=0, description="Time limit for each command.")
 
     def allows(self, command: str) -> bool:
         """Whether a command line is on the allowlist (argument-wise prefix, no shell)."""
@@ -162,6 +178,7 @@ def default_tasks() -> list[TaskSpec]:
                 "pathlib, `is None`, type hints) without changing what it does."
             ),
             when=["selection"],
+            rules=list(DEFAULT_IMPROVE_RULES),
         ),
         TaskSpec(
             name="document",
@@ -172,6 +189,7 @@ def default_tasks() -> list[TaskSpec]:
             ),
             when=["selection"],
             keeps_code=True,
+            rules=list(DEFAULT_DOCUMENT_RULES),
         ),
         TaskSpec(
             name="fix",
@@ -181,6 +199,7 @@ def default_tasks() -> list[TaskSpec]:
                 "correct change."
             ),
             when=["diagnostic"],
+            rules=list(DEFAULT_IMPROVE_RULES),
         ),
     ]
 
@@ -195,11 +214,22 @@ class _TaskBody(_Strict):
     instruction: str = Field(min_length=1)
     when: list[TaskWhen] = Field(default_factory=lambda: ["selection"])
     keeps_code: bool | None = None
+    rules: list[str] | None = None
 
-    @field_validator("when", mode="before")
+    @field_validator("when", "rules", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:
         return [v] if isinstance(v, str) else v
+
+    @field_validator("rules")
+    @classmethod
+    def _rule_codes(cls, v: list[str] | None) -> list[str] | None:
+        for code in v or []:
+            if not _RULE.match(code):
+                raise ValueError(
+                    f"{code!r} is not a ruff rule code or prefix (like E711, UP031, UP or D1)"
+                )
+        return v
 
 
 class _SpecFile(_Strict):
@@ -244,6 +274,11 @@ def _build(raw: _SpecFile, body: str, source: str) -> AgentSpec:
                         t.keeps_code
                         if t.keeps_code is not None
                         else (defaults[name].keeps_code if name in defaults else False)
+                    ),
+                    rules=(
+                        t.rules
+                        if t.rules is not None
+                        else (defaults[name].rules if name in defaults else [])
                     ),
                 )
             )

@@ -1,0 +1,1 @@
+"""Real tools the agent grounds its proposals in: ruff finds and fixes, commands verify."""
