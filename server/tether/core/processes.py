@@ -11,6 +11,10 @@ memory. Three mechanisms, each covering what the others cannot:
   command *and* whatever it started (pytest's workers, a shell pipeline) with one signal.
 - `kill_all()` ends every child still registered here; the server calls it on its way
   out (end of input, `exit`, SIGTERM, the editor's process gone).
+- A `kill -9` of the server leaves a tool command's own children (its process group)
+  behind, since PDEATHSIG reaches only the direct child. A small watchdog process, started
+  with the first such command, is told each group's id over a pipe; when the pipe closes
+  (the server is gone, however it went) it kills the groups still listed, then exits.
 
 Spawn from the event loop's thread (asyncio does) or a thread that lives as long as the
 server: Linux ties PDEATHSIG to the thread that forked, not the process.
@@ -35,6 +39,24 @@ _PR_SET_PDEATHSIG = 1
 ORPHAN_EXIT = 137
 
 _live: dict[int, bool] = {}  # pid -> has its own process group
+_watchdog: subprocess.Popen[bytes] | None = None
+
+#: The watchdog: reads "+PGID" / "-PGID" lines; at end of input kills the groups left.
+_WATCHDOG = """
+import os, signal, sys
+groups = set()
+for line in sys.stdin:
+    line = line.strip()
+    if line[:1] == "+":
+        groups.add(int(line[1:]))
+    elif line[:1] == "-":
+        groups.discard(int(line[1:]))
+for group in groups:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+"""
 
 
 def _libc_prctl() -> Callable[..., int] | None:
@@ -72,13 +94,38 @@ def guard_options(*, own_group: bool) -> dict[str, Any]:
     return options
 
 
+def _tell_watchdog(line: str) -> None:
+    """Keep the watchdog's list of process groups current (started on first use)."""
+    global _watchdog
+    if _watchdog is None or _watchdog.poll() is not None:
+        try:
+            _watchdog = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _WATCHDOG],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,  # a terminal's or an editor's group signal spares it
+                close_fds=True,
+            )
+        except OSError:
+            return
+    try:
+        assert _watchdog.stdin is not None
+        _watchdog.stdin.write(f"{line}\n".encode())
+        _watchdog.stdin.flush()
+    except (OSError, ValueError):
+        _watchdog = None
+
+
 def _register(pid: int, own_group: bool) -> None:
     _live[pid] = own_group
+    if own_group:
+        _tell_watchdog(f"+{pid}")
 
 
 def forget(pid: int) -> None:
     """The child has been reaped; `kill_all` leaves it (and a reused pid) alone."""
-    _live.pop(pid, None)
+    if _live.pop(pid, False):
+        _tell_watchdog(f"-{pid}")
 
 
 def live_children() -> list[int]:
@@ -157,7 +204,8 @@ async def run(
 ) -> Completed:
     """Run a tool or test command to completion in its own process group.
 
-    On timeout the whole group is killed and `timed_out` is set; when the calling task is
+    When it ends, whatever it left running in its group is killed; on timeout the whole
+    group is killed and `timed_out` is set; when the calling task is
     cancelled (the user edited the document, the server is going away) the group is
     killed before the cancellation propagates. Output is decoded as UTF-8 (replacing
     what is not).
@@ -170,22 +218,34 @@ async def run(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    data = input.encode() if input is not None else None
+    assert proc.stdout is not None and proc.stderr is not None
+    # read as it comes, so what a command printed before a timeout is kept
+    reads = [asyncio.ensure_future(stream.read()) for stream in (proc.stdout, proc.stderr)]
+    timed_out = False
     try:
-        out, err = await asyncio.wait_for(proc.communicate(data), timeout)
-    except TimeoutError:
-        kill(proc.pid)
-        out, err = await proc.communicate()
-        forget(proc.pid)
-        return Completed([str(a) for a in argv], None, _text(out), _text(err), timed_out=True)
+        if input is not None and proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                proc.stdin.write(input.encode())
+                await proc.stdin.drain()
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except TimeoutError:
+            timed_out = True
+        kill(proc.pid)  # on timeout the command; in any case what it left in its group
+        await proc.wait()
+        out, err = await asyncio.gather(*reads)
     except BaseException:  # cancelled: the command must not outlive the request
         kill(proc.pid)
+        for read in reads:
+            read.cancel()
         with contextlib.suppress(BaseException):
             await proc.wait()
-        forget(proc.pid)
         raise
-    forget(proc.pid)
-    return Completed([str(a) for a in argv], proc.returncode, _text(out), _text(err))
+    finally:
+        forget(proc.pid)
+    code = None if timed_out else proc.returncode
+    return Completed([str(a) for a in argv], code, _text(out), _text(err), timed_out=timed_out)
 
 
 def popen(
