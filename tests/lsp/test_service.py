@@ -242,7 +242,7 @@ async def test_no_window_no_watch(setup) -> None:
 async def test_the_scheduler_hears_typing_and_stops_with_the_service(setup) -> None:
     service, _, _ = setup
     service.start_scheduler()
-    scheduler = service._scheduler
+    scheduler = service.trainer.scheduler
     assert scheduler.seconds_since_typing() == float("inf")
     _edit(service, 2, Range.of(10, 17, 10, 17), "  # sum")
     assert scheduler.seconds_since_typing() < 60
@@ -250,4 +250,4 @@ async def test_the_scheduler_hears_typing_and_stops_with_the_service(setup) -> N
     assert decision.train is False and "not mature" in decision.reason
     await service.idle()  # the scheduler's loop is not background work to wait for
     await service.close()
-    assert service._scheduler_task is not None and service._scheduler_task.done()
+    assert service.trainer.scheduler_task is not None and service.trainer.scheduler_task.done()

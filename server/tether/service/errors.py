@@ -1,0 +1,74 @@
+"""What the service refuses, as exceptions whose message is for the user, as is."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ServiceError(Exception):
+    """A request the service cannot carry out; the message is for the user, as is."""
+
+    kind = "error"
+
+
+class BadRequest(ServiceError):
+    """Arguments that do not make sense (a range past the end, an unknown task…)."""
+
+    kind = "bad_request"
+
+
+class UnknownDocument(BadRequest):
+    kind = "unknown_document"
+
+
+class DocumentTooLarge(BadRequest):
+    kind = "too_large"
+
+
+class ProposalNotFound(BadRequest):
+    kind = "unknown_proposal"
+
+
+class ProposalNotPending(ServiceError):
+    """The proposal was already decided (or expired); nothing more can be done with it."""
+
+    kind = "not_pending"
+
+
+class ProposalBusy(ServiceError):
+    """Another accept of the same proposal is in flight."""
+
+    kind = "busy"
+
+
+class StaleDocument(ServiceError):
+    """The document moved on from the version the work was about."""
+
+    kind = "stale"
+
+
+class WorkCancelled(ServiceError):
+    """The agent's work was dropped: cancelled, or made stale by an edit."""
+
+    kind = "cancelled"
+
+
+class StaleWork(WorkCancelled):
+    """The document changed under the agent's work; its result would not fit any more."""
+
+    kind = "stale"
+
+
+class AgentFailed(ServiceError):
+    """The model provider is down or answered with nothing usable."""
+
+    kind = "agent_failed"
+
+    def __init__(self, message: str, failures: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        # the raw reasons nothing survived (tether.core.messages.no_proposal words them)
+        self.failures = list(failures)
+
+
+class TrainingBusy(ServiceError):
+    kind = "training_busy"
