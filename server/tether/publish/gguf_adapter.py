@@ -94,11 +94,7 @@ def permute_rows(rows: np.ndarray, n_head: int) -> np.ndarray:
     if n_head <= 0 or out % (2 * n_head):
         raise GGUFAdapterError(f"cannot split {out} rows into {n_head} rotary heads")
     per_half = out // n_head // 2
-    return (
-        rows.reshape(n_head, 2, per_half, *rows.shape[1:])
-        .swapaxes(1, 2)
-        .reshape(rows.shape)
-    )
+    return rows.reshape(n_head, 2, per_half, *rows.shape[1:]).swapaxes(1, 2).reshape(rows.shape)
 
 
 def _peft_config(adapter_dir: Path) -> dict[str, Any]:
