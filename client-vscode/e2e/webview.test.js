@@ -35,6 +35,7 @@ function decision(i, extra = {}) {
     before: null,
     after: null,
     hunks: null,
+    line: 7,
     ...extra,
   };
 }
@@ -109,31 +110,44 @@ beforeEach(async () => {
   await posted({ type: 'ready' });
 });
 
+/** A decision row (`li`) of the history list by position. */
+const row = (i) => page.locator('#history-list > li').nth(i);
+
 describe('history', () => {
-  it('asks for the first page on load and renders the answer as a labelled table', async () => {
+  it('asks for the first page on load and renders the answer as a labelled list', async () => {
     const q = await posted({ type: 'history' });
     assert.deepEqual(q.query, { offset: 0, limit: 25, search: '', outcome: '', actor: '', classKey: '' });
     await hostSays({ type: 'history', page: historyPage(0, 30, 25) });
-    await page.locator('#history-rows tr:nth-child(25)').waitFor();
-    const first = await page.locator('#history-rows tr').first().locator('td').allTextContents();
-    assert.equal(first[1], 'src/file0.py');
-    assert.equal(first[2], 'improve|python|src|s');
-    assert.equal(first[3], 'accepted');
-    assert.equal(first[4], 'user');
-    assert.equal(first[6], 'embedded:smollm2 / v2');
-    assert.equal(await page.locator('#history-page').textContent(), '1–25 of 30 (page 1 of 2)');
+    await page.locator('#history-list > li:nth-child(25)').waitFor();
+    assert.equal(await row(0).locator('.where').textContent(), 'file0.py:7');
+    assert.equal(await row(0).locator('.what').textContent(), 'accepted');
+    assert.equal(await row(1).locator('.why').textContent(), 'not needed');
+    assert.equal(await row(0).locator('.icon').getAttribute('aria-hidden'), 'true');
+    assert.equal(await page.locator('#history-page').textContent(), '1–25 of 30');
     assert.equal(await page.locator('#history-prev').isDisabled(), true);
     assert.equal(await page.locator('#history-next').isDisabled(), false);
-    assert.equal(await page.locator('#history-table').getAttribute('aria-label'), 'Decision history');
+    assert.equal(await page.locator('#history-list').getAttribute('aria-label'), 'Decision history');
   });
 
-  it('pages, filters and searches through messages to the host', async () => {
+  it('says a partial accept in words: which hunks of how many', async () => {
+    const partly = decision(0, { outcome: 'partly_accepted', hunks: [0, 2], hunksTotal: 3, reason: 'hunk 2: too clever' });
+    await hostSays({ type: 'history', page: { items: [partly], total: 1, offset: 0, limit: 25 } });
+    await row(0).waitFor();
+    assert.equal(await row(0).locator('.what').textContent(), 'partly accepted: hunks 1, 3 of 3');
+    assert.equal(await row(0).locator('.why').textContent(), 'hunk 2: too clever');
+  });
+
+  it('keeps the filters behind a button; pages, filters and searches through messages', async () => {
     await hostSays({ type: 'history', page: historyPage(0, 30, 25) });
-    await page.locator('#history-rows tr:nth-child(25)').waitFor();
+    await page.locator('#history-list > li:nth-child(25)').waitFor();
+    assert.equal(await page.isVisible('#history-outcome'), false);
+    await page.click('#filters-toggle');
+    assert.equal(await page.getAttribute('#filters-toggle', 'aria-expanded'), 'true');
     await page.click('#history-next');
     await posted({ type: 'history', query: { offset: 25 } });
     await page.selectOption('#history-outcome', 'rejected');
     await posted({ type: 'history', query: { outcome: 'rejected', offset: 0 } });
+    assert.equal(await page.locator('#filters-count').textContent(), '1');
     await page.fill('#history-search', 'cart');
     await posted({ type: 'history', query: { search: 'cart' } });
     await page.fill('#history-class', 'document|python');
@@ -141,28 +155,35 @@ describe('history', () => {
     await posted({ type: 'history', query: { classKey: 'document|python', search: 'cart' } });
   });
 
-  it('opens a row with Enter or a click, and moves between rows with the arrows', async () => {
+  it('expands a row to its details and diff, opens the diff, moves with the arrows', async () => {
     const items = [decision(0), { ...decision(1), proposalId: null, outcome: 'adapter_promoted' }, decision(2)];
     await hostSays({ type: 'history', page: { items, total: 3, offset: 0, limit: 25 } });
-    await page.locator('#history-rows tr:nth-child(3)').waitFor();
-    const rows = page.locator('#history-rows tr');
-    assert.equal(await rows.nth(1).getAttribute('tabindex'), null, 'a row without a proposal is not focusable');
-    await rows.nth(0).focus();
+    await row(2).waitFor();
+    const summary = row(0).locator('.summary');
+    await summary.focus();
     await page.keyboard.press('Enter');
-    const opened = await posted({ type: 'open' });
-    assert.equal(opened.decision.proposalId, 'p0');
-    await page.keyboard.press('ArrowDown'); // skips the row without a proposal
-    assert.equal(await page.evaluate(() => document.activeElement.dataset.seq), '98');
-    await rows.nth(2).click();
-    await posted({ type: 'open', decision: { proposalId: 'p2' } });
+    assert.equal(await summary.getAttribute('aria-expanded'), 'true');
+    const asked = await posted({ type: 'diff' });
+    assert.equal(asked.decision.proposalId, 'p0');
+    await hostSays({ type: 'diff', seq: 100, diff: '--- a\n+++ b\n@@ -1 +1 @@\n-old line\n+new line\n' });
+    await row(0).locator('.dl.add').waitFor();
+    assert.equal(await row(0).locator('.dl.del').textContent(), '-old line');
+    assert.match(await row(0).locator('.facts').textContent(), /Decided byuser/);
+    await row(0).getByText('Open diff in editor').click();
+    await posted({ type: 'open', decision: { proposalId: 'p0' } });
+    await summary.focus();
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.evaluate(() => document.activeElement.closest('li').dataset.seq), '99');
+    await row(1).locator('.summary').click(); // no proposal: facts only, no diff asked
+    assert.equal(await row(1).locator('pre.diff').count(), 0);
   });
 
   it('shows server text as text, never as markup', async () => {
     const evil = decision(1, { reason: '<img src=x onerror="window.__pwned=1">', path: '<b>x</b>.py' });
     await hostSays({ type: 'history', page: { items: [evil], total: 1, offset: 0, limit: 25 } });
-    await page.locator('#history-rows tr').first().waitFor();
-    assert.equal(await page.locator('#history-rows img, #history-rows b').count(), 0);
-    assert.equal(await page.locator('#history-rows td').nth(5).textContent(), evil.reason);
+    await row(0).waitFor();
+    assert.equal(await page.locator('#history-list img, #history-list b').count(), 0);
+    assert.equal(await row(0).locator('.why').textContent(), evil.reason);
     assert.equal(await page.evaluate(() => window.__pwned), undefined);
   });
 
@@ -174,20 +195,21 @@ describe('history', () => {
   });
 });
 
-describe('profile', () => {
-  const profile = {
-    classes: [
-      { classKey: 'improve|python|src|s', n: 12, mean: 0.8, lower: 0.6, upper: 0.92, credibleMass: 0.9, mode: 'ask', reason: 'interval still wide', mature: false, pinned: null },
-      { classKey: 'document|python|docs|s', n: 3, mean: 0.2, lower: 0.05, upper: 0.5, credibleMass: 0.9, mode: 'quiet', reason: 'you reject these', mature: false, pinned: 'always_ask' },
-    ],
-    adapters: [
-      { version: 'v1', status: 'retired', createdAt: '2026-01-01T00:00:00+00:00', parent: null, metrics: { auc: 0.61 } },
-      { version: 'v2', status: 'active', createdAt: '2026-01-02T00:00:00+00:00', parent: 'v1', metrics: { auc: 0.7234, heldout_labels: 6 } },
-    ],
-    training: { state: 'idle', phase: null, step: null, total: null, message: null, adapterVersion: null, lastResult: null },
-    activeAdapter: 'v2',
-  };
+const profile = {
+  classes: [
+    { classKey: 'improve|python|src|s', n: 20, mean: 0.93, lower: 0.85, upper: 0.98, credibleMass: 0.8, mode: 'auto', reason: 'auto: lower 0.85 >= 0.85', mature: true, pinned: null, accepts: 19, rejects: 1 },
+    { classKey: 'document|python|docs|s', n: 12, mean: 0.6, lower: 0.4, upper: 0.78, credibleMass: 0.8, mode: 'ask', reason: 'ask: interval [0.40, 0.78]', mature: false, pinned: null, accepts: 7, rejects: 5 },
+    { classKey: 'tests|python|tests|m', n: 3, mean: 0.2, lower: 0.05, upper: 0.5, credibleMass: 0.8, mode: 'quiet', reason: 'quiet', mature: false, pinned: 'always_ask', accepts: 0, rejects: 3 },
+  ],
+  adapters: [
+    { version: 'v1', status: 'retired', createdAt: '2026-01-01T00:00:00+00:00', parent: null, metrics: { preference_accuracy: 0.61, pairs_margin: null } },
+    { version: 'v2', status: 'active', createdAt: '2026-01-02T00:00:00+00:00', parent: 'v1', metrics: { preference_accuracy: 0.9734, eval_loss: 0.41, pairs: 48 } },
+  ],
+  training: { state: 'idle', phase: null, step: null, total: null, message: null, adapterVersion: null, lastResult: null },
+  activeAdapter: 'v2',
+};
 
+describe('profile', () => {
   it('switches tabs by click and by arrow keys, and asks for the profile', async () => {
     await page.click('#tab-profile');
     assert.equal(await page.getAttribute('#tab-profile', 'aria-selected'), 'true');
@@ -200,36 +222,66 @@ describe('profile', () => {
     assert.equal(await page.evaluate(() => document.activeElement.id), 'tab-history');
   });
 
-  it('renders classes with their interval and policy, adapters with their metrics', async () => {
+  it('shows each class as an interval bar with its policy and one sentence, numbers on hover', async () => {
     await hostSays({ type: 'showTab', tab: 'profile' });
     await hostSays({ type: 'profile', profile });
-    await page.locator('#classes-rows tr:nth-child(2)').waitFor();
-    const cls = await page.locator('#classes-rows tr').first().locator('th, td').allTextContents();
-    assert.equal(cls[0], 'improve|python|src|s');
-    assert.match(cls[1], /^80% \(60%–92%\)/);
-    assert.equal(cls[2], '12');
-    assert.equal(cls[3], 'ask');
-    assert.equal(cls[4], 'interval still wide');
-    assert.match(await page.locator('#classes-rows tr').nth(1).textContent(), /quiet \(pinned: always_ask\)/);
-    const bar = await page.locator('#classes-rows tr').first().locator('.interval-range').getAttribute('style');
-    assert.match(bar, /left: 60%/);
-    const v2 = await page.locator('#adapters-rows tr[data-version="v2"]').textContent();
-    assert.match(v2, /v2 \(active\)/);
-    assert.match(v2, /auc: 0\.723, heldout_labels: 6/);
+    await page.locator('#classes-list > li:nth-child(3)').waitFor();
+    const auto = page.locator('#classes-list > li').first();
+    assert.equal(await auto.locator('.badge').textContent(), 'auto');
+    assert.equal(await auto.locator('.sentence').textContent(), 'Applies these on its own: you accepted 19 of 20. It still asks now and then.');
+    assert.match(await auto.getAttribute('title'), /approval 93% \(85%–98%\), 20 decisions\npolicy: auto: lower/);
+    assert.match(await auto.locator('.interval-range').getAttribute('style'), /left: 85%/);
+    assert.match(await page.locator('#classes-list > li').nth(1).locator('.sentence').textContent(), /^Asks you: you accepted 7 of 12/);
+    assert.match(await page.locator('#classes-list > li').nth(2).locator('.sentence').textContent(), /^Pinned: always ask/);
+    const text = await page.locator('#panel-profile').textContent();
+    assert.doesNotMatch(text, /null|pairs_margin|preference_accuracy/); // no raw metric dump
+  });
+
+  it('lists adapters as versions with a short eval line', async () => {
+    await hostSays({ type: 'showTab', tab: 'profile' });
+    await hostSays({ type: 'profile', profile });
+    const v2 = page.locator('#adapters-list > li[data-version="v2"]');
+    await v2.waitFor();
+    assert.match(await v2.locator('.adapter-head').textContent(), /^v2active/);
+    assert.equal(await v2.locator('.sentence').textContent(), 'prefers your choice 97% of the time · loss 0.410 · 48 examples');
+    assert.match(await v2.getAttribute('title'), /preference_accuracy: 0.973/);
     assert.equal(await page.isVisible('#adapters-empty'), false);
   });
 
-  it('shows training progress, and Train now / Cancel post to the host', async () => {
+  it('moves the training bar with the steps and shows the phase; Train now / Cancel post', async () => {
     await hostSays({ type: 'showTab', tab: 'profile' });
     await hostSays({ type: 'profile', profile });
     await page.click('#train-now');
     await posted({ type: 'trainNow' });
-    await hostSays({ type: 'training', training: { ...profile.training, state: 'running', phase: 'training', step: 2, total: 8, message: 'step 2/8' } });
+    const running = (step, phase) => ({ ...profile.training, state: 'running', phase, step, total: 8, message: null });
+    await hostSays({ type: 'training', training: running(null, 'loading') });
+    await page.waitForFunction(() => !document.querySelector('#training-progress').hasAttribute('value'));
+    assert.equal(await page.locator('#training-phase').textContent(), 'loading');
+    await hostSays({ type: 'training', training: running(2, 'training') });
     await page.waitForFunction(() => document.querySelector('#training-progress').value === 25);
+    await hostSays({ type: 'training', training: running(6, 'training') });
+    await page.waitForFunction(() => document.querySelector('#training-progress').value === 75);
+    assert.equal(await page.locator('#training-step').textContent(), 'step 6 of 8');
     assert.equal(await page.isDisabled('#train-now'), true);
-    assert.match(await page.locator('#training-state').textContent(), /running: step 2\/8 \(2\/8\)/);
     await page.click('#cancel-training');
     await posted({ type: 'cancelTraining' });
+  });
+});
+
+describe('welcome', () => {
+  it('shows the next step on a first run, and why the server is down with a fix', async () => {
+    await hostSays({ type: 'server', state: 'running', firstRun: true, modelHint: 'The embedded 135M model is for trying Tether offline.' });
+    await page.locator('#welcome').waitFor({ state: 'visible' });
+    assert.match(await page.locator('#welcome-steps').textContent(), /Tether: Ask…/);
+    assert.match(await page.locator('#welcome-model').textContent(), /for trying Tether offline/);
+    await page.locator('#welcome-actions button[data-command="ask"]').click();
+    await posted({ type: 'command', command: 'ask' });
+    await hostSays({ type: 'server', state: 'failed', problem: 'No Python interpreter with Tether installed was found (tried python3).', firstRun: false });
+    assert.match(await page.locator('#welcome-problem').textContent(), /No Python interpreter with Tether/);
+    await page.locator('#welcome-actions button[data-command="openSettings"]').click();
+    await posted({ type: 'command', command: 'openSettings' });
+    await hostSays({ type: 'server', state: 'running', firstRun: false });
+    await page.locator('#welcome').waitFor({ state: 'hidden' });
   });
 });
 
@@ -249,7 +301,7 @@ describe('the page itself', () => {
 
   it('runs under its Content-Security-Policy with no violation, and refuses inline script', async () => {
     await hostSays({ type: 'history', page: historyPage(0, 3, 3) });
-    await page.locator('#history-rows tr:nth-child(3)').waitFor();
+    await page.locator('#history-list > li:nth-child(3)').waitFor();
     assert.deepEqual(violations, []);
     await page.evaluate(() => {
       const s = document.createElement('script');
@@ -265,4 +317,98 @@ describe('the page itself', () => {
     await page.locator('#error[role="alert"]').waitFor({ state: 'visible' });
     assert.equal(await page.locator('#error').textContent(), 'History: the server is not running');
   });
+});
+
+// VS Code's Light+ and Dark+ colours for the variables the panel uses.
+const THEMES = {
+  light: {
+    foreground: '#616161', 'sideBar-background': '#f3f3f3', 'panelTitle-activeForeground': '#424242',
+    'panelTitle-inactiveForeground': '#6f6f6f', 'panelTitle-activeBorder': '#424242', 'button-background': '#007acc',
+    'button-foreground': '#ffffff', 'button-secondaryBackground': '#5f6a79', 'button-secondaryForeground': '#ffffff',
+    descriptionForeground: '#717171', 'list-hoverBackground': '#e8e8e8', 'list-inactiveSelectionBackground': '#e4e6f1',
+    'badge-background': '#c4c4c4', 'badge-foreground': '#333333', 'testing-iconPassed': '#388a34',
+    'testing-iconFailed': '#e51400', errorForeground: '#a1260d', 'progressBar-background': '#0e70c0',
+    'input-background': '#ffffff', 'input-foreground': '#616161', focusBorder: '#0090f1', 'widget-border': '#d4d4d4',
+    'editor-background': '#ffffff', 'textCodeBlock-background': '#dcdcdc66',
+    'diffEditor-insertedLineBackground': '#9bb95533', 'diffEditor-removedLineBackground': '#ff000033',
+  },
+  dark: {
+    foreground: '#cccccc', 'sideBar-background': '#252526', 'panelTitle-activeForeground': '#e7e7e7',
+    'panelTitle-inactiveForeground': '#9d9d9d', 'panelTitle-activeBorder': '#e7e7e7', 'button-background': '#0e639c',
+    'button-foreground': '#ffffff', 'button-secondaryBackground': '#3a3d41', 'button-secondaryForeground': '#ffffff',
+    descriptionForeground: '#a0a0a0', 'list-hoverBackground': '#2a2d2e', 'list-inactiveSelectionBackground': '#37373d',
+    'badge-background': '#4d4d4d', 'badge-foreground': '#ffffff', 'testing-iconPassed': '#73c991',
+    'testing-iconFailed': '#f14c4c', errorForeground: '#f48771', 'progressBar-background': '#0e70c0',
+    'input-background': '#3c3c3c', 'input-foreground': '#cccccc', focusBorder: '#007fd4', 'widget-border': '#303031',
+    'editor-background': '#1e1e1e', 'textCodeBlock-background': '#0a0a0a66',
+    'diffEditor-insertedLineBackground': '#9bb95533', 'diffEditor-removedLineBackground': '#ff000033',
+  },
+};
+
+const ARTIFACTS = process.env.TETHER_ARTIFACTS || path.join(ROOT, 'test-artifacts');
+
+/** WCAG contrast of two computed `rgb(…)` colours. */
+function contrast(a, b) {
+  const lum = (c) => {
+    const [r, g, bl] = c.match(/[\d.]+/g).slice(0, 3).map((v) => {
+      const x = Number(v) / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+describe('in a 300 px side bar, light and dark', () => {
+  for (const [name, colours] of Object.entries(THEMES)) {
+    it(`fits without horizontal scrolling and reads well (${name})`, async () => {
+      await page.setViewportSize({ width: 300, height: 720 });
+      await page.evaluate((vars) => {
+        for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(`--vscode-${k}`, v);
+      }, colours);
+      const long = decision(0, {
+        outcome: 'partly_accepted', hunks: [0], hunksTotal: 2,
+        path: 'src/a/very/long/package/path/with_a_long_module_name_that_would_not_fit.py',
+        reason: 'hunk 2: keep the original variable names, they match the paper the code follows',
+      });
+      const items = [long, ...historyPage(1, 30, 9).items];
+      await hostSays({ type: 'history', page: { items, total: 30, offset: 0, limit: 25 } });
+      await row(9).waitFor();
+      await row(0).locator('.summary').click();
+      await hostSays({ type: 'diff', seq: 100, diff: `@@ -1 +1 @@\n-${'x'.repeat(120)}\n+${'y = compute(alpha, beta, gamma) '.repeat(4)}\n` });
+      await row(0).locator('.dl.add').waitFor();
+      const fits = () => page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+      let [scroll, width] = await fits();
+      assert.ok(scroll <= width, `history scrolls sideways: ${scroll} > ${width}`);
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      const historyShot = path.join(ARTIFACTS, `panel-history-${name}.png`);
+      await page.screenshot({ path: historyShot, fullPage: true });
+      assert.ok(fs.statSync(historyShot).size > 2000);
+
+      // the active tab is readable: its text against the side bar, not blue on blue
+      const tab = await page.evaluate(() => {
+        const t = document.querySelector('#tab-history');
+        return [getComputedStyle(t).color, getComputedStyle(document.body).backgroundColor, getComputedStyle(t).backgroundColor];
+      });
+      assert.ok(contrast(tab[0], tab[1]) >= 4.5, `active tab contrast ${contrast(tab[0], tab[1]).toFixed(2)} (${tab})`);
+      assert.equal(tab[2], 'rgba(0, 0, 0, 0)', 'the active tab has no button background');
+
+      await hostSays({ type: 'showTab', tab: 'profile' });
+      await hostSays({ type: 'profile', profile: { ...profile, training: { ...profile.training, state: 'running', phase: 'training', step: 3, total: 8 } } });
+      await page.locator('#classes-list > li:nth-child(3)').waitFor();
+      [scroll, width] = await fits();
+      assert.ok(scroll <= width, `profile scrolls sideways: ${scroll} > ${width}`);
+      const profileShot = path.join(ARTIFACTS, `panel-profile-${name}.png`);
+      await page.screenshot({ path: profileShot, fullPage: true });
+      assert.ok(fs.statSync(profileShot).size > 2000);
+      // every visible element lies inside the view
+      const outside = await page.evaluate(() =>
+        [...document.querySelectorAll('body *')]
+          .filter((e) => e.getClientRects().length && e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+          .map((e) => e.id || e.className),
+      );
+      assert.deepEqual(outside, []);
+    });
+  }
 });

@@ -1,10 +1,13 @@
 // @ts-check
 /**
- * The Tether side panel (a webview): decision history and profile.
+ * The Tether side panel (a webview), laid out for a narrow side bar: decisions as a list
+ * that expands to details and the diff, filters behind a button, the profile as interval
+ * bars with a sentence each, adapters as a version list, and a training progress bar.
  *
  * It only renders and asks; the extension host talks to the server. Messages in:
- * history, profile, decisionRecorded, training, showTab, error. Messages out: ready,
- * history (a query), profile, open (a decision), trainNow, cancelTraining.
+ * history, profile, decisionRecorded, training, showTab, error, diff, server. Messages
+ * out: ready, history (a query), profile, open (a decision), diff (a decision), trainNow,
+ * cancelTraining, command (a welcome action).
  * No inline handlers and no innerHTML with data: everything is built with DOM calls so
  * the Content-Security-Policy can forbid inline script and no value can inject markup.
  */
@@ -17,16 +20,19 @@
   const vscode = acquireVsCodeApi();
   const PAGE_SIZE = 25;
 
-  /** @type {{tab: string, query: Query}} */
+  /** @type {{tab: string, query: Query, filtersOpen: boolean}} */
   const state = Object.assign(
     {
       tab: document.body.dataset.tab || 'history',
       query: { offset: 0, limit: PAGE_SIZE, search: '', outcome: '', actor: '', classKey: '' },
+      filtersOpen: false,
     },
     vscode.getState() || {},
   );
   /** Total rows of the last history answer, for the pager. */
   let total = 0;
+  /** Rows shown expanded (by seq), kept across refreshes. */
+  const expanded = new Set();
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let searchTimer;
 
@@ -62,20 +68,19 @@
   /** @param {number} n */
   const pad = (n) => String(n).padStart(2, '0');
 
-  /** Time of day for today's rows, month-day and time for older ones (full time in the title). */
+  /** Time of day for today's rows, month-day for older ones (full time in the title). */
   /** @param {string} iso */
   function shortTime(iso) {
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) {
       return iso || '';
     }
-    const time = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
     const now = new Date();
     if (d.toDateString() === now.toDateString()) {
-      return time;
+      return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
     }
     const date = `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-    return d.getFullYear() === now.getFullYear() ? `${date} ${time.slice(0, 5)}` : `${d.getFullYear()}-${date}`;
+    return d.getFullYear() === now.getFullYear() ? date : `${d.getFullYear()}-${date}`;
   }
 
   /** @param {string} iso */
@@ -84,19 +89,49 @@
     return Number.isNaN(d.getTime()) ? iso || '' : d.toLocaleString();
   }
 
-  /**
-   * A cell whose text may be cut short by the narrow side bar: the full text is its title.
-   * @param {string} tag @param {string} text @param {string} [className]
-   */
-  function clipped(tag, text, className) {
-    const cell = make(tag, text, `clip${className ? ` ${className}` : ''}`);
-    cell.title = text;
-    return cell;
-  }
-
   /** @param {number | null | undefined} x */
   function pct(x) {
     return typeof x === 'number' ? `${Math.round(x * 100)}%` : '–';
+  }
+
+  // ------------------------------------------------------------------ words
+  /** Glyph and words for each outcome (the glyph is decoration; the words are read out). */
+  const OUTCOME_ICONS = {
+    accepted: '✓',
+    partly_accepted: '◐',
+    rejected: '✕',
+    corrected: '✎',
+    rewritten: '✎',
+    auto_applied: '⚡',
+    suppressed: '∅',
+    expired: '⌛',
+    proposed: '•',
+    pinned: '⚑',
+    adapter_promoted: '▲',
+    adapter_refused: '▽',
+    adapter_rollback: '↶',
+  };
+
+  /** "partly accepted: hunks 1, 3 of 3"; other outcomes in words. @param {any} d */
+  function outcomeText(d) {
+    if (d.outcome === 'partly_accepted') {
+      const hunks = (d.hunks || []).map((/** @type {number} */ h) => h + 1).join(', ');
+      const of = d.hunksTotal ? ` of ${d.hunksTotal}` : '';
+      return hunks ? `partly accepted: hunk${(d.hunks || []).length > 1 ? 's' : ''} ${hunks}${of}` : 'partly accepted';
+    }
+    return String(d.outcome || '').replace(/_/g, ' ');
+  }
+
+  /** @param {any} d */
+  function where(d) {
+    const file = d.path ? d.path.split('/').pop() : d.uri ? d.uri.split('/').pop() : '';
+    if (!file) return d.classKey || '–';
+    return typeof d.line === 'number' ? `${file}:${d.line}` : file;
+  }
+
+  /** The one line under a decision: the user's reason, else what the change was. @param {any} d */
+  function oneLine(d) {
+    return d.reason || d.rationale || d.classKey || '';
   }
 
   // ------------------------------------------------------------------ tabs
@@ -136,15 +171,31 @@
     });
   }
 
-  // ------------------------------------------------------------------ history
+  // ------------------------------------------------------------------ history: filters
   const search = /** @type {HTMLInputElement} */ (el('history-search'));
   const outcome = /** @type {HTMLSelectElement} */ (el('history-outcome'));
   const actor = /** @type {HTMLSelectElement} */ (el('history-actor'));
   const classKey = /** @type {HTMLInputElement} */ (el('history-class'));
+  const toggle = el('filters-toggle');
   search.value = state.query.search;
   outcome.value = state.query.outcome;
   actor.value = state.query.actor;
   classKey.value = state.query.classKey;
+
+  function showFilters() {
+    el('filter-fields').hidden = !state.filtersOpen;
+    toggle.setAttribute('aria-expanded', state.filtersOpen ? 'true' : 'false');
+    const active = [state.query.outcome, state.query.actor, state.query.classKey].filter(Boolean).length;
+    const count = el('filters-count');
+    count.textContent = active ? String(active) : '';
+    count.hidden = !active;
+  }
+
+  toggle.addEventListener('click', () => {
+    state.filtersOpen = !state.filtersOpen;
+    save();
+    showFilters();
+  });
 
   function requestHistory() {
     save();
@@ -157,6 +208,7 @@
     state.query.actor = actor.value;
     state.query.classKey = classKey.value;
     state.query.offset = 0;
+    showFilters();
     requestHistory();
   }
 
@@ -187,82 +239,165 @@
     }
   });
 
+  // ------------------------------------------------------------------ history: the list
   /** @param {any} d */
   function openDecision(d) {
     vscode.postMessage({ type: 'open', decision: d });
   }
 
+  /** @param {string} label @param {string} value */
+  function fact(label, value) {
+    const row = make('div', undefined, 'fact');
+    row.appendChild(make('dt', label));
+    row.appendChild(make('dd', value));
+    return row;
+  }
+
+  /** The expanded part of a decision: its facts, the diff (asked of the host), Open diff. @param {any} d */
+  function details(d) {
+    const box = make('div', undefined, 'details');
+    box.id = `decision-${d.seq}`;
+    const facts = make('dl', undefined, 'facts');
+    facts.appendChild(fact('Outcome', outcomeText(d)));
+    facts.appendChild(fact('Decided by', d.actor || '–'));
+    if (d.reason) facts.appendChild(fact('Reason', d.reason));
+    if (d.rationale && d.rationale !== d.reason) facts.appendChild(fact('Change', d.rationale));
+    if (d.classKey) facts.appendChild(fact('Class', d.classKey));
+    const model = [d.model, d.adapterVersion].filter(Boolean).join(' / ');
+    if (model) facts.appendChild(fact('Model', model));
+    facts.appendChild(fact('When', fullTime(d.ts)));
+    box.appendChild(facts);
+    if (d.proposalId) {
+      const diff = make('pre', 'Loading the diff…', 'diff');
+      diff.setAttribute('aria-label', 'Diff of this decision');
+      diff.dataset.seq = String(d.seq);
+      box.appendChild(diff);
+      const open = make('button', 'Open diff in editor', 'secondary');
+      /** @type {HTMLButtonElement} */ (open).type = 'button';
+      open.addEventListener('click', () => openDecision(d));
+      const actions = make('div', undefined, 'actions');
+      actions.appendChild(open);
+      box.appendChild(actions);
+      vscode.postMessage({ type: 'diff', decision: d });
+    }
+    return box;
+  }
+
+  /** @param {HTMLElement} item @param {any} d @param {boolean} open */
+  function setExpanded(item, d, open) {
+    const button = /** @type {HTMLElement} */ (item.querySelector('.summary'));
+    button.setAttribute('aria-expanded', open ? 'true' : 'false');
+    const existing = item.querySelector('.details');
+    if (open && !existing) {
+      item.appendChild(details(d));
+    } else if (!open && existing) {
+      existing.remove();
+    }
+    if (open) expanded.add(d.seq);
+    else expanded.delete(d.seq);
+  }
+
   /** @param {any} d */
-  function modelCell(d) {
-    const parts = [];
-    if (d.model) parts.push(d.model);
-    if (d.adapterVersion) parts.push(d.adapterVersion);
-    return parts.join(' / ') || '–';
+  function decisionItem(d) {
+    const item = make('li', undefined, 'decision');
+    item.dataset.seq = String(d.seq);
+    item.dataset.outcome = d.outcome;
+    const button = make('button', undefined, 'summary');
+    /** @type {HTMLButtonElement} */ (button).type = 'button';
+    button.setAttribute('aria-expanded', 'false');
+    button.setAttribute('aria-controls', `decision-${d.seq}`);
+    const icon = make('span', OUTCOME_ICONS[/** @type {keyof typeof OUTCOME_ICONS} */ (d.outcome)] || '•', `icon outcome-${d.outcome}`);
+    icon.setAttribute('aria-hidden', 'true');
+    const top = make('span', undefined, 'line1');
+    const place = make('span', where(d), 'where clip');
+    place.title = d.path || '';
+    const time = make('span', shortTime(d.ts), 'time');
+    time.title = fullTime(d.ts);
+    top.appendChild(place);
+    top.appendChild(time);
+    const bottom = make('span', undefined, 'line2');
+    bottom.appendChild(make('span', outcomeText(d), `what outcome-${d.outcome}`));
+    const line = oneLine(d);
+    if (line) {
+      const why = make('span', line, 'why clip');
+      why.title = line;
+      bottom.appendChild(why);
+    }
+    const text = make('span', undefined, 'text');
+    text.appendChild(top);
+    text.appendChild(bottom);
+    button.appendChild(icon);
+    button.appendChild(text);
+    button.addEventListener('click', () => setExpanded(item, d, !expanded.has(d.seq)));
+    button.addEventListener('keydown', (event) => {
+      if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+        event.preventDefault();
+        const sib = event.key === 'ArrowDown' ? item.nextElementSibling : item.previousElementSibling;
+        const next = sib && /** @type {HTMLElement | null} */ (sib.querySelector('.summary'));
+        if (next) next.focus();
+      }
+    });
+    item.appendChild(button);
+    if (expanded.has(d.seq)) setExpanded(item, d, true);
+    return item;
   }
 
   /** @param {any} page */
   function renderHistory(page) {
     total = page.total;
-    const body = el('history-rows');
-    body.replaceChildren();
-    for (const d of page.items) {
-      const row = make('tr');
-      row.dataset.seq = String(d.seq);
-      row.dataset.outcome = d.outcome;
-      const file = d.path || (d.uri ? d.uri.split('/').pop() : '') || '–';
-      const cells = [
-        shortTime(d.ts),
-        file,
-        d.classKey || '–',
-        d.outcome.replace(/_/g, ' '),
-        d.actor,
-        d.reason || '',
-        modelCell(d),
-      ];
-      cells.forEach((text, i) => {
-        const cell = i === 1 || i === 2 || i === 5 || i === 6 ? clipped('td', text) : make('td', text);
-        if (i === 3) cell.className = `outcome outcome-${d.outcome}`;
-        if (i === 0 && d.ts) cell.title = fullTime(d.ts);
-        row.appendChild(cell);
-      });
-      if (d.proposalId) {
-        row.tabIndex = 0;
-        row.classList.add('openable');
-        row.setAttribute('aria-label', `${d.outcome.replace(/_/g, ' ')}: ${file}, ${d.classKey || ''}. Open its diff`);
-        row.addEventListener('click', () => openDecision(d));
-        row.addEventListener('keydown', (event) => {
-          if (event.key === 'Enter' || event.key === ' ') {
-            event.preventDefault();
-            openDecision(d);
-          } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
-            event.preventDefault();
-            let sib = event.key === 'ArrowDown' ? row.nextElementSibling : row.previousElementSibling;
-            while (sib && !(/** @type {HTMLElement} */ (sib).tabIndex >= 0)) {
-              sib = event.key === 'ArrowDown' ? sib.nextElementSibling : sib.previousElementSibling;
-            }
-            if (sib) /** @type {HTMLElement} */ (sib).focus();
-          }
-        });
-      }
-      body.appendChild(row);
-    }
+    const list = el('history-list');
+    list.replaceChildren(...page.items.map(decisionItem));
     el('history-empty').hidden = page.items.length > 0;
     const first = page.items.length ? page.offset + 1 : 0;
     const last = page.offset + page.items.length;
-    const pages = Math.max(1, Math.ceil(page.total / page.limit));
-    const current = Math.floor(page.offset / page.limit) + 1;
-    el('history-page').textContent = `${first}–${last} of ${page.total} (page ${current} of ${pages})`;
+    el('history-page').textContent = page.total ? `${first}–${last} of ${page.total}` : '';
     /** @type {HTMLButtonElement} */ (el('history-prev')).disabled = page.offset <= 0;
     /** @type {HTMLButtonElement} */ (el('history-next')).disabled = last >= page.total;
   }
 
+  /** A unified diff, one line per row, coloured by its sign. @param {any} msg */
+  function renderDiff(msg) {
+    const pre = document.querySelector(`pre.diff[data-seq="${Number(msg.seq)}"]`);
+    if (!pre) return;
+    pre.replaceChildren();
+    if (msg.error) {
+      pre.textContent = msg.error;
+      return;
+    }
+    const lines = String(msg.diff || '(no change)').split('\n');
+    for (const text of lines) {
+      if (text.startsWith('---') || text.startsWith('+++')) continue;
+      const kind = text.startsWith('+') ? 'add' : text.startsWith('-') ? 'del' : text.startsWith('@@') ? 'hunk' : 'ctx';
+      pre.appendChild(make('span', text, `dl ${kind}`));
+    }
+  }
+
   // ------------------------------------------------------------------ profile
+  /** One sentence for a class: what Tether does, and the verdicts behind it. @param {any} c */
+  function classSentence(c) {
+    const n = c.n || 0;
+    const acc = typeof c.accepts === 'number' ? c.accepts : null;
+    const rej = typeof c.rejects === 'number' ? c.rejects : null;
+    if (c.pinned) return `Pinned: ${String(c.pinned).replace(/_/g, ' ')}. Your rule wins over what Tether learned.`;
+    if (c.mode === 'auto') {
+      return acc !== null
+        ? `Applies these on its own: you accepted ${acc} of ${n}. It still asks now and then.`
+        : `Applies these on its own (approval ${pct(c.mean)} over ${n}).`;
+    }
+    if (c.mode === 'quiet') {
+      return rej !== null ? `Stays quiet: you rejected ${rej} of ${n}.` : `Stays quiet (approval ${pct(c.mean)} over ${n}).`;
+    }
+    if (n === 0) return 'Asks you: no decisions of this kind yet.';
+    return acc !== null
+      ? `Asks you: you accepted ${acc} of ${n}, not enough to be sure either way.`
+      : `Asks you: approval ${pct(c.mean)} over ${n}, not yet sure either way.`;
+  }
+
   /** @param {any} c */
-  function intervalCell(c) {
-    const cell = make('td');
-    const text = `${pct(c.mean)} (${pct(c.lower)}–${pct(c.upper)})`;
+  function intervalBar(c) {
     const bar = make('span', undefined, 'interval');
-    bar.setAttribute('aria-hidden', 'true');
+    bar.setAttribute('role', 'img');
+    bar.setAttribute('aria-label', `approval ${pct(c.mean)}, likely between ${pct(c.lower)} and ${pct(c.upper)}`);
     if (typeof c.lower === 'number' && typeof c.upper === 'number') {
       const range = make('span', undefined, 'interval-range');
       range.style.left = `${c.lower * 100}%`;
@@ -274,74 +409,134 @@
       mean.style.left = `${c.mean * 100}%`;
       bar.appendChild(mean);
     }
-    cell.appendChild(make('span', text, 'interval-text'));
-    cell.appendChild(bar);
-    return cell;
+    return bar;
   }
 
-  /** @param {Record<string, any>} metrics */
-  function metricsText(metrics) {
+  /** @param {any} c */
+  function classItem(c) {
+    const item = make('li', undefined, 'class-item');
+    item.dataset.classKey = c.classKey;
+    item.title = [
+      `${c.classKey}`,
+      `approval ${pct(c.mean)} (${pct(c.lower)}–${pct(c.upper)}), ${c.n} decision${c.n === 1 ? '' : 's'}`,
+      c.reason ? `policy: ${c.reason}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n');
+    const head = make('div', undefined, 'class-head');
+    head.appendChild(make('span', c.pinned ? 'pinned' : c.mode || '–', `badge policy-${c.pinned ? 'pinned' : c.mode || 'none'}`));
+    head.appendChild(make('span', c.classKey, 'class-key clip'));
+    head.appendChild(make('span', pct(c.mean), 'class-mean'));
+    item.appendChild(head);
+    item.appendChild(intervalBar(c));
+    item.appendChild(make('p', classSentence(c), 'sentence'));
+    return item;
+  }
+
+  /** A short eval line from an adapter's metrics (known ones in words, no nulls). @param {any} a */
+  function evalLine(a) {
+    const m = a.metrics || {};
     const parts = [];
-    for (const [k, v] of Object.entries(metrics || {})) {
-      parts.push(`${k}: ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toFixed(3)) : String(v)}`);
-    }
-    return parts.join(', ') || '–';
+    const num = (/** @type {string} */ k) => (typeof m[k] === 'number' ? m[k] : null);
+    const acc = num('preference_accuracy') ?? num('eval_preference_accuracy');
+    if (acc !== null) parts.push(`prefers your choice ${Math.round(acc * 100)}% of the time`);
+    const margin = num('reward_margin') ?? num('pairs_margin');
+    if (margin !== null) parts.push(`margin ${margin.toFixed(2)}`);
+    const loss = num('eval_loss') ?? num('loss');
+    if (loss !== null) parts.push(`loss ${loss.toFixed(3)}`);
+    const pairs = num('pairs') ?? num('train_pairs') ?? num('examples');
+    if (pairs !== null) parts.push(`${pairs} examples`);
+    return parts.join(' · ') || 'no evaluation numbers';
+  }
+
+  /** @param {any} a @param {string | null} active */
+  function adapterItem(a, active) {
+    const item = make('li', undefined, 'adapter');
+    item.dataset.version = a.version;
+    const head = make('div', undefined, 'adapter-head');
+    head.appendChild(make('span', a.version, 'version'));
+    if (a.version === active) head.appendChild(make('span', 'active', 'badge policy-auto'));
+    else head.appendChild(make('span', a.status || '', 'status'));
+    const created = make('span', a.createdAt ? shortTime(a.createdAt) : '', 'time');
+    if (a.createdAt) created.title = fullTime(a.createdAt);
+    head.appendChild(created);
+    item.appendChild(head);
+    const line = make('p', evalLine(a), 'sentence');
+    item.title = Object.entries(a.metrics || {})
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k}: ${typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(3) : String(v)}`)
+      .join('\n');
+    item.appendChild(line);
+    return item;
   }
 
   /** @param {any} t */
   function renderTraining(t) {
     const progress = /** @type {HTMLProgressElement} */ (el('training-progress'));
-    const running = t && t.state === 'running';
-    if (t && typeof t.step === 'number' && t.total) {
+    const running = !!t && t.state === 'running';
+    const hasSteps = !!t && typeof t.step === 'number' && !!t.total;
+    if (hasSteps) {
       progress.value = Math.round((100 * t.step) / t.total);
-    } else if (!running) {
-      progress.value = t && ['done', 'promoted', 'finished'].includes(t.state) ? 100 : 0;
+    } else if (running) {
+      progress.removeAttribute('value'); // moving, with no count yet
     } else {
-      progress.removeAttribute('value');
+      progress.value = t && ['done', 'promoted', 'finished'].includes(t.state) ? 100 : 0;
     }
-    let text = t ? t.state : 'idle';
-    if (t && t.message) text += `: ${t.message}`;
-    if (t && typeof t.step === 'number' && t.total) text += ` (${t.step}/${t.total})`;
+    const phase = running ? t.phase || 'running' : t ? t.state : 'idle';
+    el('training-phase').textContent = String(phase).replace(/_/g, ' ');
+    el('training-step').textContent = hasSteps ? `step ${t.step} of ${t.total}` : '';
+    let text = t && t.message ? t.message : '';
+    if (!running && t && t.lastResult) {
+      const r = t.lastResult;
+      text = `Last run: ${r.status}${r.version ? ` (${r.version})` : ''}${r.reason ? `: ${r.reason}` : ''}`;
+    }
     el('training-state').textContent = text;
-    /** @type {HTMLButtonElement} */ (el('train-now')).disabled = !!running;
+    /** @type {HTMLButtonElement} */ (el('train-now')).disabled = running;
     el('cancel-training').hidden = !running;
   }
 
   /** @param {any} p */
   function renderProfile(p) {
-    const classes = el('classes-rows');
-    classes.replaceChildren();
-    for (const c of p.classes) {
-      const row = make('tr');
-      row.dataset.classKey = c.classKey;
-      row.appendChild(clipped('th', c.classKey)).setAttribute('scope', 'row');
-      row.appendChild(intervalCell(c));
-      row.appendChild(make('td', String(c.n)));
-      row.appendChild(make('td', (c.mode || '–') + (c.pinned ? ` (pinned: ${c.pinned})` : ''), `policy policy-${c.mode || 'none'}`));
-      row.appendChild(clipped('td', c.reason || ''));
-      classes.appendChild(row);
-    }
+    el('classes-list').replaceChildren(...p.classes.map(classItem));
     el('classes-empty').hidden = p.classes.length > 0;
-
-    const adapters = el('adapters-rows');
-    adapters.replaceChildren();
-    for (const a of p.adapters) {
-      const row = make('tr');
-      row.dataset.version = a.version;
-      row.appendChild(make('th', a.version + (a.version === p.activeAdapter ? ' (active)' : ''))).setAttribute('scope', 'row');
-      row.appendChild(make('td', a.status));
-      const created = make('td', a.createdAt ? shortTime(a.createdAt) : '–');
-      if (a.createdAt) created.title = fullTime(a.createdAt);
-      row.appendChild(created);
-      row.appendChild(clipped('td', metricsText(a.metrics)));
-      adapters.appendChild(row);
-    }
+    const newest = [...p.adapters].sort((/** @type {any} */ a, /** @type {any} */ b) => String(b.createdAt || '').localeCompare(String(a.createdAt || '')));
+    el('adapters-list').replaceChildren(...newest.map((/** @type {any} */ a) => adapterItem(a, p.activeAdapter)));
     el('adapters-empty').hidden = p.adapters.length > 0;
     renderTraining(p.training);
   }
 
   el('train-now').addEventListener('click', () => vscode.postMessage({ type: 'trainNow' }));
   el('cancel-training').addEventListener('click', () => vscode.postMessage({ type: 'cancelTraining' }));
+
+  // ------------------------------------------------------------------ welcome
+  /** The welcome: what to do next, or why the server is not running and how to fix it. @param {any} s */
+  function renderWelcome(s) {
+    const failed = s.state === 'failed';
+    const fresh = !!s.firstRun;
+    el('welcome').hidden = !failed && !fresh;
+    const problem = el('welcome-problem');
+    problem.textContent = failed ? s.problem || 'The Tether server is not running.' : '';
+    problem.hidden = !failed;
+    const steps = el('welcome-steps');
+    const items = failed
+      ? ['Install Tether for your project: pip install tether (in its .venv).', 'Or point tether.python at an interpreter that has it.', 'Then restart the server.']
+      : ['Select some code, then run “Tether: Ask…” (Ctrl+K Ctrl+A) and say what you want.', 'Review the suggestion in the diff: accept or reject each hunk.', 'Every decision teaches Tether when to ask and what you like.'];
+    steps.replaceChildren(...items.map((t) => make('li', t)));
+    el('welcome-model').textContent = s.modelHint || '';
+    const actions = el('welcome-actions');
+    const buttons = failed
+      ? [['openSettings', 'Set interpreter'], ['restart', 'Restart server'], ['showLog', 'Show log']]
+      : [['ask', 'Ask…'], ['openSettings', 'Choose a model']];
+    actions.replaceChildren(
+      ...buttons.map(([id, title], i) => {
+        const b = make('button', title, i === 0 ? '' : 'secondary');
+        /** @type {HTMLButtonElement} */ (b).type = 'button';
+        b.dataset.command = id;
+        b.addEventListener('click', () => vscode.postMessage({ type: 'command', command: id }));
+        return b;
+      }),
+    );
+  }
 
   // ------------------------------------------------------------------ messages
   window.addEventListener('message', (event) => {
@@ -358,6 +553,12 @@
         break;
       case 'training':
         renderTraining(msg.training);
+        break;
+      case 'diff':
+        renderDiff(msg);
+        break;
+      case 'server':
+        renderWelcome(msg);
         break;
       case 'decisionRecorded':
         // the new row may belong on the current page under the current filters: ask again
@@ -376,6 +577,7 @@
     }
   });
 
+  showFilters();
   showTab(state.tab);
   vscode.postMessage({ type: 'ready' });
   requestHistory();

@@ -12,6 +12,7 @@
  */
 
 import * as vscode from 'vscode';
+import { showError } from './errors';
 import type {
   ApplyWorkspaceEditParams,
   ApplyWorkspaceEditRequest,
@@ -20,7 +21,7 @@ import type {
   ResponseError,
 } from 'vscode-languageclient/node';
 import type { PendingSuggestions } from './pending';
-import { splitMessage, wantsModal } from './present';
+import { safeOrder, splitMessage, wantsModal } from './present';
 import { Commands, commandPayload, shownIdsOf } from './protocol';
 import type { TetherServer } from './server';
 import { applyTextEdits } from './text';
@@ -77,7 +78,7 @@ export class Approvals implements vscode.Disposable {
   }
 
   /** Accept (some hunks of) a proposal the user has seen; true when the server took it. */
-  async accept(proposalId: string, hunks?: number[], documentUri?: string): Promise<boolean> {
+  async accept(proposalId: string, hunks?: number[], documentUri?: string, reason?: string): Promise<boolean> {
     const uri = documentUri ?? this.pending.get(proposalId)?.uri.toString();
     this.expect(uri);
     try {
@@ -85,10 +86,13 @@ export class Approvals implements vscode.Disposable {
       if (hunks !== undefined) {
         args.hunks = hunks;
       }
+      if (reason?.trim()) {
+        args.reason = reason.trim(); // why the other hunks were rejected
+      }
       const result = await this.server().command(Commands.accept, args);
       return acceptedOk(result);
     } catch (error) {
-      void vscode.window.showErrorMessage(`Tether: could not accept the suggestion: ${errorText(error)}`);
+      void showError(error, { output: this.server().output });
       return false;
     } finally {
       this.unexpect(uri);
@@ -96,9 +100,9 @@ export class Approvals implements vscode.Disposable {
   }
 
   /** Asks for an optional reason; undefined when the user pressed Escape. */
-  async askReason(): Promise<string | undefined> {
+  async askReason(title = 'Reject Tether suggestion'): Promise<string | undefined> {
     return vscode.window.showInputBox({
-      title: 'Reject Tether suggestion',
+      title,
       prompt: 'Why? Optional: your reason teaches Tether. Enter to reject, Escape to cancel.',
       placeHolder: 'e.g. changes behaviour, wrong style, not needed here',
       ignoreFocusOut: true,
@@ -119,7 +123,7 @@ export class Approvals implements vscode.Disposable {
       await this.server().command(Commands.reject, args);
       return true;
     } catch (error) {
-      void vscode.window.showErrorMessage(`Tether: could not reject the suggestion: ${errorText(error)}`);
+      void showError(error, { output: this.server().output });
       return false;
     }
   }
@@ -128,38 +132,14 @@ export class Approvals implements vscode.Disposable {
   middleware(): Middleware {
     return {
       executeCommand: async (command, args, next) => {
-        const payload = commandPayload(args);
-        const proposalId = typeof payload.proposalId === 'string' ? payload.proposalId : undefined;
-        if (SHOW_DIFF.test(command) && proposalId) {
-          await this.openReview(proposalId);
+        try {
+          return await this.executeCommand(command, args, next);
+        } catch (error) {
+          // a code action's command failed: the server's words and actions, no prefix
+          const retry = () => this.server().command(command, commandPayload(args));
+          void showError(error, { retry, output: this.server().output, restart: () => this.server().restart() });
           return undefined;
         }
-        if (command === Commands.reject && proposalId && typeof payload.reason !== 'string') {
-          const reason = await this.askReason();
-          if (reason === undefined) {
-            return undefined;
-          }
-          // asked here, so the server must not ask again with its short list
-          const withReason: Record<string, unknown> = { ...payload, askReason: false };
-          if (reason.trim()) {
-            withReason.reason = reason.trim();
-          }
-          return next(command, [withReason, ...args.slice(1)]);
-        }
-        if (command === Commands.accept && proposalId) {
-          const uri = this.pending.get(proposalId)?.uri.toString();
-          this.expect(uri);
-          try {
-            return await next(command, args);
-          } finally {
-            this.unexpect(uri);
-          }
-        }
-        const result = await next(command, args);
-        if (command === Commands.propose) {
-          this.offerReview(shownIdsOf(result));
-        }
-        return result;
       },
       workspace: {
         handleApplyEdit: (params, next) => this.handleApplyEdit(params, next),
@@ -173,6 +153,62 @@ export class Approvals implements vscode.Disposable {
         return [...actions, ...this.reviewActions(context, actions)];
       },
     };
+  }
+
+  private async executeCommand(
+    command: string,
+    args: unknown[],
+    next: (command: string, args: unknown[]) => unknown,
+  ): Promise<unknown> {
+    const payload = commandPayload(args);
+    const proposalId = typeof payload.proposalId === 'string' ? payload.proposalId : undefined;
+    if (SHOW_DIFF.test(command) && proposalId) {
+      await this.openReview(proposalId);
+      return undefined;
+    }
+    if (command === Commands.reject && proposalId && typeof payload.reason !== 'string') {
+      const reason = await this.askReason();
+      if (reason === undefined) {
+        return undefined;
+      }
+      // asked here, so the server must not ask again with its short list
+      const withReason: Record<string, unknown> = { ...payload, askReason: false };
+      if (reason.trim()) {
+        withReason.reason = reason.trim();
+      }
+      return next(command, [withReason, ...args.slice(1)]);
+    }
+    if (command === Commands.accept && proposalId) {
+      const uri = this.pending.get(proposalId)?.uri.toString();
+      this.expect(uri);
+      try {
+        return await next(command, args);
+      } finally {
+        this.unexpect(uri);
+      }
+    }
+    if (command === Commands.refine && proposalId && typeof payload.instruction !== 'string') {
+      // the code action carries no words: ask for them here (LSP cannot prompt for text)
+      const words = await vscode.window.showInputBox({
+        title: 'Refine Tether suggestion',
+        prompt: 'What should change? Your words teach Tether, and it answers again.',
+        placeHolder: 'e.g. keep the original names, shorter',
+        ignoreFocusOut: true,
+      });
+      if (!words?.trim()) {
+        return undefined;
+      }
+      return this.offered(command, await next(command, [{ ...payload, instruction: words.trim() }, ...args.slice(1)]));
+    }
+    return this.offered(command, await next(command, args));
+  }
+
+  /** After a command that made proposals, offer the first one's diff. */
+  private offered(command: string, result: unknown): unknown {
+    if (command === Commands.propose || command === Commands.regenerate || command === Commands.refine) {
+      this.offerReview(shownIdsOf(result));
+    }
+    return result;
   }
 
   /** A "Review in diff" quick fix next to each Tether diagnostic the server's actions lack one for. */
@@ -279,7 +315,7 @@ export class Approvals implements vscode.Disposable {
     message: string;
     actions?: { title: string }[];
   }): Promise<{ title: string } | null> {
-    const actions = params.actions ?? [];
+    const actions = safeOrder(params.actions ?? []);
     const modalForRisky = vscode.workspace.getConfiguration('tether').get<boolean>('approvals.modalForRisky', true);
     const show =
       params.type === 1

@@ -1,8 +1,9 @@
 /** The command palette: every `Tether: …` command, resolved against the editor's state. */
 
 import * as vscode from 'vscode';
-import { type Approvals, errorText } from './approvals';
+import type { Approvals } from './approvals';
 import { DiffReview } from './diffReview';
+import { showError } from './errors';
 import type { PendingSuggestions } from './pending';
 import { verifySummary } from './present';
 import { Commands, commandPayload, proposalIdsOf, shownIdsOf } from './protocol';
@@ -41,19 +42,40 @@ Describe the agent in your own words here; this text is part of its purpose.
 `;
 
 export function registerCommands(d: CommandDeps): vscode.Disposable[] {
-  const reg = (id: string, fn: (...args: unknown[]) => unknown) =>
-    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+  const reg = (id: string, fn: (...args: unknown[]) => unknown) => {
+    const run = async (...args: unknown[]): Promise<unknown> => {
       try {
         return await fn(...args);
       } catch (error) {
-        d.output.error(`${id}: ${errorText(error)}`);
-        void vscode.window.showErrorMessage(`Tether: ${errorText(error)}`);
+        // the server's words, its actions as buttons; Retry runs the same command again
+        void showError(error, {
+          retry: () => run(...args),
+          rephrase: () => ask(d),
+          output: d.output,
+          restart: () => d.server().restart(),
+        });
         return undefined;
       }
-    });
+    };
+    return vscode.commands.registerCommand(id, run);
+  };
 
   return [
     reg('tether.ui.suggest', () => suggest(d)),
+    reg('tether.ui.ask', () => ask(d)),
+    reg('tether.ui.regenerate', async (arg) => {
+      const id = await target(d, arg);
+      if (id) {
+        await replace(d, id, Commands.regenerate, {});
+      }
+    }),
+    reg('tether.ui.refine', async (arg) => {
+      const id = await target(d, arg);
+      const words = id ? await askRefinement() : undefined;
+      if (id && words) {
+        await replace(d, id, Commands.refine, { instruction: words });
+      }
+    }),
     reg('tether.ui.trainNow', () => d.training.trainNow()),
     reg('tether.ui.showHistory', () => d.panel.show('history')),
     reg('tether.ui.showProfile', () => d.panel.show('profile')),
@@ -122,7 +144,7 @@ async function target(d: CommandDeps, arg: unknown): Promise<string | undefined>
 async function pickPending(d: CommandDeps, placeHolder: string): Promise<string | undefined> {
   const all = d.pending.all();
   if (all.length === 0) {
-    void vscode.window.showInformationMessage('Tether: no pending suggestions.');
+    void vscode.window.showInformationMessage('No pending Tether suggestions.');
     return undefined;
   }
   if (all.length === 1) {
@@ -154,7 +176,7 @@ interface TaskChoice extends vscode.QuickPickItem {
 async function suggest(d: CommandDeps): Promise<void> {
   const editor = vscode.window.activeTextEditor;
   if (!editor || editor.document.uri.scheme !== 'file') {
-    void vscode.window.showInformationMessage('Tether: open a file and select the code to work on.');
+    void vscode.window.showInformationMessage('Open a file and select the code to work on.');
     return;
   }
   const doc = editor.document;
@@ -191,6 +213,66 @@ async function suggest(d: CommandDeps): Promise<void> {
   const args = { uri: doc.uri.toString(), range: rangeJson, ...picked.args };
   // The server shows its own progress bar (with Cancel) while the model works.
   const answer = await d.server().command(Commands.propose, args);
+  await review(d, answer);
+}
+
+/** The selection (or the cursor's line) of a file editor, as the contract's range. */
+function selectionOf(): { uri: string; range: Record<string, unknown> } | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.document.uri.scheme !== 'file') {
+    void vscode.window.showInformationMessage('Open a file and select the code to work on.');
+    return undefined;
+  }
+  const sel = editor.selection;
+  const range = sel.isEmpty ? editor.document.lineAt(sel.active.line).range : new vscode.Range(sel.start, sel.end);
+  return {
+    uri: editor.document.uri.toString(),
+    range: {
+      start: { line: range.start.line, character: range.start.character },
+      end: { line: range.end.line, character: range.end.character },
+    },
+  };
+}
+
+/** "Ask…": a request in the user's own words on the selection. */
+async function ask(d: CommandDeps): Promise<void> {
+  const where = selectionOf();
+  if (!where) {
+    return;
+  }
+  const words = await vscode.window.showInputBox({
+    title: 'Ask Tether',
+    prompt: 'What should Tether do with the selection? In your own words.',
+    placeHolder: 'e.g. make this iterative, shorter, handle an empty list',
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() ? undefined : 'Say in a few words what you want.'),
+  });
+  if (!words?.trim()) {
+    return;
+  }
+  // the server shows its own progress notification (with Cancel) while the model works
+  const answer = await d.server().command(Commands.ask, { ...where, instruction: words.trim() });
+  await review(d, answer);
+}
+
+async function askRefinement(): Promise<string | undefined> {
+  const words = await vscode.window.showInputBox({
+    title: 'Refine Tether suggestion',
+    prompt: 'What should change? Your words teach Tether, and it answers again.',
+    placeHolder: 'e.g. keep the original names, no type hints, shorter',
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() ? undefined : 'Say in a few words what should change.'),
+  });
+  return words?.trim() || undefined;
+}
+
+/** Regenerate / Refine: the server answers again; the new suggestion opens in its diff. */
+async function replace(d: CommandDeps, proposalId: string, command: string, extra: Record<string, unknown>): Promise<void> {
+  const answer = await d.server().command(command, { proposalId, ...extra });
+  await review(d, answer);
+}
+
+async function review(d: CommandDeps, answer: unknown): Promise<void> {
   const ids = shownIdsOf(answer);
   if (ids.length === 0) {
     const all = proposalIdsOf(answer);
@@ -218,7 +300,7 @@ async function verify(d: CommandDeps): Promise<void> {
 async function pin(d: CommandDeps): Promise<void> {
   const profile = await d.server().profile();
   if (profile.classes.length === 0) {
-    void vscode.window.showInformationMessage('Tether: no decision classes yet; decide on a few suggestions first.');
+    void vscode.window.showInformationMessage('No decision classes yet: decide on a few suggestions first.');
     return;
   }
   const cls = await vscode.window.showQuickPick(
@@ -244,13 +326,13 @@ async function pin(d: CommandDeps): Promise<void> {
     return;
   }
   await d.server().command(Commands.pin, { classKey: cls.label, mode: mode.mode });
-  void vscode.window.showInformationMessage(`Tether: ${cls.label}: ${mode.label.toLowerCase()}.`);
+  void vscode.window.showInformationMessage(`${cls.label}: ${mode.label.toLowerCase()}.`);
 }
 
 async function openSpec(): Promise<void> {
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder) {
-    void vscode.window.showInformationMessage('Tether: open a folder first; the agent spec lives in it.');
+    void vscode.window.showInformationMessage('Open a folder first: the agent spec lives in it.');
     return;
   }
   const spec = vscode.Uri.joinPath(folder.uri, '.tether', 'agent.md');

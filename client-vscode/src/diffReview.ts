@@ -6,6 +6,7 @@
  */
 
 import * as vscode from 'vscode';
+import { showError } from './errors';
 import { type Approvals, closeTabsShowing, errorText } from './approvals';
 import type { PendingSuggestions } from './pending';
 import type { DecisionView, ProposalView } from './protocol';
@@ -84,7 +85,7 @@ export class DiffReview implements vscode.Disposable, vscode.TextDocumentContent
     try {
       proposal = await this.server().proposal(proposalId);
     } catch (error) {
-      void vscode.window.showErrorMessage(`Tether: could not load suggestion ${proposalId.slice(0, 8)}: ${errorText(error)}`);
+      void showError(error);
       return;
     }
     if (proposal.state !== 'pending') {
@@ -154,7 +155,7 @@ export class DiffReview implements vscode.Disposable, vscode.TextDocumentContent
     try {
       proposal = await this.server().proposal(decision.proposalId);
     } catch (error) {
-      void vscode.window.showErrorMessage(`Tether: could not load that decision's proposal: ${errorText(error)}`);
+      void showError(error);
       return;
     }
     if (proposal.state === 'pending') {
@@ -218,8 +219,21 @@ export class DiffReview implements vscode.Disposable, vscode.TextDocumentContent
       await this.open(proposalId);
       return;
     }
-    session.state.decide(index, decision);
+    let reason: string | undefined;
+    if (decision === 'rejected') {
+      // a rejected hunk can carry a reason too (training signal); Escape keeps it undecided
+      reason = await this.approvals.askReason(
+        session.state.indices.length > 1 ? `Reject hunk ${index + 1} of ${session.state.indices.length}` : 'Reject this change',
+      );
+      if (reason === undefined) {
+        return;
+      }
+    }
+    session.state.decide(index, decision, reason);
     const verdict = session.state.settled();
+    if (verdict?.kind === 'reject' && verdict.reason === undefined) {
+      verdict.reason = ''; // every hunk was rejected here, each asked for its reason already
+    }
     if (verdict) {
       const done = await this.finish(session, verdict);
       if (!done) {
@@ -264,8 +278,8 @@ export class DiffReview implements vscode.Disposable, vscode.TextDocumentContent
       const id = session.proposal.id;
       const ok =
         verdict.kind === 'accept'
-          ? await this.approvals.accept(id, verdict.hunks, session.document.uri.toString())
-          : await this.approvals.reject(id);
+          ? await this.approvals.accept(id, verdict.hunks, session.document.uri.toString(), verdict.reason)
+          : await this.approvals.reject(id, verdict.reason);
       if (ok) {
         await this.close(id);
       }

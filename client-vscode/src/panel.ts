@@ -4,9 +4,11 @@
  * server's live notifications to it.
  */
 
+import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { errorText } from './approvals';
-import type { DecisionView, HistoryQuery, TrainingView } from './protocol';
+import { userMessage } from './messages';
+import { modelHint } from './present';
+import type { DecisionView, HistoryPageView, HistoryQuery, ProposalView, TrainingView } from './protocol';
 import type { TetherServer } from './server';
 import { makeNonce, renderPanelHtml } from './webviewHtml';
 
@@ -17,6 +19,8 @@ type FromWebview =
   | { type: 'history'; query: HistoryQuery }
   | { type: 'profile' }
   | { type: 'open'; decision: DecisionView }
+  | { type: 'diff'; decision: DecisionView }
+  | { type: 'command'; command: string }
   | { type: 'trainNow' }
   | { type: 'cancelTraining' };
 
@@ -26,10 +30,21 @@ export interface PanelActions {
   cancelTraining(): Promise<void>;
 }
 
+/** Welcome actions the webview may ask for, and the VS Code commands they run. */
+const WELCOME_COMMANDS: Record<string, [string, ...unknown[]]> = {
+  ask: ['tether.ui.ask'],
+  openSettings: ['workbench.action.openSettings', 'tether.'],
+  restart: ['tether.ui.restart'],
+  showLog: ['tether.ui.showOutput'],
+};
+
 export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposable {
   private view: vscode.WebviewView | undefined;
   private pendingTab: 'history' | 'profile' | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  /** Proposals already looked up for history rows (line, hunk count, rationale). */
+  private readonly proposals = new Map<string, ProposalView>();
+  private firstRun = false;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -45,6 +60,7 @@ export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposabl
         if (s === 'running') {
           this.post({ type: 'decisionRecorded' }); // refresh what the panel shows
         }
+        void this.sendServer();
       }),
     );
   }
@@ -90,14 +106,31 @@ export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposabl
         if (this.pendingTab) {
           this.post({ type: 'showTab', tab: this.pendingTab });
         }
+        void this.sendServer();
         return;
       case 'history':
         try {
-          this.post({ type: 'history', page: await this.server().history(m.query) });
+          const page = await this.server().history(m.query);
+          const firstRun = page.total === 0 && !m.query.search && !m.query.outcome && !m.query.actor && !m.query.classKey;
+          if (firstRun !== this.firstRun) {
+            this.firstRun = firstRun;
+            void this.sendServer();
+          }
+          this.post({ type: 'history', page: await this.enrich(page) });
         } catch (error) {
-          this.post({ type: 'error', message: `History: ${errorText(error)}` });
+          this.post({ type: 'error', message: userMessage(error).text });
         }
         return;
+      case 'diff':
+        await this.sendDiff(m.decision);
+        return;
+      case 'command': {
+        const run = WELCOME_COMMANDS[m.command];
+        if (run) {
+          await vscode.commands.executeCommand(...run);
+        }
+        return;
+      }
       case 'profile':
         await this.sendProfile();
         return;
@@ -113,6 +146,59 @@ export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposabl
     }
   }
 
+  /** A history page with what its rows need from their proposals: line, hunk count, rationale. */
+  private async enrich(page: HistoryPageView): Promise<HistoryPageView> {
+    const ids = [...new Set(page.items.map((d) => d.proposalId).filter((id): id is string => !!id))];
+    await Promise.all(
+      ids
+        .filter((id) => !this.proposals.has(id))
+        .map(async (id) => {
+          try {
+            this.proposals.set(id, await this.server().proposal(id));
+          } catch {
+            // an unknown proposal: the row shows what the decision itself has
+          }
+        }),
+    );
+    const items = page.items.map((d) => {
+      const p = d.proposalId ? this.proposals.get(d.proposalId) : undefined;
+      return p
+        ? { ...d, line: p.range.start.line + 1, hunksTotal: p.hunks.length, rationale: p.rationale.split('\n')[0] }
+        : d;
+    });
+    return { ...page, items };
+  }
+
+  /** The unified diff of a decision's proposal, for its expanded row. */
+  private async sendDiff(d: DecisionView): Promise<void> {
+    if (!d.proposalId) {
+      return;
+    }
+    try {
+      const view = await this.server().proposalDiff(d.proposalId);
+      this.post({ type: 'diff', seq: d.seq, diff: view });
+    } catch (error) {
+      this.post({ type: 'diff', seq: d.seq, error: userMessage(error).text });
+    }
+  }
+
+  /** The server's state for the welcome: running or not (and why), first run, a model hint. */
+  private async sendServer(): Promise<void> {
+    const s = this.server();
+    let ollama: string[] = [];
+    const model = String(s.settingsForServer().model ?? process.env.TETHER_MODEL ?? '');
+    if (this.firstRun && (!model || model.startsWith('embedded:'))) {
+      ollama = await ollamaModels();
+    }
+    this.post({
+      type: 'server',
+      state: s.state,
+      problem: s.problem,
+      firstRun: this.firstRun,
+      modelHint: modelHint(model, os.totalmem() / 2 ** 30, ollama),
+    });
+  }
+
   private async sendProfile(): Promise<void> {
     if (!this.view) {
       return;
@@ -120,7 +206,7 @@ export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposabl
     try {
       this.post({ type: 'profile', profile: await this.server().profile() });
     } catch (error) {
-      this.post({ type: 'error', message: `Profile: ${errorText(error)}` });
+      this.post({ type: 'error', message: userMessage(error).text });
     }
   }
 
@@ -128,5 +214,16 @@ export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposabl
     for (const d of this.disposables) {
       d.dispose();
     }
+  }
+}
+
+/** Models Ollama has pulled, when it runs on this machine (loopback only; quick timeout). */
+async function ollamaModels(): Promise<string[]> {
+  try {
+    const res = await fetch('http://127.0.0.1:11434/api/tags', { signal: AbortSignal.timeout(800) });
+    const body = (await res.json()) as { models?: { name?: string }[] };
+    return (body.models ?? []).map((m) => m.name ?? '').filter(Boolean);
+  } catch {
+    return [];
   }
 }

@@ -76,6 +76,21 @@ export function wantsModal(
   return params.type <= MessageType.Warning || /\brisk/i.test(params.message);
 }
 
+/**
+ * The buttons of a prompt in a safe order: a dialog's first button is its default (Enter),
+ * so an action that changes code (Approve, Apply, Accept) never comes first; a look at the
+ * change (Explain, Show diff) does when there is one.
+ */
+export function safeOrder<T extends { title: string }>(actions: readonly T[]): T[] {
+  const risky = (t: string) => /^(approve|apply|accept)/i.test(t.trim());
+  const looks = (t: string) => /^(explain|show diff|review)/i.test(t.trim());
+  return [
+    ...actions.filter((a) => looks(a.title)),
+    ...actions.filter((a) => !looks(a.title) && !risky(a.title)),
+    ...actions.filter((a) => risky(a.title)),
+  ];
+}
+
 /** Splits a prompt's message into a short title and the detail a modal shows under it. */
 export function splitMessage(message: string): { title: string; detail?: string } {
   const trimmed = message.trim();
@@ -136,4 +151,22 @@ export function shortTime(iso: string): string {
   }
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/**
+ * Which student model to suggest for this machine, in one sentence for the welcome view.
+ * The embedded 135M model is for trying Tether offline; real work wants a bigger student:
+ * one Ollama already has, else one that fits the memory.
+ */
+export function modelHint(current: string, memoryGiB: number, ollamaModels: readonly string[]): string {
+  const embedded = !current || current.startsWith('embedded:');
+  const coder = ollamaModels.find((m) => /coder|code/i.test(m)) ?? ollamaModels[0];
+  const size = memoryGiB >= 30 ? '14b' : memoryGiB >= 14 ? '7b' : memoryGiB >= 7 ? '3b' : '1.5b';
+  const suggestion = coder
+    ? `ollama:${coder} (already pulled in Ollama)`
+    : `ollama:qwen2.5-coder:${size} (fits ${Math.round(memoryGiB)} GB of memory; pull it with Ollama first)`;
+  if (embedded) {
+    return `The embedded 135M model is for trying Tether offline. For real work set tether.model to ${suggestion}.`;
+  }
+  return `The student model is ${current}.`;
 }

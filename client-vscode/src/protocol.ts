@@ -15,6 +15,9 @@ export const Commands = {
   cancelTraining: 'tether.cancelTraining',
   verify: 'tether.verify',
   pin: 'tether.pin',
+  ask: 'tether.ask',
+  regenerate: 'tether.regenerate',
+  refine: 'tether.refine',
 } as const;
 
 export const Requests = {
@@ -118,6 +121,9 @@ export interface ClassView {
   reason: string | null;
   mature: boolean | null;
   pinned: string | null;
+  /** Verdicts behind `n` (for the one-sentence reason); null when the server sent none. */
+  accepts: number | null;
+  rejects: number | null;
 }
 
 export interface AdapterView {
@@ -350,6 +356,8 @@ function normalizeClass(raw: unknown): ClassView {
     reason: strOrNull(pol, 'reason') ?? strOrNull(raw, 'reason'),
     mature: typeof field(stats, 'mature') === 'boolean' ? (field(stats, 'mature') as boolean) : null,
     pinned: strOrNull(raw, 'pin') ?? strOrNull(raw, 'pinned'),
+    accepts: num(stats, 'accepts'),
+    rejects: num(stats, 'rejects'),
   };
 }
 

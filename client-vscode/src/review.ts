@@ -9,10 +9,12 @@
 
 export type HunkDecision = 'pending' | 'accepted' | 'rejected';
 
-export type Verdict = { kind: 'accept'; hunks?: number[] } | { kind: 'reject' };
+/** `reason`: the user's words for the hunks they rejected (training signal). */
+export type Verdict = { kind: 'accept'; hunks?: number[]; reason?: string } | { kind: 'reject'; reason?: string };
 
 export class ReviewState {
   private readonly decisions = new Map<number, HunkDecision>();
+  private readonly reasons = new Map<number, string>();
 
   /** `hunkIndices`: the proposal's hunk indices; a proposal without hunks counts as hunk 0. */
   constructor(hunkIndices: readonly number[]) {
@@ -34,14 +36,29 @@ export class ReviewState {
     return d;
   }
 
-  decide(index: number, decision: Exclude<HunkDecision, 'pending'>): void {
+  /** `reason`: why a rejected hunk was rejected (optional). */
+  decide(index: number, decision: Exclude<HunkDecision, 'pending'>, reason?: string): void {
     this.decision(index);
     this.decisions.set(index, decision);
+    if (decision === 'rejected' && reason?.trim()) {
+      this.reasons.set(index, reason.trim());
+    } else {
+      this.reasons.delete(index);
+    }
   }
 
   undo(index: number): void {
     this.decision(index);
     this.decisions.set(index, 'pending');
+    this.reasons.delete(index);
+  }
+
+  /** The rejected hunks' reasons as one line ("hunk 2: too clever"), or undefined. */
+  get reason(): string | undefined {
+    const parts = this.indices
+      .filter((i) => this.decisions.get(i) === 'rejected' && this.reasons.has(i))
+      .map((i) => (this.decisions.size > 1 ? `hunk ${i + 1}: ${this.reasons.get(i)}` : `${this.reasons.get(i)}`));
+    return parts.length ? parts.join('; ') : undefined;
   }
 
   /** Hunks the proposed side shows: every hunk not rejected. */
@@ -64,13 +81,15 @@ export class ReviewState {
   }
 
   private verdictFor(accepted: number[]): Verdict {
+    const reason = this.reason;
+    const withReason = <T extends Verdict>(v: T): T => (reason ? { ...v, reason } : v);
     if (accepted.length === 0) {
-      return { kind: 'reject' };
+      return withReason({ kind: 'reject' });
     }
     if (accepted.length === this.decisions.size) {
       return { kind: 'accept' };
     }
-    return { kind: 'accept', hunks: accepted };
+    return withReason({ kind: 'accept', hunks: accepted });
   }
 
   /** A one-line summary for the diff title and status messages. */

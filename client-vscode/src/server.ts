@@ -6,7 +6,10 @@
  * (new client, new connection) is invisible to them apart from the state events.
  */
 
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as readline from 'node:readline';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -27,6 +30,7 @@ import {
   type WorkDoneProgressReport,
 } from 'vscode-languageclient/node';
 import { Backoff } from './backoff';
+import { StderrLevels } from './messages';
 import type { ServerState } from './present';
 import {
   Commands,
@@ -45,7 +49,14 @@ import {
   normalizeTraining,
   type DecisionView,
 } from './protocol';
-import { type Interpreter, expandPath, resolveInterpreter, serverSettings } from './settings';
+import {
+  type Discovery,
+  type Interpreter,
+  discoverInterpreter,
+  expandPath,
+  noInterpreterMessage,
+  serverSettings,
+} from './settings';
 
 export const CLIENT_ID = 'tether';
 const CLIENT_NAME = 'Tether';
@@ -127,19 +138,43 @@ export class TetherServer implements vscode.Disposable {
     return { workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath, userHome: os.homedir() };
   }
 
-  async interpreter(): Promise<Interpreter> {
+  /** Why the server is not running, in words, with the next step (for the panel's welcome). */
+  problem: string | undefined;
+  /** The interpreter the running server uses. */
+  current: Interpreter | undefined;
+
+  async discover(): Promise<Discovery> {
     const config = vscode.workspace.getConfiguration('tether');
-    return resolveInterpreter({
+    return discoverInterpreter({
       configured: config.get<string>('python', ''),
       ...this.pathVars(),
       fromPythonExtension: () => pythonExtensionInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri),
+      exists: (p) => fs.existsSync(p),
+      hasTether,
+      windows: process.platform === 'win32',
     });
   }
 
   async start(): Promise<void> {
     this.stopping = false;
     this.setState(this.client ? 'restarting' : 'starting');
-    const interpreter = await this.interpreter();
+    const discovery = await this.discover();
+    const interpreter = discovery.found;
+    if (!interpreter) {
+      this.problem = noInterpreterMessage(discovery);
+      this.output.error(this.problem);
+      this.setState('failed');
+      void vscode.window.showErrorMessage(this.problem, 'Open Settings', 'Show Log').then((choice) => {
+        if (choice === 'Open Settings') {
+          void vscode.commands.executeCommand('workbench.action.openSettings', 'tether.python');
+        } else if (choice === 'Show Log') {
+          this.output.show();
+        }
+      });
+      return;
+    }
+    this.problem = undefined;
+    this.current = interpreter;
     const home = this.settingsForServer().home;
     const env: NodeJS.ProcessEnv = { ...process.env, PYTHONUNBUFFERED: '1' };
     if (typeof home === 'string' && home) {
@@ -156,6 +191,18 @@ export class TetherServer implements vscode.Disposable {
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
       outputChannel: this.output,
+      // stderr at its real level: model loading and library chatter are not errors
+      stdioOptions: {
+        stdout: (input, channel) => lines(input, (line) => channel.info(line)),
+        stderr: (input, channel) => {
+          const levels = new StderrLevels();
+          lines(input, (line) => {
+            const level = levels.levelOf(line);
+            const log = channel as vscode.LogOutputChannel;
+            log[level](line);
+          });
+        },
+      },
       traceOutputChannel: this.output,
       initializationOptions: this.settingsForServer(),
       middleware: {
@@ -190,13 +237,13 @@ export class TetherServer implements vscode.Disposable {
       await client.start();
       this.setState('running');
     } catch (error) {
-      this.setState('failed');
       const message = error instanceof Error ? error.message : String(error);
-      this.output.error(`The Tether server did not start: ${message}`);
+      this.problem = `The Tether server did not start with ${interpreter.command}: ${message}. The log has the details.`;
+      this.setState('failed');
+      this.output.error(this.problem);
       void vscode.window
         .showErrorMessage(
-          `Tether could not start its server with ${interpreter.command}: ${message}. ` +
-            'Is Tether installed for that interpreter (pip install tether)?',
+          this.problem,
           'Open Settings',
           'Show Log',
         )
@@ -363,6 +410,12 @@ export class TetherServer implements vscode.Disposable {
     return normalizeProposal(await this.running().sendRequest(Requests.proposal, { proposalId }));
   }
 
+  /** The proposal's unified diff, as the server renders it. */
+  async proposalDiff(proposalId: string): Promise<string> {
+    const raw = (await this.running().sendRequest(Requests.proposal, { proposalId })) as { diff?: unknown };
+    return typeof raw?.diff === 'string' ? raw.diff : '';
+  }
+
   trainNow(): Promise<unknown> {
     return this.command(Commands.trainNow);
   }
@@ -397,4 +450,15 @@ interface PythonExtensionApi {
     resolveEnvironment?: (env: { path: string }) => Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
   };
   settings?: { getExecutionDetails?: (resource?: vscode.Uri) => { execCommand?: string[] } };
+}
+
+function lines(input: NodeJS.ReadableStream, each: (line: string) => void): void {
+  readline.createInterface({ input, crlfDelay: Infinity, terminal: false, historySize: 0 }).on('line', each);
+}
+
+/** Whether `python` can import Tether (a few hundred ms; run once per start). */
+function hasTether(python: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(python, ['-c', 'import tether'], { timeout: 20000 }, (error) => resolve(!error));
+  });
 }

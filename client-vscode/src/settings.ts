@@ -59,7 +59,7 @@ export function expandPath(value: string, vars: { workspaceFolder?: string; user
   return out;
 }
 
-export type InterpreterSource = 'setting' | 'python-extension' | 'default';
+export type InterpreterSource = 'setting' | 'workspace-venv' | 'python-extension' | 'path' | 'default';
 
 export interface Interpreter {
   command: string;
@@ -89,4 +89,70 @@ export async function resolveInterpreter(opts: {
     return { command: fromExtension.trim(), source: 'python-extension' };
   }
   return { command: 'python3', source: 'default' };
+}
+
+/** Where discovery looked and what it found: `found` is undefined when no candidate has Tether. */
+export interface Discovery {
+  found?: Interpreter;
+  tried: Interpreter[];
+}
+
+/**
+ * Find an interpreter that has Tether installed: the `tether.python` setting (only it, when
+ * set: a wrong setting is reported, not silently replaced), else the workspace's `.venv` /
+ * `venv`, the Python extension's choice, then `python3` and `python` on PATH.
+ */
+export async function discoverInterpreter(opts: {
+  configured: string;
+  workspaceFolder?: string;
+  userHome: string;
+  fromPythonExtension: () => Promise<string | undefined>;
+  exists: (path: string) => boolean;
+  hasTether: (command: string) => Promise<boolean>;
+  windows?: boolean;
+}): Promise<Discovery> {
+  const candidates: Interpreter[] = [];
+  if (opts.configured.trim()) {
+    candidates.push({ command: expandPath(opts.configured, opts), source: 'setting' });
+  } else {
+    if (opts.workspaceFolder) {
+      const rel = opts.windows ? ['Scripts', 'python.exe'] : ['bin', 'python'];
+      for (const dir of ['.venv', 'venv']) {
+        const path = [opts.workspaceFolder, dir, ...rel].join(opts.windows ? '\\' : '/');
+        if (opts.exists(path)) {
+          candidates.push({ command: path, source: 'workspace-venv' });
+        }
+      }
+    }
+    let fromExtension: string | undefined;
+    try {
+      fromExtension = (await opts.fromPythonExtension())?.trim();
+    } catch {
+      fromExtension = undefined;
+    }
+    if (fromExtension) {
+      candidates.push({ command: fromExtension, source: 'python-extension' });
+    }
+    candidates.push({ command: 'python3', source: 'path' }, { command: 'python', source: 'path' });
+  }
+  const tried: Interpreter[] = [];
+  const seen = new Set<string>();
+  for (const c of candidates) {
+    if (seen.has(c.command)) continue;
+    seen.add(c.command);
+    tried.push(c);
+    if (await opts.hasTether(c.command)) {
+      return { found: c, tried };
+    }
+  }
+  return { tried };
+}
+
+/** What to tell the user when no interpreter has Tether. */
+export function noInterpreterMessage(d: Discovery): string {
+  const where = d.tried.map((t) => t.command).join(', ');
+  if (d.tried.length === 1 && d.tried[0].source === 'setting') {
+    return `The interpreter in tether.python (${where}) does not have Tether installed. Install it there (pip install tether) or change the setting.`;
+  }
+  return `No Python interpreter with Tether installed was found (tried ${where}). Install it into your project's environment (pip install tether), or set tether.python to an interpreter that has it.`;
 }

@@ -163,3 +163,37 @@ export function applyTextEdits(text: string, edits: readonly TextEdit[]): string
   }
   return out + text.slice(cursor);
 }
+
+const BLOCK_START = /^(\s*)(async\s+def|def|class)\s/;
+
+function indentOf(line: string): number {
+  return line.length - line.trimStart().length;
+}
+
+/** Last non-blank line of the block whose header is line `header` (by indentation). */
+function blockEnd(lines: readonly string[], header: number): number {
+  const indent = indentOf(lines[header]);
+  let end = header;
+  for (let j = header + 1; j < lines.length; j++) {
+    if (!lines[j].trim()) continue;
+    if (indentOf(lines[j]) <= indent) break;
+    end = j;
+  }
+  return end;
+}
+
+/**
+ * The lines of the innermost `def`/`class` (Python, by indentation) that holds lines
+ * `first..last` and is larger than them: its header up to its last non-blank line.
+ * Undefined when there is none.
+ */
+export function enclosingBlock(lines: readonly string[], first: number, last: number): { start: number; end: number } | undefined {
+  for (let i = Math.min(first, lines.length - 1); i >= 0; i--) {
+    if (!BLOCK_START.test(lines[i])) continue;
+    const end = blockEnd(lines, i);
+    if (end >= last && !(i === first && end === last)) {
+      return { start: i, end };
+    }
+  }
+  return undefined;
+}

@@ -8,6 +8,7 @@
  */
 
 import * as vscode from 'vscode';
+import { showError } from './errors';
 import { errorText } from './approvals';
 import { trainingOutcomeText } from './present';
 import { Commands, type TrainingView, normalizeTraining } from './protocol';
@@ -42,7 +43,7 @@ export class Training implements vscode.Disposable {
     try {
       await this.server().command(Commands.cancelTraining);
     } catch (error) {
-      void vscode.window.showErrorMessage(`Tether: could not cancel training: ${errorText(error)}`);
+      void showError(error);
     }
   }
 
@@ -58,7 +59,7 @@ export class Training implements vscode.Disposable {
         (progress, token) => this.run(progress, token),
       );
       if (error !== undefined) {
-        void vscode.window.showErrorMessage(`Tether: training: ${error}`);
+        void showError(error);
         return;
       }
       // The server announces the result itself; the status bar keeps it a while longer.

@@ -17,6 +17,7 @@ export interface PanelHtmlOptions {
 
 const OUTCOMES = [
   'accepted',
+  'partly_accepted',
   'rejected',
   'corrected',
   'auto_applied',
@@ -71,12 +72,21 @@ export function renderPanelHtml(o: PanelHtmlOptions): string {
 </div>
 <p id="error" class="error" role="alert" hidden></p>
 
+<section id="welcome" class="welcome" aria-labelledby="welcome-heading" hidden>
+  <h2 id="welcome-heading">Welcome to Tether</h2>
+  <p id="welcome-problem" class="problem" hidden></p>
+  <ol id="welcome-steps" class="steps"></ol>
+  <p id="welcome-model" class="hint"></p>
+  <div class="actions" id="welcome-actions"></div>
+</section>
+
 <section id="panel-history" role="tabpanel" aria-labelledby="tab-history"${hidden('history')}>
-  <form id="history-filters" class="filters" role="search" aria-label="Filter decisions">
-    <div class="field grow">
-      <label for="history-search">Search</label>
-      <input id="history-search" type="search" placeholder="path, class, reason, text…" autocomplete="off">
-    </div>
+  <form id="history-filters" class="toolbar" role="search" aria-label="Filter decisions">
+    <label for="history-search" class="sr-only">Search decisions</label>
+    <input id="history-search" type="search" placeholder="Search path, class, reason…" autocomplete="off">
+    <button type="button" id="filters-toggle" class="secondary icon-button" aria-expanded="false" aria-controls="filter-fields" title="Filters">Filters<span id="filters-count" class="count" hidden></span></button>
+  </form>
+  <div id="filter-fields" class="filter-fields" hidden>
     <div class="field">
       <label for="history-outcome">Outcome</label>
       <select id="history-outcome"><option value="">any</option>${outcomeOptions}</select>
@@ -89,55 +99,38 @@ export function renderPanelHtml(o: PanelHtmlOptions): string {
       <label for="history-class">Class</label>
       <input id="history-class" type="text" placeholder="class key" autocomplete="off">
     </div>
-  </form>
-  <div class="table-wrap">
-    <table id="history-table" aria-label="Decision history" aria-describedby="history-hint">
-      <thead><tr>
-        <th scope="col">Time</th><th scope="col">File</th><th scope="col">Class</th><th scope="col">Outcome</th>
-        <th scope="col">Decided by</th><th scope="col">Reason</th><th scope="col">Model / adapter</th>
-      </tr></thead>
-      <tbody id="history-rows"></tbody>
-    </table>
   </div>
-  <p id="history-hint" class="hint">Enter or click on a row opens its diff; ↑ and ↓ move between rows.</p>
+  <ul id="history-list" class="decisions" aria-label="Decision history" aria-describedby="history-hint"></ul>
+  <p id="history-hint" class="hint">Click a decision (or press Enter) for its details and diff.</p>
   <p id="history-empty" class="empty" hidden>No decisions match.</p>
   <nav class="pager" aria-label="History pages">
-    <button type="button" id="history-prev" aria-label="Previous page">‹ Previous</button>
+    <button type="button" id="history-prev" class="secondary" aria-label="Previous page">‹</button>
     <span id="history-page" aria-live="polite"></span>
-    <button type="button" id="history-next" aria-label="Next page">Next ›</button>
+    <button type="button" id="history-next" class="secondary" aria-label="Next page">›</button>
   </nav>
 </section>
 
 <section id="panel-profile" role="tabpanel" aria-labelledby="tab-profile"${hidden('profile')}>
-  <h2 id="classes-heading">Decision classes</h2>
-  <div class="table-wrap">
-    <table id="classes-table" aria-labelledby="classes-heading">
-      <thead><tr>
-        <th scope="col">Class</th><th scope="col">Approval (mean, interval)</th><th scope="col">n</th>
-        <th scope="col">Policy</th><th scope="col">Reason</th>
-      </tr></thead>
-      <tbody id="classes-rows"></tbody>
-    </table>
-  </div>
+  <h2 id="classes-heading">How Tether decides</h2>
+  <ul id="classes-list" class="classes" aria-labelledby="classes-heading"></ul>
   <p id="classes-empty" class="empty" hidden>No decisions yet: accept or reject a few suggestions.</p>
 
   <h2 id="adapters-heading">Adapters</h2>
-  <div class="table-wrap">
-    <table id="adapters-table" aria-labelledby="adapters-heading">
-      <thead><tr>
-        <th scope="col">Version</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Eval metrics</th>
-      </tr></thead>
-      <tbody id="adapters-rows"></tbody>
-    </table>
-  </div>
+  <ul id="adapters-list" class="adapters" aria-labelledby="adapters-heading"></ul>
   <p id="adapters-empty" class="empty" hidden>No adapter trained yet: the base model answers.</p>
 
   <h2 id="training-heading">Training</h2>
   <div id="training" class="training" aria-labelledby="training-heading">
+    <div class="training-line">
+      <span id="training-phase" class="phase">idle</span>
+      <span id="training-step" class="step"></span>
+    </div>
     <progress id="training-progress" max="100" value="0" aria-label="Training progress"></progress>
-    <span id="training-state" aria-live="polite">idle</span>
-    <button type="button" id="train-now">Train now</button>
-    <button type="button" id="cancel-training" hidden>Cancel</button>
+    <p id="training-state" class="hint" aria-live="polite"></p>
+    <div class="actions">
+      <button type="button" id="train-now">Train now</button>
+      <button type="button" id="cancel-training" class="secondary" hidden>Cancel</button>
+    </div>
   </div>
 </section>
 <script nonce="${o.nonce}" src="${escapeAttr(o.scriptUri)}"></script>

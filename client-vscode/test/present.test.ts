@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IDLE_TRAINING } from '../src/protocol';
-import { isApprovalPrompt, splitMessage, statusText, trainingOutcomeText, verifySummary, wantsModal } from '../src/present';
+import { isApprovalPrompt, modelHint, safeOrder, splitMessage, statusText, trainingOutcomeText, verifySummary, wantsModal } from '../src/present';
 
 const approval = [{ title: 'Approve' }, { title: 'Reject' }, { title: 'Always ask for this kind' }, { title: 'Explain' }];
 
@@ -57,5 +57,20 @@ describe('trainingOutcomeText', () => {
     assert.match(trainingOutcomeText({ ...IDLE_TRAINING, state: 'refused', adapterVersion: 'v3', message: 'eval lower' }), /v3 but kept the active one \(eval lower\)/);
     assert.match(trainingOutcomeText({ ...IDLE_TRAINING, state: 'failed', message: 'OOM' }), /failed \(OOM\)/);
     assert.match(trainingOutcomeText({ ...IDLE_TRAINING, state: 'cancelled' }), /cancelled/);
+  });
+});
+
+describe('safeOrder', () => {
+  it('never puts the action that changes code first', () => {
+    const titles = safeOrder([{ title: 'Approve' }, { title: 'Reject' }, { title: 'Always ask for this kind' }, { title: 'Explain' }]).map((a) => a.title);
+    assert.deepEqual(titles, ['Explain', 'Reject', 'Always ask for this kind', 'Approve']);
+  });
+});
+
+describe('modelHint', () => {
+  it('says the embedded model is for trying Tether, and suggests one for this machine', () => {
+    assert.match(modelHint('', 16, []), /embedded 135M model is for trying Tether offline.*ollama:qwen2.5-coder:7b/);
+    assert.match(modelHint('embedded:smollm2', 64, ['llama3:8b', 'qwen2.5-coder:14b']), /ollama:qwen2.5-coder:14b \(already pulled/);
+    assert.equal(modelHint('ollama:x', 16, []), 'The student model is ollama:x.');
   });
 });

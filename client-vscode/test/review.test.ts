@@ -56,3 +56,20 @@ describe('ReviewState', () => {
     assert.equal(s.summary(), '3 hunks, 1 accepted, 1 rejected');
   });
 });
+
+describe('hunk reasons', () => {
+  it('carries the reasons of rejected hunks into a partial accept', () => {
+    const s = new ReviewState([0, 1, 2]);
+    s.decide(0, 'accepted');
+    s.decide(1, 'rejected', 'too clever');
+    s.decide(2, 'accepted');
+    assert.deepEqual(s.settled(), { kind: 'accept', hunks: [0, 2], reason: 'hunk 2: too clever' });
+    s.undo(1);
+    assert.equal(s.reason, undefined);
+  });
+  it('keeps a single change reason as written, on a reject', () => {
+    const s = new ReviewState([0]);
+    s.decide(0, 'rejected', '  not needed ');
+    assert.deepEqual(s.settled(), { kind: 'reject', reason: 'not needed' });
+  });
+});

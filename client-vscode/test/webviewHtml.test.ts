@@ -17,8 +17,14 @@ describe('renderPanelHtml', () => {
   });
   it('labels every form control', () => {
     for (const id of ['history-search', 'history-outcome', 'history-actor', 'history-class']) {
-      assert.match(html, new RegExp(`<label for="${id}">`));
+      assert.match(html, new RegExp(`<label for="${id}"[ >]`));
     }
+  });
+  it('keeps the filters collapsed behind a button, and lists partial accepts as an outcome', () => {
+    assert.match(html, /id="filters-toggle"[^>]*aria-expanded="false"[^>]*aria-controls="filter-fields"/);
+    assert.match(html, /id="filter-fields" class="filter-fields" hidden>/);
+    assert.match(html, /<option value="partly_accepted">partly accepted<\/option>/);
+    assert.doesNotMatch(html, /<table/); // a list, not seven columns in a side bar
   });
   it('opens on the tab asked for', () => {
     const p = renderPanelHtml({ cspSource: 's', nonce: 'n', scriptUri: 'a', styleUri: 'b', tab: 'profile' });

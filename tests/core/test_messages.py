@@ -53,3 +53,13 @@ def test_exceptions_by_kind() -> None:
     assert [a.id for a in msg.actions] == [messages.ACTION_RETRY]
     internal = messages.for_exception(KeyError("x"))
     assert internal.code == "internal" and "KeyError" in internal.why
+
+
+def test_verifier_reasons_read_as_words() -> None:
+    msg = messages.no_proposal(
+        ["student on E711 at line 4: changes a signature: it renames, removes or re-shapes"]
+    )
+    assert msg.why == "the change would rename, remove or re-shape a definition"
+    assert messages.explain_failure("student: tests fail: 2 failed") == (
+        "the project's tests fail with the change"
+    )

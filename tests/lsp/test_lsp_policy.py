@@ -60,11 +60,11 @@ async def test_risky_ask_prompts_and_approve_applies(
     assert accepted["actor"] == "user"
     first, second = editor.prompts
     assert "risky: deletes_code" in first.message and "Drop the print call." in first.message
-    assert [a.title for a in first.actions or []] == [
-        "Approve",
+    assert [a.title for a in first.actions or []] == [  # never Approve as the default
+        "Explain",
         "Reject",
         "Always ask for this kind",
-        "Explain",
+        "Approve",
     ]
     assert second.message == first.message  # asked again after explaining
     explained = await editor.message("Why Tether asks:")

@@ -33,11 +33,11 @@ def test_suggest_accept_reject_and_approve(nvim: Nvim, project: Project) -> None
     approval = run["approval"]
     assert approval["prompt"]["kind"] == "lsp_message"
     assert "public_signature" in approval["prompt"]["prompt"]
-    assert approval["prompt"]["items"] == [
-        "Approve",
+    assert approval["prompt"]["items"] == [  # never Approve as the default
+        "Explain",
         "Reject",
         "Always ask for this kind",
-        "Explain",
+        "Approve",
     ]
     assert 'def label(name, prefix=""):' in approval["text"]
 

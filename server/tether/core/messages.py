@@ -150,6 +150,42 @@ _REASONS = (
         (ACTION_SELECT_FUNCTION, ACTION_RETRY),
     ),
     _Reason(
+        "changes a signature",
+        "the change would rename, remove or re-shape a definition",
+        "Say in your own words if you want the signature changed.",
+        (ACTION_REPHRASE, ACTION_RETRY),
+    ),
+    _Reason(
+        "drops behaviour",
+        "the change would drop something the code uses",
+        _AGAIN,
+        (ACTION_RETRY, ACTION_REPHRASE),
+    ),
+    _Reason(
+        "does not fix",
+        "the change does not fix the problem it was asked to fix",
+        _AGAIN,
+        (ACTION_RETRY, ACTION_REPHRASE),
+    ),
+    _Reason(
+        "adds lint",
+        "the change would add new lint warnings",
+        _AGAIN,
+        (ACTION_RETRY, ACTION_REPHRASE),
+    ),
+    _Reason(
+        "tests fail",
+        "the project's tests fail with the change",
+        _AGAIN,
+        (ACTION_RETRY, ACTION_REPHRASE),
+    ),
+    _Reason(
+        "refused",
+        "Tether may not change this file (the agent spec's boundaries)",
+        "Open the agent spec to see its boundaries.",
+        (ACTION_OPEN_SPEC,),
+    ),
+    _Reason(
         "the edit changes",
         "the change is larger than your agent spec allows (boundaries.max_lines)",
         "Select less code, or raise max_lines in the agent spec.",

@@ -143,7 +143,8 @@ async def prompt(session: Session, service: TetherService, planned: PlannedPropo
         f"Tether wants to apply {proposal.rationale_headline!r} in {proposal.path} "
         f"(risky: {flags}). Apply it?"
     )
-    actions = [lsp.MessageActionItem(title=t) for t in (APPROVE, REJECT, ALWAYS_ASK, EXPLAIN)]
+    # the safe choice first: editors make the first action the default (Enter)
+    actions = [lsp.MessageActionItem(title=t) for t in (EXPLAIN, REJECT, ALWAYS_ASK, APPROVE)]
     for _ in range(MAX_EXPLAINS + 1):
         choice = await session.server.window_show_message_request_async(
             lsp.ShowMessageRequestParams(
