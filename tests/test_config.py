@@ -72,3 +72,19 @@ def test_editor_overlay_validates_and_keeps_last_good(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="max_file_bytes"):
         s2.overlay({"maxFileBytes": -5})
     assert s2.max_file_bytes == 2_000_000
+
+
+def test_editor_values_merge_in_one_place() -> None:
+    """Editors send camelCase and null for "not set here"; the files' values stay then."""
+    from tether.config import Settings, editor_values, merge
+
+    base = Settings(policy={"auto_threshold": 0.7})  # type: ignore[arg-type]
+    over = base.overlay(
+        {"reviewOnSave": True, "policy": {"autoThreshold": None, "quietThreshold": 0.1}}
+    )
+    assert over.review_on_save is True
+    assert (over.policy.auto_threshold, over.policy.quiet_threshold) == (0.7, 0.1)
+    assert editor_values({"training": {"maxSteps": 2, "loraR": None}}) == {
+        "training": {"max_steps": 2}
+    }
+    assert merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}}) == {"a": {"b": 1, "c": 3}}

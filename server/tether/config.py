@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_snake
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tether import paths
@@ -254,7 +255,7 @@ class Settings(BaseModel):
 
     def overlay(self, overrides: dict[str, Any]) -> Settings:
         """A copy with editor-supplied values applied; raises ConfigError, never half-applies."""
-        merged = _deep_merge(self.model_dump(mode="python"), _normalise_keys(overrides))
+        merged = merge(self.model_dump(mode="python"), editor_values(overrides))
         try:
             return Settings.model_validate(merged)
         except ValidationError as exc:
@@ -280,20 +281,26 @@ class _EnvSettings(BaseSettings, Settings):
         return (env_settings, init_settings)  # first wins: variables beat files
 
 
-def _normalise_keys(d: dict[str, Any]) -> dict[str, Any]:
-    """Editors send camelCase (reviewOnSave); settings use snake_case."""
+def editor_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Settings as an editor sends them, as layers merge them: snake_case names (editors
+    write camelCase, reviewOnSave), and no nulls (editors send their declared defaults as
+    null, meaning "not set here", which must leave the files' value in force)."""
     out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = "".join("_" + c.lower() if c.isupper() else c for c in k)
-        out[key] = _normalise_keys(v) if isinstance(v, dict) else v
+    for key, value in values.items():
+        if value is None:
+            continue
+        out[to_snake(key)] = editor_values(value) if isinstance(value, dict) else value
     return out
 
 
-def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+def merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """One settings layer over another: tables merge key by key, other values replace.
+
+    The one merge of every layering (files, environment, editor overlays)."""
     out = dict(base)
     for k, v in top.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
+            out[k] = merge(out[k], v)
         else:
             out[k] = v
     return out
@@ -334,11 +341,11 @@ def load_settings(workspace: Path | None = None, **overrides: Any) -> Settings:
     merged: dict[str, Any] = {}
     for source, data in layers:
         try:  # validate each layer alone so the error names the file it came from
-            Settings.model_validate(_deep_merge(merged, data))
+            Settings.model_validate(merge(merged, data))
         except ValidationError as exc:
             raise _config_error(exc, source) from None
-        merged = _deep_merge(merged, data)
-    merged = _deep_merge(merged, overrides)
+        merged = merge(merged, data)
+    merged = merge(merged, overrides)
     try:
         env_layer = _EnvSettings(**merged)
     except ValidationError as exc:

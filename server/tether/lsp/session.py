@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 
-from tether.config import ConfigError, Settings, load_settings
+from tether.config import ConfigError, Settings, editor_values, load_settings, merge
 
 if TYPE_CHECKING:
     from tether.lsp.server import TetherServer
@@ -148,7 +148,7 @@ class Session:
         Keys may be camelCase; a null value means "not set here" (editors send their
         declared defaults), so it leaves the files' value in force.
         """
-        merged = _merge(self.editor, _clean(values))
+        merged = merge(self.editor, editor_values(values))
         updated: list[tuple[Folder, Settings]] = []
         for folder in self.folders:
             try:
@@ -300,27 +300,6 @@ def _local_path(uri: str) -> Path | None:
         return None
     path = to_fs_path(uri)
     return Path(path) if path else None
-
-
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    """snake_case keys, no nulls, nested tables likewise."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if value is None:
-            continue
-        snake = "".join("_" + c.lower() if c.isupper() else c for c in key)
-        out[snake] = _clean(value) if isinstance(value, dict) else value
-    return out
-
-
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in top.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 async def _holds(service: TetherService, proposal_id: str) -> bool:
