@@ -22,7 +22,7 @@ from bench.machine import REPO, machine_info
 from bench.personas import BUILTIN
 from bench.results import RESULTS_DIR, BenchResult, Table, Target, write_readme, write_result
 
-BENCHMARKS = ("store", "learning", "latency", "training")
+BENCHMARKS = ("store", "learning", "latency", "training", "citizen")
 
 #: Sizes per mode; --quick must finish in under 5 minutes on a 2-core laptop.
 MODES: dict[str, dict[str, dict[str, Any]]] = {
@@ -31,12 +31,14 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
         "learning": {"decisions": 100, "seeds": (0, 1)},
         "latency": {"starts": 2, "code_actions": 200, "changes": 20, "full_changes": 2},
         "training": {"quick": True, "heldout": 4},
+        "citizen": {"quick": True},
     },
     "full": {
         "store": {"appends": 5000, "verify_rows": 100_000, "verify_repeats": 5},
         "learning": {"decisions": 400, "seeds": (0, 1, 2, 3, 4)},
         "latency": {"starts": 5, "code_actions": 1000, "changes": 100, "full_changes": 10},
         "training": {"sizes": (50, 100, 200), "heldout": 40},
+        "citizen": {},
     },
 }
 
@@ -478,17 +480,25 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
     ]
 
 
+def bench_citizen(result: BenchResult, options: dict[str, Any], args: argparse.Namespace) -> None:
+    from bench import citizen
+
+    citizen.bench(result, options, args)
+
+
 RUNNERS: dict[str, Callable[[BenchResult, dict[str, Any], argparse.Namespace], None]] = {
     "store": bench_store,
     "learning": bench_learning,
     "latency": bench_latency,
     "training": bench_training,
+    "citizen": bench_citizen,
 }
 TITLES = {
     "store": "Decision store: durable appends and verification",
     "learning": "Learning with simulated users",
     "latency": "LSP latency and footprint",
     "training": "On-device training",
+    "citizen": "Good citizen: ending with the editor, memory",
 }
 
 

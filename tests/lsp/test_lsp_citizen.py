@@ -7,7 +7,10 @@ every process it started, is gone within the issue's bound of 2 seconds.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +22,7 @@ from tether.core.types import Range
 from tether.lsp.lifecycle import END_BOUND_SECONDS
 
 from .conftest import IMPROVE, SOURCE
-from .wire import Wire, children, gone_within
+from .wire import Wire, children, frame, gone_within
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -61,6 +64,61 @@ async def test_shutdown_then_exit_is_0_and_exit_alone_is_1(
     abrupt = await _started(ws, replay)
     abrupt.notify("exit", None)
     assert await abrupt.proc.wait() == 1
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+async def test_a_signal_ends_the_server_the_same_way(
+    ws: Path, replay: dict[str, str], sig: signal.Signals
+) -> None:
+    """SIGTERM (editors, systemd) and SIGHUP (a closed SSH session or terminal)."""
+    wire = await _started(ws, replay)
+    wire.proc.send_signal(sig)
+    code, _ = await wire.exit_within(END_BOUND_SECONDS, time.monotonic())
+    assert code == 1
+    assert (await wire.status_file_count(ws)) == 0  # its record in servers/ is gone
+
+
+async def test_closed_tcp_connection_ends_the_server(tmp_path: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tether",
+        "lsp",
+        "--tcp",
+        "127.0.0.1:0",
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert proc.stderr is not None
+        async with asyncio.timeout(60):
+            while not (
+                match := re.search(
+                    rb"Serving on \('127.0.0.1', (\d+)\)", await proc.stderr.readline()
+                )
+            ):
+                pass
+        reader, writer = await asyncio.open_connection("127.0.0.1", int(match.group(1)))
+        writer.write(
+            frame(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "initialize",
+                    "params": {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}},
+                }
+            )
+        )
+        await writer.drain()
+        assert await reader.readline()  # the reply has begun: the connection is live
+        writer.close()
+        since = time.monotonic()
+        async with asyncio.timeout(END_BOUND_SECONDS):
+            code = await proc.wait()
+        assert code == 1, f"{time.monotonic() - since:.2f} s"
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
 
 
 async def test_editor_process_gone_ends_the_server(ws: Path, replay: dict[str, str]) -> None:

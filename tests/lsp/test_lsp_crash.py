@@ -85,6 +85,10 @@ async def test_kill_9_during_training_then_the_next_start_recovers(
     second = await Wire.start(ws, env)
     try:
         await second.initialize()
+        recovered = await second.poll_status(
+            lambda s: s["memory"]["recovered"].get(str(ws.resolve())), "start-up recovery"
+        )
+        assert recovered == {"expired": 1, "jobsRemoved": 1}
 
         async def expired() -> dict:
             view = await second.result("tether/proposal", {"proposalId": pending})
@@ -113,6 +117,37 @@ async def test_kill_9_during_training_then_the_next_start_recovers(
         await store.close()
     assert file_sha256(paths.adapters / "v1" / ADAPTER_FILE) == sha
     assert sorted(os.listdir(paths.adapters)) == ["v1"]  # no half-written candidate
+
+
+async def test_a_second_window_leaves_the_first_ones_proposals_alone(
+    ws: Path, tmp_path: Path
+) -> None:
+    replay = tmp_path / "replay.jsonl"
+    replay.write_text(json.dumps(IMPROVE) + "\n", encoding="utf-8")
+    env = {"TETHER_MODEL": f"replay:{replay}", "TETHER_TRAINING__AUTO_SCHEDULE": "false"}
+    first = await Wire.start(ws, env)
+    second: Wire | None = None
+    try:
+        await first.initialize()
+        uri = first.open("app.py", SOURCE)
+        greet = Range.of(0, 0, 3, 18).model_dump()
+        proposed = await first.command(
+            "tether.propose", {"uri": uri, "range": greet, "task": "improve"}
+        )
+        (pending,) = proposed["result"]["proposalIds"]
+
+        second = await Wire.start(ws, env)
+        await second.initialize()
+        done = await second.poll_status(
+            lambda s: s["memory"]["recovered"].get(str(ws.resolve())), "start-up recovery"
+        )
+        assert done == {"expired": 0, "jobsRemoved": 0}
+        view = await second.result("tether/proposal", {"proposalId": pending})
+        assert view["state"] == "pending"  # still shown in the first window
+    finally:
+        await first.kill()
+        if second is not None:
+            await second.kill()
 
 
 # ---------------------------------------------------------------------- the helper

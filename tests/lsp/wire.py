@@ -144,6 +144,13 @@ class Wire:
             raise AssertionError(f"the server was still running {bound} s later") from None
         return code, time.monotonic() - since
 
+    async def status_file_count(self, root: Path) -> int:
+        """Records in servers/ of this workspace that name this server (0 once it ended)."""
+        from tether.paths import WorkspacePaths
+
+        folder = WorkspacePaths(root).root / "servers"
+        return len(list(folder.glob(f"{self.pid}.json"))) if folder.is_dir() else 0
+
     async def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             self.proc.kill()

@@ -54,6 +54,7 @@ class Lifecycle:
         self._client_fd: int | None = None
         self._poller: asyncio.Task[None] | None = None
         self.registrations: list[Registration] = []
+        self.recovered: dict[str, dict[str, Any]] = {}  # workspace -> what start-up cleared
 
     # ------------------------------------------------------------------ start
     def install_signals(self) -> None:
@@ -121,6 +122,10 @@ class Lifecycle:
         from tether.recovery import recover
 
         result = await recover(service, before=before)
+        self.recovered[str(service.workspace)] = {
+            "expired": len(result.expired),
+            "jobsRemoved": len(result.jobs_removed),
+        }
         if result.expired:  # none of them was shown by this server: nothing to republish
             self.server.session.show(
                 f"Tether: {len(result.expired)} proposal(s) left pending by a server that "
@@ -255,4 +260,5 @@ def status(server: TetherServer) -> dict[str, Any]:
         "clientPid": server.lifecycle.client_pid,
         "children": processes.live_children(),
         "otherServers": others,
+        "recovered": server.lifecycle.recovered,
     }

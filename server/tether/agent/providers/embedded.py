@@ -142,6 +142,7 @@ class EmbeddedProvider(Provider):
         self.base_loads = 0  # how many times the base weights were read (tests check swaps)
         self.idle_unload_seconds = idle_unload_seconds
         self.unloads = 0
+        self.load_seconds: float | None = None  # the latest load's (what an unload costs)
         self.last_used = time.monotonic()
         self._users = 0  # calls between loading the model and being done with it
         self._idle_timer: asyncio.TimerHandle | None = None
@@ -189,6 +190,7 @@ class EmbeddedProvider(Provider):
             "idleSeconds": round(time.monotonic() - self.last_used, 1),
             "idleUnloadSeconds": self.idle_unload_seconds,
             "loads": self.base_loads,
+            "loadSeconds": self.load_seconds,
             "unloads": self.unloads,
             "adapter": self._active,
         }
@@ -200,6 +202,7 @@ class EmbeddedProvider(Provider):
         async with self._load_lock:
             if self._model is not None:
                 return
+            started = time.perf_counter()
             try:
                 await asyncio.to_thread(_limit_threads)
                 model, tokenizer = await asyncio.to_thread(self._loader)
@@ -212,6 +215,7 @@ class EmbeddedProvider(Provider):
                 ) from None
             self._model, self._tokenizer = model, tokenizer
             self.base_loads += 1
+            self.load_seconds = round(time.perf_counter() - started, 3)
             _notify(True)
 
     def _sync_adapter(self, want: AdapterRef | None) -> str | None:
