@@ -84,7 +84,7 @@ def test_restore_puts_values_back_and_same_value_same_placeholder(
             "content": 'KEY = "sk-abcdefghijklmnopqrstuvwx1234"\nmail("ops@example.com")',
         },
     ]
-    with caplog.at_level(logging.INFO, logger="tether.agent.redact"):
+    with caplog.at_level(logging.INFO, logger="tether.redaction"):
         sent = redact_messages(messages, r)
     assert "ops@example.com" not in sent[0]["content"] + sent[1]["content"]
     assert sent[0]["content"] == "Owner: [REDACTED_EMAIL_1]"

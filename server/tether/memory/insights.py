@@ -125,7 +125,7 @@ def parse_op(text: str, rules: list[Rule]) -> InsightOp | Literal["NONE"] | None
 async def teacher_op(
     teacher: Provider, lesson: str, rules: list[Rule], redact_patterns: tuple[str, ...] = ()
 ) -> InsightOp | Literal["NONE"] | None:
-    from tether.agent.redact import Redactor, redact_messages
+    from tether.core.redaction import Redactor, redact_messages
 
     listing = "\n".join(f"{i}. {r.text} (votes {r.votes})" for i, r in enumerate(rules, 1))
     messages = [

@@ -73,7 +73,7 @@ async def reflection_by_teacher(
     redact_patterns: tuple[str, ...] = (),
 ) -> str | None:
     """The teacher's one-line lesson, or None when it cannot give one."""
-    from tether.agent.redact import Redactor, redact_messages
+    from tether.core.redaction import Redactor, redact_messages
     from tether.core.diff import unified
 
     parts = [

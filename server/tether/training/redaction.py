@@ -1,34 +1,21 @@
-"""The one place training and export reach the agent's redactor.
+"""The one place training and export reach the product's redactor.
 
-Secrets and PII are found by `tether.agent.redact` (one redactor for the whole product, the
-same that guards what is sent to a teacher); this module only adapts its `redact(text) ->
-(text, count)` to whole examples and says clearly when it is missing.
+Secrets and PII are found by `tether.core.redaction` (one redactor for the whole product,
+the same that guards what is sent to a teacher); this module only adapts its
+`redact(text) -> (text, count)` to whole examples.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-
-RedactFn = Callable[[str], tuple[str, int]]
+from tether.core.redaction import RedactFn, redact
 
 
 class RedactorMissing(RuntimeError):
-    """`tether.agent.redact` cannot be imported, so nothing can be redacted."""
+    """Kept for callers that guard against a missing redactor; core always has one now."""
 
 
 def redactor() -> RedactFn:
-    try:
-        module = importlib.import_module("tether.agent.redact")
-    except ImportError as exc:
-        raise RedactorMissing(
-            f"the redactor tether.agent.redact is not available ({exc}); refusing to build "
-            "data that might carry secrets"
-        ) from exc
-    fn = getattr(module, "redact", None)
-    if not callable(fn):
-        raise RedactorMissing("tether.agent.redact has no redact(text) -> (text, count)")
-    return fn
+    return redact
 
 
 def redact_fields(values: dict[str, str], fn: RedactFn | None = None) -> tuple[dict[str, str], int]:
