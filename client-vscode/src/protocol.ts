@@ -1,34 +1,42 @@
 /**
  * The client side of the Tether LSP contract: names and the shapes the UI works with.
  *
- * The server speaks Python (snake_case pydantic dumps); the UI wants one stable shape, so
- * everything that crosses the wire goes through a normalizer here. They accept both
- * snake_case and camelCase keys, so a server that changes its casing does not blank the UI.
- * No `vscode` import: this module is unit-tested under plain Node.
+ * Every message is defined once, on the server (`tether.protocol`, pydantic); the types in
+ * `generated/contract.ts` are generated from its JSON Schema (`python -m
+ * tether.protocol.codegen`) and every key on the wire is camelCase. The functions here only
+ * check an answer's shape (a clear ContractError instead of a blank panel) and flatten it
+ * into the views the UI draws. No `vscode` import: this module is unit-tested under Node.
  */
 
+import type * as Wire from './generated/contract';
+import { Methods } from './generated/contract';
+
+export { Methods };
+
 export const Commands = {
-  propose: 'tether.propose',
-  accept: 'tether.accept',
-  reject: 'tether.reject',
-  trainNow: 'tether.trainNow',
-  cancelTraining: 'tether.cancelTraining',
-  verify: 'tether.verify',
-  pin: 'tether.pin',
-  ask: 'tether.ask',
-  regenerate: 'tether.regenerate',
-  refine: 'tether.refine',
+  propose: Methods.propose,
+  accept: Methods.accept,
+  reject: Methods.reject,
+  trainNow: Methods.trainNow,
+  cancelTraining: Methods.cancelTraining,
+  verify: Methods.verify,
+  pin: Methods.pin,
+  showDiff: Methods.showDiff,
+  ask: Methods.ask,
+  regenerate: Methods.regenerate,
+  refine: Methods.refine,
 } as const;
 
 export const Requests = {
-  history: 'tether/history',
-  profile: 'tether/profile',
-  proposal: 'tether/proposal',
+  history: Methods.history,
+  profile: Methods.profile,
+  proposal: Methods.proposal,
+  status: Methods.status,
 } as const;
 
 export const Notifications = {
-  decisionRecorded: 'tether/decisionRecorded',
-  trainingStatus: 'tether/trainingStatus',
+  decisionRecorded: Methods.decisionRecorded,
+  trainingStatus: Methods.trainingStatus,
 } as const;
 
 /** Diagnostics the server publishes for proposals carry this source. */
@@ -44,15 +52,9 @@ export interface LspRange {
   end: LspPosition;
 }
 
-export interface HunkView {
-  index: number;
-  range: LspRange;
-  /** Code-point offsets of the change inside `ProposalView.original`. */
-  origStart: number;
-  origEnd: number;
-  oldText: string;
-  newText: string;
-}
+/** A hunk as the server sends it (`origStart`/`origEnd`: code-point offsets of the change
+ * inside `ProposalView.original`). */
+export type HunkView = Wire.HunkView;
 
 export interface ProposalView {
   id: string;
@@ -169,17 +171,10 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function camel(key: string): string {
-  return key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-/** The value under `key` (snake_case) or its camelCase twin. */
+/** The value under `key`; keys are camelCase (the contract's), JSON null is undefined. */
 function field(obj: Json, key: string): unknown {
-  if (key in obj) {
-    return obj[key];
-  }
-  const alt = camel(key);
-  return alt in obj ? obj[alt] : undefined;
+  const v = obj[key];
+  return v === null ? undefined : v;
 }
 
 function str(obj: Json, key: string, fallback = ''): string {
@@ -215,18 +210,18 @@ function normalizeHunk(raw: unknown, i: number): HunkView {
   if (!isObject(raw)) {
     throw new ContractError(`hunk ${i} is not an object`);
   }
-  const origStart = num(raw, 'orig_start');
-  const origEnd = num(raw, 'orig_end');
+  const origStart = num(raw, 'origStart');
+  const origEnd = num(raw, 'origEnd');
   if (origStart === null || origEnd === null || origEnd < origStart) {
-    throw new ContractError(`hunk ${i} has no valid orig_start/orig_end`);
+    throw new ContractError(`hunk ${i} has no valid origStart/origEnd`);
   }
   return {
     index: num(raw, 'index') ?? i,
     range: normalizeRange(field(raw, 'range')),
     origStart,
     origEnd,
-    oldText: str(raw, 'old_text'),
-    newText: str(raw, 'new_text'),
+    oldText: str(raw, 'oldText'),
+    newText: str(raw, 'newText'),
   };
 }
 
@@ -253,7 +248,7 @@ export function normalizeProposal(raw: unknown): ProposalView {
     version: num(obj, 'version'),
     range: normalizeRange(field(obj, 'range')),
     task: str(obj, 'task'),
-    classKey: str(obj, 'class_key'),
+    classKey: str(obj, 'classKey'),
     risk: Array.isArray(riskRaw) ? riskRaw.map(String) : [],
     rationale: str(obj, 'rationale'),
     original: str(obj, 'original'),
@@ -261,9 +256,9 @@ export function normalizeProposal(raw: unknown): ProposalView {
     hunks: Array.isArray(hunksRaw) ? hunksRaw.map(normalizeHunk) : [],
     model: str(obj, 'model'),
     role: str(obj, 'role'),
-    adapterVersion: strOrNull(obj, 'adapter_version'),
+    adapterVersion: strOrNull(obj, 'adapterVersion'),
     state: str(obj, 'state', 'pending'),
-    createdAt: str(obj, 'created_at'),
+    createdAt: str(obj, 'createdAt'),
   };
 }
 
@@ -279,12 +274,12 @@ export function normalizeDecision(raw: unknown): DecisionView {
     ts: str(inner, 'ts'),
     outcome: str(inner, 'outcome'),
     actor: str(inner, 'actor'),
-    proposalId: strOrNull(inner, 'proposal_id'),
-    classKey: strOrNull(inner, 'class_key'),
+    proposalId: strOrNull(inner, 'proposalId'),
+    classKey: strOrNull(inner, 'classKey'),
     path: strOrNull(inner, 'path'),
     uri: strOrNull(inner, 'uri'),
     model: strOrNull(inner, 'model'),
-    adapterVersion: strOrNull(inner, 'adapter_version'),
+    adapterVersion: strOrNull(inner, 'adapterVersion'),
     reason: strOrNull(inner, 'reason'),
     before: strOrNull(inner, 'before'),
     after: strOrNull(inner, 'after'),
@@ -324,7 +319,7 @@ export function historyParams(query: HistoryQuery): {
   }
   const classKey = query.classKey?.trim();
   if (classKey) {
-    filter.class_key = classKey;
+    filter.classKey = classKey;
   }
   const path = query.path?.trim();
   if (path) {
@@ -346,12 +341,12 @@ function normalizeClass(raw: unknown): ClassView {
   const mode = typeof policy === 'string' ? policy : (strOrNull(pol, 'mode') ?? strOrNull(raw, 'mode'));
   const stats = isObject(field(raw, 'stats')) ? (field(raw, 'stats') as Json) : raw;
   return {
-    classKey: str(raw, 'class_key') || str(stats, 'class_key'),
+    classKey: str(raw, 'classKey') || str(stats, 'classKey'),
     n: num(stats, 'n') ?? 0,
     mean: num(stats, 'mean'),
     lower: num(stats, 'lower'),
     upper: num(stats, 'upper'),
-    credibleMass: num(stats, 'credible_mass'),
+    credibleMass: num(stats, 'credibleMass'),
     mode,
     reason: strOrNull(pol, 'reason') ?? strOrNull(raw, 'reason'),
     mature: typeof field(stats, 'mature') === 'boolean' ? (field(stats, 'mature') as boolean) : null,
@@ -377,7 +372,7 @@ function normalizeAdapter(raw: unknown): AdapterView {
   return {
     version: str(raw, 'version'),
     status: str(raw, 'status'),
-    createdAt: strOrNull(raw, 'created_at'),
+    createdAt: strOrNull(raw, 'createdAt'),
     parent: strOrNull(raw, 'parent'),
     metrics,
   };
@@ -423,14 +418,14 @@ export function normalizeTraining(raw: unknown): TrainingView {
     }
     state = 'running';
   }
-  const lastResult = normalizeResult(field(inner, 'last_result'));
+  const lastResult = normalizeResult(field(inner, 'lastResult'));
   return {
     state,
     phase,
     step: num(inner, 'step'),
     total: num(inner, 'total'),
     message: strOrNull(inner, 'message'),
-    adapterVersion: strOrNull(inner, 'adapter_version') ?? strOrNull(inner, 'version') ?? lastResult?.version ?? null,
+    adapterVersion: strOrNull(inner, 'adapterVersion') ?? strOrNull(inner, 'version') ?? lastResult?.version ?? null,
     lastResult,
   };
 }
@@ -456,10 +451,10 @@ export function normalizeProfile(raw: unknown): ProfileView {
   const classes = Array.isArray(classesRaw)
     ? classesRaw.map(normalizeClass)
     : isObject(classesRaw)
-      ? Object.entries(classesRaw).map(([k, v]) => ({ ...normalizeClass({ class_key: k, ...(v as Json) }) }))
+      ? Object.entries(classesRaw).map(([k, v]) => ({ ...normalizeClass({ classKey: k, ...(v as Json) }) }))
       : [];
   const adapters = Array.isArray(adaptersRaw) ? adaptersRaw.map(normalizeAdapter) : [];
-  const activeRaw = field(raw, 'active_adapter');
+  const activeRaw = field(raw, 'activeAdapter');
   const active =
     typeof activeRaw === 'string'
       ? activeRaw
@@ -480,7 +475,7 @@ export function proposalIdsOf(raw: unknown): string[] {
     return raw.map(String);
   }
   if (isObject(raw)) {
-    const ids = field(raw, 'proposal_ids');
+    const ids = field(raw, 'proposalIds');
     if (Array.isArray(ids)) {
       return ids.map(String);
     }
@@ -502,7 +497,7 @@ export function proposalIdOfData(data: unknown): string | null {
     return data;
   }
   if (isObject(data)) {
-    const id = field(data, 'proposal_id') ?? data.id;
+    const id = field(data, 'proposalId') ?? data.id;
     return typeof id === 'string' && id ? id : null;
   }
   return null;

@@ -17,12 +17,12 @@ import {
 const range = { start: { line: 1, character: 0 }, end: { line: 2, character: 4 } };
 
 describe('normalizeProposal', () => {
-  it('reads the server’s snake_case proposal', () => {
+  it('reads the server’s proposal', () => {
     const p = normalizeProposal({
       id: 'p1', uri: 'file:///w/a.py', path: 'a.py', version: 3, range, task: 'improve',
-      class_key: 'improve|python|src|s', risk: ['deletes_code'], rationale: 'Because.', original: 'x',
-      proposed: 'y', model: 'replay:f', role: 'student', adapter_version: null, state: 'pending',
-      hunks: [{ index: 0, range, orig_start: 0, orig_end: 1, old_text: 'x', new_text: 'y' }],
+      classKey: 'improve|python|src|s', risk: ['deletes_code'], rationale: 'Because.', original: 'x',
+      proposed: 'y', model: 'replay:f', role: 'student', adapterVersion: null, state: 'pending',
+      hunks: [{ index: 0, range, origStart: 0, origEnd: 1, oldText: 'x', newText: 'y' }],
     });
     assert.equal(p.classKey, 'improve|python|src|s');
     assert.equal(p.hunks[0].origEnd, 1);
@@ -30,7 +30,7 @@ describe('normalizeProposal', () => {
     assert.equal(p.adapterVersion, null);
     assert.deepEqual(p.risk, ['deletes_code']);
   });
-  it('accepts camelCase and a {proposal} wrapper', () => {
+  it('accepts a {proposal} wrapper', () => {
     const p = normalizeProposal({ proposal: { id: 'p2', range, classKey: 'k', hunks: [{ range, origStart: 0, origEnd: 0 }] } });
     assert.equal(p.id, 'p2');
     assert.equal(p.classKey, 'k');
@@ -39,14 +39,14 @@ describe('normalizeProposal', () => {
   it('names what is missing', () => {
     assert.throws(() => normalizeProposal({ id: 'x' }), ContractError);
     assert.throws(() => normalizeProposal({ range }), /no id/);
-    assert.throws(() => normalizeProposal({ id: 'x', range, hunks: [{ range }] }), /orig_start/);
+    assert.throws(() => normalizeProposal({ id: 'x', range, hunks: [{ range }] }), /origStart/);
   });
 });
 
 describe('history', () => {
   it('normalizes items and keeps paging numbers', () => {
     const page = normalizeHistory(
-      { items: [{ seq: 7, ts: '2026-01-01T00:00:00+00:00', outcome: 'rejected', actor: 'user', proposal_id: 'p', reason: 'no', hunks: [0] }], total: 31 },
+      { items: [{ seq: 7, ts: '2026-01-01T00:00:00+00:00', outcome: 'rejected', actor: 'user', proposalId: 'p', reason: 'no', hunks: [0] }], total: 31 },
       { offset: 25, limit: 25 },
     );
     assert.equal(page.total, 31);
@@ -66,17 +66,17 @@ describe('history', () => {
       historyParams({ offset: 10.7, limit: 0, search: '  cart ', outcome: 'accepted', actor: 'user', classKey: '', path: '' }),
       { offset: 10, limit: 1, filter: { search: 'cart', outcome: ['accepted'], actor: 'user' } },
     );
-    assert.deepEqual(historyParams({ offset: 0, limit: 25, classKey: 'k' }).filter, { class_key: 'k' });
+    assert.deepEqual(historyParams({ offset: 0, limit: 25, classKey: 'k' }).filter, { classKey: 'k' });
   });
 });
 
 describe('normalizeProfile', () => {
   it('reads classes with their policy, adapters and training', () => {
     const p = normalizeProfile({
-      classes: [{ class_key: 'k', n: 4, mean: 0.7, lower: 0.4, upper: 0.9, credible_mass: 0.9, mature: false,
+      classes: [{ classKey: 'k', n: 4, mean: 0.7, lower: 0.4, upper: 0.9, credibleMass: 0.9, mature: false,
         policy: { mode: 'ask', reason: 'not sure yet' } }],
       adapters: [{ version: 'v1', status: 'refused', metrics: { win_rate: 0.4, note: 'x', nested: { a: 1 } } },
-        { version: 'v2', status: 'active', created_at: '2026-01-01', metrics: {} }],
+        { version: 'v2', status: 'active', createdAt: '2026-01-01', metrics: {} }],
       training: { state: 'running', step: 2, total: 8, message: 'step 2' },
     });
     assert.equal(p.classes[0].mode, 'ask');
@@ -103,7 +103,7 @@ describe('training status', () => {
     const t = normalizeTraining({ state: 'evaluating', step: 3, total: 4, message: '' });
     assert.equal(t.state, 'running');
     assert.equal(t.phase, 'evaluating');
-    const idle = normalizeTraining({ state: 'idle', last_result: { status: 'promoted', reason: 'better', version: 'v2' } });
+    const idle = normalizeTraining({ state: 'idle', lastResult: { status: 'promoted', reason: 'better', version: 'v2' } });
     assert.equal(idle.state, 'idle');
     assert.deepEqual(idle.lastResult, { status: 'promoted', reason: 'better', version: 'v2' });
     assert.equal(idle.adapterVersion, 'v2');
@@ -117,11 +117,11 @@ describe('training status', () => {
 describe('ids', () => {
   it('reads proposal ids from a propose answer and from diagnostic data', () => {
     assert.deepEqual(proposalIdsOf({ proposalIds: ['a', 'b'] }), ['a', 'b']);
-    assert.deepEqual(proposalIdsOf({ proposal_ids: ['a'] }), ['a']);
+    assert.deepEqual(proposalIdsOf({ proposal_ids: ['a'] }), []); // the contract is camelCase
     assert.deepEqual(proposalIdsOf(null), []);
     assert.equal(proposalIdOfData('abc'), 'abc');
     assert.equal(proposalIdOfData({ proposalId: 'abc' }), 'abc');
-    assert.equal(proposalIdOfData({ proposal_id: 'abc' }), 'abc');
+    assert.equal(proposalIdOfData({ proposal_id: 'abc' }), null);
     assert.equal(proposalIdOfData(42), null);
   });
 });

@@ -334,6 +334,10 @@ local M = {}
 ---@field prefixSaved number|nil
 ---@field device string|nil
 ---@field adapterSha256 string|nil
+---@field loraLayers integer
+---@field cache table<string, integer>
+---@field prepareSeconds number|nil
+---@field warnings string[]
 
 --- tether/trainingStatus: the training status, the same shape as in tether/profile.
 ---@alias tether.TrainingStatusChanged tether.TrainingStatusView|tether.TrainingUnavailable
@@ -362,8 +366,22 @@ local M = {}
 ---@field rows integer
 ---@field headHash string
 ---@field firstBrokenSeq integer|nil
----@field kind 'edited'|'deleted'|'inserted'|'reordered'|nil
+---@field kind 'edited'|'deleted'|'inserted'|'reordered'|'truncated'|'head'|'state'|'checkpoint'|nil
 ---@field detail string|nil
+---@field missing integer[]|nil
+---@field checkpoint integer|nil
+---@field problems tether.VerifyProblem[]
+---@field checkpoints integer
+---@field anchoredSeq integer
+---@field sealed boolean
+
+--- One thing `verify` found wrong; `seq` is the first row it concerns, when a row.
+---@class tether.VerifyProblem
+---@field kind 'edited'|'deleted'|'inserted'|'reordered'|'truncated'|'head'|'state'|'checkpoint'
+---@field detail string
+---@field seq? integer|nil
+---@field missing? integer[]|nil
+---@field checkpoint? integer|nil
 
 ---@class tether.WorkspaceArgs
 ---@field uri? string|nil

@@ -79,6 +79,11 @@ def _untitled(node: Any, *, top: bool = False) -> Any:
     """The schema without pydantic's per-field titles ("Proposalid"), which would become
     one TypeScript alias per field; the models keep theirs."""
     if isinstance(node, dict):
+        if "$ref" in node:  # json2ts copies the referenced type when a $ref has siblings
+            if not top:
+                return {"$ref": node["$ref"]}
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return {**rest, "allOf": [{"$ref": node["$ref"]}]}
         return {
             k: _untitled(v)
             for k, v in node.items()
@@ -185,6 +190,8 @@ def _lua_type(node: dict[str, Any]) -> str:
         return _lua_literal(node["const"])
     if "enum" in node:
         return "|".join(_lua_literal(v) for v in node["enum"])
+    if "allOf" in node and len(node["allOf"]) == 1:
+        return _lua_type(node["allOf"][0])
     for key in ("anyOf", "oneOf"):
         if key in node:
             return _union(_lua_type(n) for n in node[key])
