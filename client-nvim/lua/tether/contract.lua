@@ -297,6 +297,20 @@ local M = {}
 ---@field failures string[]
 ---@field replaced string
 
+--- Settle a decision an API client made (`tether serve`): only reviewed ones teach.
+---@class tether.ReviewProductionArgs
+---@field seq integer
+---@field action 'confirm'|'overturn'|'discard'
+---@field reason? string|nil
+---@field uri? string|nil
+
+---@class tether.ReviewProductionResult
+---@field seq integer
+---@field action string
+---@field proposalId string
+---@field recorded integer[]
+---@field pending integer
+
 ---@class tether.ShowDiffResult
 ---@field proposalId string
 ---@field diff string|nil
@@ -408,6 +422,7 @@ M.methods = {
   verify = 'tether.verify',
   trainNow = 'tether.trainNow',
   cancelTraining = 'tether.cancelTraining',
+  reviewProduction = 'tether.reviewProduction',
   history = 'tether/history',
   profile = 'tether/profile',
   proposal = 'tether/proposal',

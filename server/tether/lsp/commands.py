@@ -44,6 +44,7 @@ from tether.protocol.commands import (
     VerifyCommandResult,
     WorkspaceArgs,
 )
+from tether.protocol.methods import REVIEW_PRODUCTION
 from tether.service import BadRequest, ProposalNotPending, TrainingBusy, WorkCancelled
 
 if TYPE_CHECKING:
@@ -308,3 +309,34 @@ def _progress_message(event: Any) -> str:
         if p
     ]
     return " · ".join(parts) or "working"
+
+
+@command(REVIEW_PRODUCTION)
+async def review_production(
+    server: TetherServer, session: Session, *arguments: Any
+) -> dict[str, Any]:
+    """Confirm, overturn or discard a decision made through `tether serve` (living tether)."""
+    from tether.protocol.commands import ReviewProductionArgs, ReviewProductionResult
+    from tether.publish import production
+
+    args = ReviewProductionArgs.model_validate(single_argument(arguments))
+    service = await session.service_for(args.uri)
+    try:
+        rows = await production.review(
+            service.store,
+            args.seq,
+            args.action,
+            reason=args.reason,
+            recorder=service.recorder.record,
+        )
+    except production.ProductionNotFound as exc:
+        raise BadRequest(str(exc)) from None
+    except production.ProductionError as exc:
+        raise ProposalNotPending(str(exc)) from None
+    return ReviewProductionResult(
+        seq=args.seq,
+        action=args.action,
+        proposal_id=rows[0].proposal_id or "",
+        recorded=[r.seq for r in rows],
+        pending=len(await production.pending(service.store)),
+    ).dump()

@@ -39,6 +39,7 @@ MESSAGES: tuple[Message, ...] = (
     Message(m.VERIFY, "command", c.WorkspaceArgs, c.VerifyCommandResult),
     Message(m.TRAIN_NOW, "command", c.WorkspaceArgs, c.TrainStartedResult),
     Message(m.CANCEL_TRAINING, "command", c.WorkspaceArgs, c.CancelTrainingResult),
+    Message(m.REVIEW_PRODUCTION, "command", c.ReviewProductionArgs, c.ReviewProductionResult),
     Message(m.HISTORY, "request", r.HistoryParams, HistoryPageView),
     Message(m.PROFILE, "request", r.WorkspaceParams, r.ProfileResult),
     Message(m.PROPOSAL, "request", r.ProposalParams, ProposalDetail),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, create_model
 
@@ -111,3 +111,20 @@ class TrainStartedResult(Wire):
 
 class CancelTrainingResult(Wire):
     cancelled: bool
+
+
+class ReviewProductionArgs(Args):
+    """Settle a decision an API client made (`tether serve`): only reviewed ones teach."""
+
+    seq: int = Field(description="The log row of the production decision.")
+    action: Literal["confirm", "overturn", "discard"]
+    reason: str | None = None
+    uri: str | None = None  # picks the workspace folder in a multi-root window
+
+
+class ReviewProductionResult(Wire):
+    seq: int
+    action: str
+    proposal_id: str
+    recorded: list[int] = Field(description="The rows the review appended.")
+    pending: int = Field(description="Production decisions still awaiting review.")

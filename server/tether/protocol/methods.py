@@ -17,6 +17,8 @@ SHOW_DIFF = "tether.showDiff"
 ASK = "tether.ask"  # a request in the user's own words on a range
 REGENERATE = "tether.regenerate"  # another answer instead of a shown proposal
 REFINE = "tether.refine"  # another answer, told what to change (the words are the reason)
+# settle a decision made through `tether serve`: confirm, overturn or discard it (issue 15)
+REVIEW_PRODUCTION = "tether.reviewProduction"
 COMMANDS = (
     PROPOSE,
     ACCEPT,
@@ -29,6 +31,7 @@ COMMANDS = (
     ASK,
     REGENERATE,
     REFINE,
+    REVIEW_PRODUCTION,
 )
 
 HISTORY = "tether/history"
