@@ -168,7 +168,7 @@ def test_verify_names_a_deleted_row(ws: Path, ids: list[str], tether_home: Path,
     with sqlite3.connect(_db(ws, tether_home)) as conn:
         conn.execute("DELETE FROM decisions WHERE seq = 3")
     assert main(["verify", "--db", str(_db(ws, tether_home))]) == 1
-    assert "chain BROKEN at row 4: deleted" in capsys.readouterr().err
+    assert "chain BROKEN at row 3: deleted: row(s) 3 were deleted" in capsys.readouterr().err
 
 
 def test_verify_without_a_usable_store(ws: Path, tmp_path: Path, capsys) -> None:

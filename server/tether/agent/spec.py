@@ -26,15 +26,43 @@ TOML_FILE = "tether.toml"
 TaskWhen = Literal["selection", "diagnostic", "save", "command"]
 
 #: Paths that never go to a teacher whatever the spec says: leaking them is never intended.
+#: gitignore rules (a pattern without a slash matches at any depth; `dir/` a whole folder).
 ALWAYS_NEVER_SEND: tuple[str, ...] = (
+    # ssh keys (id_rsa, id_ed25519, …); source files that merely start with id_ still go
+    "id_*",
+    *(f"!id_*.{ext}" for ext in ("py", "pyi", "js", "ts", "go", "rs", "java", "rb", "md")),
     ".env",
     ".env.*",
+    "*.env",
+    ".envrc",
+    ".aws/",
+    ".azure/",
+    ".kube/config",
+    ".docker/config.json",
+    ".npmrc",
+    ".yarnrc.yml",
+    ".pypirc",
+    ".netrc",
+    "_netrc",
+    ".pgpass",
+    ".git-credentials",
+    ".htpasswd",
     "*.pem",
     "*.key",
-    "id_rsa*",
-    "id_ed25519*",
-    ".netrc",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.ppk",
+    "*.kdbx",
+    "*.tfstate",
+    "*.tfstate.*",
+    "secrets.*",
     "secrets/**",
+    "credentials",
+    "credentials.*",
+    "*service?account*.json",
+    "*-sa-key*.json",
 )
 
 DEFAULT_PURPOSE = (
@@ -153,7 +181,8 @@ class Boundaries(_Strict):
         return matches(path, self.never_touch)
 
     def may_send(self, path: str) -> bool:
-        return not matches(path, (*ALWAYS_NEVER_SEND, *self.never_send))
+        # Matched apart, so a negation in the spec ("!.env") cannot lift a default.
+        return not matches(path, ALWAYS_NEVER_SEND) and not matches(path, self.never_send)
 
 
 class AgentSpec(_Strict):
@@ -165,7 +194,30 @@ class AgentSpec(_Strict):
     source: str = "default"
 
     def task(self, name: str) -> TaskSpec | None:
-        return next((t for t in self.tasks if t.name == name), None)
+        """The task called `name`, in any case, or titled so ("Tether: Improve", "Improve").
+
+        Editors show titles; a command that passes one, or a name typed in another case,
+        means that task. Use the returned task's `name` from then on (classes, routing).
+        """
+        exact = next((t for t in self.tasks if t.name == name), None)
+        if exact is not None:
+            return exact
+        wanted = _task_key(name)
+        if not wanted:
+            return None
+        for t in self.tasks:
+            if wanted in (_task_key(t.name), _task_key(t.title), _task_key(_bare(t.title))):
+                return t
+        return None
+
+
+def _task_key(text: str) -> str:
+    """Case, spaces, dashes and underscores do not tell tasks apart."""
+    return re.sub(r"[\s_\-]+", "", text.casefold())
+
+
+def _bare(title: str) -> str:
+    return title.split(":", 1)[1] if title.casefold().startswith("tether:") else title
 
 
 def default_tasks() -> list[TaskSpec]:

@@ -103,7 +103,8 @@ class Proposing:
             spec = self.components.spec()
         except SpecError as exc:
             raise BadRequest(f"the agent spec is invalid: {exc}") from None
-        if spec.task(task) is None:
+        found = spec.task(task)  # any case, or the task's title
+        if found is None:
             names = ", ".join(t.name for t in spec.tasks)
             raise BadRequest(f"unknown task {task!r} (the agent spec has: {names})")
         return AgentRequest(
@@ -113,7 +114,7 @@ class Proposing:
             text=doc.text,
             version=doc.version,
             range=rng,
-            task=task,
+            task=found.name,
             diagnostics=list(diagnostics),
         )
 
