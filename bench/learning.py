@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import baselines
+from bench.kinds import kind_of
 from bench.personas import Persona, PersonaProposal, Verdict, load_persona
 from bench.rewrites import Rewrite, stdlib_root, stream
 
@@ -53,6 +55,7 @@ class Step:
     verdict: str  # accept | reject | correct (what the persona would do)
     label: float  # 1 accept, 0.5 correct, 0 reject
     same_text: bool  # the agent's proposal equals the rewrite (parsing kept it intact)
+    kind: str = ""  # the kind of change (bench.kinds), whether or not the class key has it
 
 
 def workspace_spec() -> str:
@@ -72,6 +75,7 @@ def write_replay(rewrites: Sequence[Rewrite], path: Path) -> None:
             entry = {
                 "task": rw.task,
                 "path": rw.path,
+                "kind": kind_of(rw),
                 "completion": render_completion(rw.proposed, "python", f"{rw.task}"),
             }
             f.write(json.dumps(entry) + "\n")
@@ -84,12 +88,19 @@ async def run_persona(
     workdir: Path,
     seed: int = 0,
     root: Path | None = None,
+    parts: Sequence[str] | None = None,
 ) -> list[Step]:
-    """Replay the stream for one persona in a fresh workspace and store."""
+    """Replay the stream for one persona in a fresh workspace and store.
+
+    `parts`: the class key's parts (`classes.parts`; None: the defaults). The persona sees
+    each proposal's kind of change from the stream (`bench.kinds`); the class key has it only
+    when the agent labels the replayed answer with it.
+    """
     from tether.agent import AgentRequest
-    from tether.config import Settings
+    from tether.config import ClassSettings, Settings
     from tether.core.types import Range
     from tether.service import TetherService
+    from tether.service.errors import AgentFailed
 
     root = root or stdlib_root()
     workspace = workdir / f"ws-{persona.name}"
@@ -97,7 +108,8 @@ async def run_persona(
     (workspace / "tether.toml").write_text(workspace_spec())
     replay = workdir / f"replay-{persona.name}.jsonl"
     write_replay(rewrites, replay)
-    settings = Settings(model=f"replay:{replay}", home=workdir / "home")
+    classes = ClassSettings() if parts is None else ClassSettings(parts=list(parts))
+    settings = Settings(model=f"replay:{replay}", home=workdir / "home", classes=classes)
     service = await TetherService.open(workspace, settings)
     service.rng = random.Random(seed)  # the exploration draws: same run, same numbers
     texts: dict[str, str] = {}
@@ -115,15 +127,20 @@ async def run_persona(
                 range=Range.of(rw.start_line, 0, rw.end_line, 0),
                 task=rw.task,
             )
-            outcome = await service.propose(req)
-            if not outcome.proposals:
+            kind = kind_of(rw)
+            try:
+                outcome = await service.propose(req)
+            except AgentFailed:  # the verifier refused the recorded answer: nothing to judge
+                outcome = None
+            if outcome is None or not outcome.proposals:
                 steps.append(
-                    Step(i, rw.task, rw.path, "", "failed", None, None, "reject", 0.0, False)
+                    Step(i, rw.task, rw.path, "", "failed", None, None, "reject", 0.0, False, kind)
                 )
                 continue
             planned = outcome.proposals[0]
             proposal, decision = planned.proposal, planned.decision
-            verdict = persona(PersonaProposal.of(proposal, i))
+            seen = PersonaProposal.of(proposal, i).model_copy(update={"kind": kind})
+            verdict = persona(seen)
             await act(service, proposal.id, decision, verdict)
             await service.idle()
             steps.append(
@@ -138,6 +155,7 @@ async def run_persona(
                     verdict=verdict.kind,
                     label=verdict.approves,
                     same_text=proposal.proposed.rstrip("\n") == rw.proposed.rstrip("\n"),
+                    kind=kind,
                 )
             )
     finally:
@@ -216,7 +234,10 @@ def window_metrics(steps: Sequence[Step]) -> dict[str, Any]:
     }
 
 
-def persona_metrics(steps: Sequence[Step], window: int) -> dict[str, Any]:
+def persona_metrics(
+    steps: Sequence[Step], window: int, flip_at: int | None = None
+) -> dict[str, Any]:
+    """One run's numbers; `flip_at`: the decision at which the persona may change its mind."""
     auto = [s for s in steps if s.mode == "auto"]
     first_auto = next((s.index + 1 for s in steps if s.mode == "auto"), None)
     tail = steps[-min(len(steps), 100) :]
@@ -243,6 +264,7 @@ def persona_metrics(steps: Sequence[Step], window: int) -> dict[str, Any]:
         if last["prompt_rate"] is not None
         else None,
         "curve": curve,
+        "policies": baselines.all_policies(steps, flip_at),
     }
 
 
@@ -257,14 +279,20 @@ class LearningRun:
 
     @classmethod
     def of(
-        cls, persona: Persona, started: float, steps: list[Step], window: int, seed: int
+        cls,
+        persona: Persona,
+        started: float,
+        steps: list[Step],
+        window: int,
+        seed: int,
+        flip_at: int | None = None,
     ) -> LearningRun:
         """The run of `persona` whose steps were taken since `started` (perf_counter)."""
         return cls(
             persona.name,
             str(persona.path),
             time.perf_counter() - started,
-            persona_metrics(steps, window),
+            persona_metrics(steps, window, flip_at),
             steps,
             seed,
         )
@@ -277,6 +305,7 @@ async def run_learning(
     seed: int = 0,
     window: int = 50,
     workdir: Path | None = None,
+    parts: Sequence[str] | None = None,
 ) -> list[LearningRun]:
     """One stream (seed `seed`: the proposals and the exploration draws), every persona."""
     rewrites = stream(decisions, seed=seed)
@@ -287,8 +316,8 @@ async def run_learning(
             persona = load_persona(spec)
             persona.configure(drift_at=decisions // 2)
             t0 = time.perf_counter()
-            steps = await run_persona(persona, rewrites, workdir=base, seed=seed)
-            runs.append(LearningRun.of(persona, t0, steps, window, seed))
+            steps = await run_persona(persona, rewrites, workdir=base, seed=seed, parts=parts)
+            runs.append(LearningRun.of(persona, t0, steps, window, seed, decisions // 2))
     return runs
 
 
@@ -299,11 +328,14 @@ def run(
     seed: int = 0,
     seeds: Sequence[int] | None = None,
     window: int = 50,
+    parts: Sequence[str] | None = None,
 ) -> list[LearningRun]:
     """Every persona on every stream seed (`seeds`, else just `seed`), seed by seed."""
     runs: list[LearningRun] = []
     for s in seeds if seeds is not None else (seed,):
-        runs += asyncio.run(run_learning(persona_specs, decisions=decisions, seed=s, window=window))
+        runs += asyncio.run(
+            run_learning(persona_specs, decisions=decisions, seed=s, window=window, parts=parts)
+        )
     return runs
 
 
@@ -346,6 +378,7 @@ def pooled_metrics(runs: Sequence[LearningRun]) -> dict[str, Any]:
         "ece_worst": max((x for x in eces if x is not None), default=None),
         "seconds": sum(r.seconds for r in runs),
         "curve": _mean_curve(per),
+        "policies": baselines.compare([m["policies"] for m in per if "policies" in m]),
     }
 
 
@@ -382,9 +415,16 @@ class Judged:
     verdict: str
     label: float
     risk: tuple[str, ...] = ()  # the classifier's risk flags, passed on as the service does
+    kind: str = ""
 
 
-def verdict_trace(persona: Persona, rewrites: Sequence[Rewrite]) -> list[Judged]:
+def verdict_trace(
+    persona: Persona,
+    rewrites: Sequence[Rewrite],
+    parts: Sequence[str] | None = None,
+    *,
+    key_kinds: str = "stream",
+) -> list[Judged]:
     """What `run_persona` would show the persona, without the service, in seconds not minutes.
 
     A persona judges the edit alone and the replay provider's answer is fixed, so the class
@@ -392,40 +432,55 @@ def verdict_trace(persona: Persona, rewrites: Sequence[Rewrite]) -> list[Judged]
     the way the agent computes them (its parser and classifier), and the policy is replayed
     over them (`replay_trace`) as often as a tuning sweep needs. `run_persona` stays the
     benchmark; this is the tuning tool, and a test checks that both agree step by step.
+
+    `key_kinds`: which kind of change the class key gets. `stream` (the default): the
+    proposal's own (`bench.kinds`: the ruff rule for the rewrites ruff finds, the agent's kind
+    for the others), as the agent labels proposals grounded in ruff. `agent`: what the agent
+    reads off a replayed model answer (`docstring`, `type-hints` or `rewrite`), which is what
+    the service path keys on while the replay provider cannot pass a recorded kind along.
+    The persona always sees the proposal's own kind.
     """
     from tether.agent.classes import classify
+    from tether.agent.kinds import kind_of as agent_kind
     from tether.agent.parsing import Parsed, parse_completion
     from tether.config import ClassSettings
     from tether.core.response_format import render_completion
 
-    classes = ClassSettings()
+    classes = ClassSettings() if parts is None else ClassSettings(parts=list(parts))
     out = []
     for i, rw in enumerate(rewrites):
+        kind = kind_of(rw)
         parsed = parse_completion(render_completion(rw.proposed, "python", rw.task), rw.original)
         if not isinstance(parsed, Parsed):
-            out.append(Judged(rw.task, rw.path, "", "reject", 0.0))
+            out.append(Judged(rw.task, rw.path, "", "reject", 0.0, kind=kind))
             continue
-        key, risk = classify(rw.path, rw.task, "python", rw.original, parsed.text, classes)
+        key_kind = kind if key_kinds == "stream" else agent_kind(rw.original, parsed.text)
+        key, risk = classify(
+            rw.path, rw.task, "python", rw.original, parsed.text, classes, kind=key_kind
+        )
         seen = PersonaProposal(
             path=rw.path,
             original=rw.original,
             proposed=parsed.text,
             task=rw.task,
+            kind=kind,
             class_key=key,
             index=i,
         )
         verdict = persona(seen)
-        out.append(Judged(rw.task, rw.path, key, verdict.kind, verdict.approves, tuple(risk)))
+        out.append(Judged(rw.task, rw.path, key, verdict.kind, verdict.approves, tuple(risk), kind))
     return out
 
 
-def replay_trace(trace: Sequence[Judged], policy: Any, seed: int = 0) -> list[Step]:
+def replay_trace(
+    trace: Sequence[Judged], policy: Any, seed: int = 0, parts: Sequence[str] | None = None
+) -> list[Step]:
     """The profile and policy alone over a verdict trace, writing the rows the service would."""
     from tether.core.types import Actor, Outcome
     from tether.decisions.models import DecisionRecord
     from tether.profile import Profile
 
-    profile = Profile(policy)
+    profile = Profile(policy, parts)
     rng = random.Random(seed)
     seq = 0
 
@@ -451,7 +506,9 @@ def replay_trace(trace: Sequence[Judged], policy: Any, seed: int = 0) -> list[St
     steps = []
     for i, v in enumerate(trace):
         if not v.class_key:
-            steps.append(Step(i, v.task, v.path, "", "failed", None, None, "reject", 0.0, False))
+            steps.append(
+                Step(i, v.task, v.path, "", "failed", None, None, "reject", 0.0, False, v.kind)
+            )
             continue
         pid = f"p{i}"
         row(Outcome.PROPOSED, v.class_key, Actor.SYSTEM, pid)
@@ -481,6 +538,7 @@ def replay_trace(trace: Sequence[Judged], policy: Any, seed: int = 0) -> list[St
                 v.verdict,
                 v.label,
                 True,
+                v.kind,
             )
         )
     return steps
@@ -493,6 +551,7 @@ def replay(
     decisions: int = 400,
     seeds: Sequence[int] = (0,),
     window: int = 50,
+    parts: Sequence[str] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Pooled metrics per persona over `seeds` for one policy setting, by offline replay."""
     out: dict[str, list[LearningRun]] = {}
@@ -502,9 +561,9 @@ def replay(
             persona = load_persona(spec)
             persona.configure(drift_at=decisions // 2)
             t0 = time.perf_counter()
-            steps = replay_trace(verdict_trace(persona, rewrites), policy, seed)
+            steps = replay_trace(verdict_trace(persona, rewrites, parts), policy, seed, parts)
             out.setdefault(persona.name, []).append(
-                LearningRun.of(persona, t0, steps, window, seed)
+                LearningRun.of(persona, t0, steps, window, seed, decisions // 2)
             )
     return {name: pooled_metrics(runs) for name, runs in out.items()}
 
@@ -528,20 +587,43 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--set", action="append", default=[], metavar="NAME=VALUE", help="a policy setting"
     )
+    parser.add_argument(
+        "--parts", help="class key parts, comma-separated (default: classes.parts' default)"
+    )
     args = parser.parse_args(argv)
     changes = dict(item.split("=", 1) for item in args.set)
     policy = PolicySettings.model_validate({**PolicySettings().model_dump(), **changes})
+    parts = args.parts.split(",") if args.parts else None
     pooled = replay(
-        args.persona or list(BUILTIN), policy, decisions=args.decisions, seeds=args.seeds
+        args.persona or list(BUILTIN),
+        policy,
+        decisions=args.decisions,
+        seeds=args.seeds,
+        parts=parts,
     )
-    print(f"seeds {args.seeds}, changed settings {changes or 'none'}")
+    print(f"seeds {args.seeds}, parts {parts or 'default'}, changed settings {changes or 'none'}")
     for name, p in pooled.items():
+        print(f"{name}: ECE mean {p['ece']:.4f}, worst seed {p['ece_worst']:.3f}")
         print(
-            f"  {name:14s} fewer prompts {p['prompt_reduction_last_100']:.3f} "
-            f"(worst {p['prompt_reduction_last_100_worst']:.2f})  false autos "
-            f"{p['false_auto']}/{p['auto_decisions']} = {p['false_auto_rate'] or 0:.4f}  "
-            f"ECE {p['ece']:.4f} (worst {p['ece_worst']:.3f})"
+            f"  {'policy':11s} {'prompts':>7s} {'fewer':>6s} {'accept':>6s} {'lift':>5s} "
+            f"{'false autos':>15s} {'wanted hidden':>15s} {'flip':>4s}"
         )
+        for policy_name, q in p["policies"].items():
+            print(
+                f"  {policy_name:11s} {q['prompts']:7d} {_fmt(q['fewer_prompts'])} "
+                f"{_fmt(q['accept_rate_shown'])} {_fmt(q['accept_lift'], 5, 2)} "
+                f"{q['false_autos']:4d}/{q['autos']:<4d} {_fmt(q['false_auto_rate'], 6, 4)} "
+                f"{q['wanted_quiet']:4d}/{q['wanted']:<4d} {_fmt(q['wanted_quiet_share'])} "
+                f"{_fmt_int(q['applied_before_ask_worst'])}"
+            )
+
+
+def _fmt_int(x: int | None) -> str:
+    return f"{x:>4d}" if x is not None else f"{'-':>4s}"
+
+
+def _fmt(x: float | None, width: int = 6, digits: int = 3) -> str:
+    return f"{x:{width}.{digits}f}" if x is not None else f"{'-':>{width}s}"
 
 
 if __name__ == "__main__":

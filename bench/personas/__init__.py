@@ -1,8 +1,17 @@
-"""Simulated users: a persona is any Python file with `judge(proposal) -> Verdict`.
+"""Simulated users: a persona is any Python file with a `judge` function.
 
-A persona file may also define `configure(**options)` (the benchmark passes `drift_at`, the
-decision count at which a drifting persona changes its mind) and `NAME`. Personas judge by
-the content of the edit, so they can be pointed at any proposal, not only the benchmark's.
+Two interfaces, told apart by what `judge` returns:
+- `judge(proposal) -> Verdict`, reading the proposal's attributes (`proposal.path`, …);
+- `judge(proposal: dict) -> dict`, plain data in and out: the proposal's keys are `path`,
+  `original`, `proposed`, `task`, `kind` (the kind of change: `E711`, `docstring`, …),
+  `index` (its position in the stream, so a persona can change its mind on its own) and
+  `class_key`; the answer has `decision` (`accept`, `reject` or `correct`), `reason` (needed
+  for a rejection) and `corrected` (the corrected text, needed for a correction).
+The proposal handed to `judge` is a dict that also answers attribute access, so one object
+serves both. A persona file may also define `configure(**options)` (the benchmark passes
+`drift_at`, the decision count at which a drifting persona changes its mind) and `NAME`.
+Personas judge by the content of the edit (and its kind), so they can be pointed at any
+proposal, not only the benchmark's.
 """
 
 from __future__ import annotations
@@ -10,18 +19,18 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 HERE = Path(__file__).resolve().parent
 
 #: The personas the benchmark ships with, in the order results are reported.
-BUILTIN = ("modernizer", "conservative", "docstrings")
+BUILTIN = ("modernizer", "conservative", "docstrings", "pragmatist")
 
 
 class PersonaProposal(BaseModel):
@@ -33,6 +42,7 @@ class PersonaProposal(BaseModel):
     original: str
     proposed: str
     task: str
+    kind: str = ""  # the kind of change (a ruff rule code such as E711, or docstring, …)
     class_key: str = ""
     index: int = 0  # how many proposals this persona judged before this one (for drift)
 
@@ -44,9 +54,20 @@ class PersonaProposal(BaseModel):
             original=proposal.original,
             proposed=proposal.proposed if proposed is None else proposed,
             task=proposal.task,
+            kind=getattr(proposal, "kind", "") or "",
             class_key=proposal.class_key,
             index=index,
         )
+
+
+class ProposalDict(dict[str, Any]):
+    """The proposal as plain data that also answers attribute access (`p["path"]`, `p.path`)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 class Verdict(BaseModel):
@@ -107,12 +128,30 @@ class Persona:
         fn(**{k: v for k, v in options.items() if k in accepted})
 
     def __call__(self, proposal: PersonaProposal) -> Verdict:
-        verdict = self.judge(proposal)
-        if not isinstance(verdict, Verdict):
+        answer = self.judge(ProposalDict(proposal.model_dump()))  # type: ignore[arg-type]
+        if isinstance(answer, Verdict):
+            return answer
+        if isinstance(answer, Mapping):
+            return self._from_dict(answer)
+        raise PersonaError(
+            f"{self.path}: judge() returned {type(answer).__name__}, not a Verdict or a dict "
+            "with 'decision' (accept, reject or correct)"
+        )
+
+    def _from_dict(self, answer: Mapping[str, Any]) -> Verdict:
+        decision = answer.get("decision")
+        if decision not in ("accept", "reject", "correct"):
             raise PersonaError(
-                f"{self.path}: judge() returned {type(verdict).__name__}, not a Verdict"
+                f"{self.path}: judge() returned decision {decision!r}; use 'accept', 'reject' "
+                "or 'correct'"
             )
-        return verdict
+        try:
+            return Verdict(kind=decision, reason=answer.get("reason"), text=answer.get("corrected"))
+        except ValidationError:
+            need = "a 'reason'" if decision == "reject" else "the 'corrected' text"
+            raise PersonaError(
+                f"{self.path}: judge() returned {decision!r} without {need}; add it to the dict"
+            ) from None
 
 
 def resolve(spec: str | Path) -> Path:
@@ -141,5 +180,7 @@ def load_persona(spec: str | Path) -> Persona:
         sys.modules.pop(module_name, None)
         raise PersonaError(f"{path}: failed to import: {exc}") from exc
     if not callable(getattr(module, "judge", None)):
-        raise PersonaError(f"{path}: a persona file must define judge(proposal) -> Verdict")
+        raise PersonaError(
+            f"{path}: a persona file must define judge(proposal) -> Verdict, or judge(dict) -> dict"
+        )
     return Persona(name=str(getattr(module, "NAME", path.stem)), path=path, module=module)

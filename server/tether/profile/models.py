@@ -17,8 +17,10 @@ class PriorFit(BaseModel):
 
     alpha: float
     beta: float
-    method: Literal["weak", "pooled", "family"]
-    family: str | None = Field(None, description="The task family of a family prior.")
+    method: Literal["weak", "pooled", "family", "kind"]
+    family: str | None = Field(
+        None, description="The task of a family prior; `task:kind` of a kind's prior."
+    )
     classes: int = Field(description="Classes with user verdicts that the fit used.")
     decisions: float = Field(description="User verdicts behind the fit.")
     pooled_mean: float | None = Field(None, description="Approval rate over all classes.")
@@ -49,8 +51,9 @@ class ClassStats(BaseModel):
     approvals: float = Field(description="Approval weight: accepts + w * corrections.")
     prior_alpha: float
     prior_beta: float
-    prior_method: Literal["weak", "pooled", "family"] = Field(
-        description="Where the class's prior comes from: its task family, the pool, or uniform."
+    prior_method: Literal["weak", "pooled", "family", "kind"] = Field(
+        description="Where the class's prior comes from: its kind of change (within its task),"
+        " its task family, the pool, or uniform."
     )
     prior_reason: str = Field(description="How that prior was fitted, with its numbers.")
     alpha: float
@@ -88,6 +91,20 @@ class ClassStats(BaseModel):
         " maturity is judged on it so the pooled prior cannot make an unseen class mature."
     )
     mature: bool
+    kind: str | None = Field(
+        None, description="The kind of change the key names (None: the key has no kind part)."
+    )
+    kind_verdicts: int = Field(
+        0,
+        description="User verdicts on this kind of change in this task, over all its classes"
+        " (the class's own when the key has no kind): what the reasons quote.",
+    )
+    kind_rejects: int = 0
+    kind_unlabeled: int = Field(
+        0,
+        description="Proposals of this kind since its latest user verdict (the class's own"
+        " count when the key has no kind): the check-in rule counts per kind.",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

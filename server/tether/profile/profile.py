@@ -4,17 +4,18 @@ Pure and synchronous: it folds decision rows in order (`observe`) and answers qu
 (`stats`, `decide`, `mature`). Persistence and keeping in step with the store live in
 `tether.profile.store`. Work is proportional to what changed: a verdict updates one class and
 marks the priors stale; they are refitted (O(classes)) on the next question, and a class's
-numbers are cached until its evidence or a prior changes. Each class stands on its task
-family's prior where the family has enough verdicts to fit one, else on the pool's.
+numbers are cached until its evidence or a prior changes. Each class stands on its kind's
+prior (when the key carries the kind of change), its task family's, or the pool's, whichever
+is the narrowest with enough verdicts to fit one (`tether.profile.hierarchy`).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from tether.config import PolicySettings
+from tether.config import ClassSettings, PolicySettings
 from tether.core.types import ACCEPTS, Outcome
 from tether.decisions.models import DecisionRecord
 from tether.profile import beta
@@ -25,12 +26,13 @@ from tether.profile.evidence import (
     is_revert,
     is_user_verdict,
 )
+from tether.profile.hierarchy import KeyShape, PriorTree
 from tether.profile.models import ClassStats, MaturityEvent, PolicyDecision, PriorFit
 from tether.profile.policy import RandomSource
 from tether.profile.policy import decide as policy_decide
-from tether.profile.prior import fit_family_prior, fit_prior
 
-SNAPSHOT_FORMAT = 4  # 2: `since_reject`; 3: `unlabeled` per class; 4: reverts are rejections
+#: 2: `since_reject`; 3: `unlabeled` per class; 4: reverts are rejections; 5: per kind
+SNAPSHOT_FORMAT = 5
 
 
 #: A rejection in a class whose moving average of approval is at least this is a surprise
@@ -56,8 +58,10 @@ def evidence_fingerprint(settings: PolicySettings) -> dict[str, float]:
 
 
 class Profile:
-    def __init__(self, settings: PolicySettings) -> None:
+    def __init__(self, settings: PolicySettings, parts: Sequence[str] | None = None) -> None:
+        """`parts`: the class key's parts (`classes.parts`), to find the task and the kind."""
         self.settings = settings
+        self.shape = KeyShape(tuple(parts if parts is not None else ClassSettings().parts))
         self.last_seq = 0
         self._classes: dict[str, ClassEvidence] = {}
         # proposal id -> (class, moving-average step) of recent user accepts
@@ -66,10 +70,10 @@ class Profile:
         self._traffic = 0
         self._mature_traffic = 0
         self._decay = decay_for(settings.ema_half_life)
-        self._prior: PriorFit | None = None
-        self._family_priors: dict[str, PriorFit] = {}
-        self._family_pool: PriorFit | None = None
+        self._tree: PriorTree | None = None
         self._families: dict[str, set[str]] = {}  # task family -> its classes
+        self._groups: dict[str, set[str]] = {}  # kind group (task:kind) -> its classes
+        self._group_unlabeled: dict[str, int] = {}  # kind group -> proposals since a verdict
         self._cache: dict[str, ClassStats] = {}
 
     # ------------------------------------------------------------------ learning
@@ -89,7 +93,13 @@ class Profile:
             ev.proposed += 1
             ev.unlabeled += 1
             self._count_traffic(key, ev.traffic - before)
-            self._cache.pop(key, None)  # its traffic and unlabeled count changed
+            group = self.shape.group(key)
+            if group is None:
+                self._cache.pop(key, None)  # its traffic and unlabeled count changed
+            else:  # and the unlabeled count of every class of its kind
+                self._group_unlabeled[group] = self._group_unlabeled.get(group, 0) + 1
+                for other in self._groups.get(group, ()):
+                    self._cache.pop(other, None)
         elif is_user_verdict(record):
             events += self._verdict(key, record)
         else:
@@ -108,6 +118,9 @@ class Profile:
         ev = self._evidence(key)
         before = ev.traffic
         ev.unlabeled = 0
+        group = self.shape.group(key)
+        if group is not None:
+            self._group_unlabeled[group] = 0
         if record.outcome in ACCEPTS:
             ev.accepts += 1
             ev.push(1.0, self._decay)
@@ -142,26 +155,38 @@ class Profile:
         return self._class_maturity(key, ev, record.seq)
 
     def _forget_fits(self) -> None:
-        self._prior = None
-        self._family_pool = None
-        self._family_priors.clear()
+        self._tree = None
         self._cache.clear()
 
     def _evidence(self, key: str) -> ClassEvidence:
         ev = self._classes.get(key)
         if ev is None:
             ev = self._classes[key] = ClassEvidence()
-            self._families.setdefault(task_family(key), set()).add(key)
+            self._index(key)
         return ev
 
+    def _index(self, key: str) -> None:
+        self._families.setdefault(self.shape.task(key), set()).add(key)
+        group = self.shape.group(key)
+        if group is not None:
+            self._groups.setdefault(group, set()).add(key)
+
     def _alert_family(self, key: str) -> None:
-        """A surprising rejection: every class of the same task starts its recovery again.
+        """A surprising rejection: every class of the same kind (else task) recovers again.
 
         The user usually changes their mind about a kind of edit, not about one class of it.
         Auto classes see no rejections of their own (applied edits are not evidence), so
-        a sibling class that is still asked is often the first to notice.
+        a sibling class that is still asked is often the first to notice. When keys carry
+        the kind of change, the siblings are the kind's classes: a change of mind about type
+        hints says nothing about docstrings.
         """
-        for other in self._families.get(task_family(key), ()):
+        group = self.shape.group(key)
+        siblings = (
+            self._groups.get(group, ())
+            if group is not None
+            else self._families.get(self.shape.task(key), ())
+        )
+        for other in siblings:
             self._classes[other].since_reject = 0
 
     def _count_traffic(self, key: str, delta: int) -> None:
@@ -218,54 +243,45 @@ class Profile:
         return hi - lo
 
     # ------------------------------------------------------------------ questions
+    def _priors(self) -> PriorTree:
+        if self._tree is None:
+            w = self.settings.correction_weight
+
+            def counts(k: str) -> tuple[float, float]:
+                return self._classes[k].approvals(w), float(self._classes[k].n)
+
+            self._tree = PriorTree(self.settings, self.shape, counts, list(self._classes))
+        return self._tree
+
     def prior(self) -> PriorFit:
         """The pool's prior, fitted across every class (in key order, so rebuilds match)."""
-        if self._prior is None:
-            w = self.settings.correction_weight
-            self._prior = fit_prior(
-                (
-                    (self._classes[k].approvals(w), float(self._classes[k].n))
-                    for k in sorted(self._classes)
-                ),
-                self.settings,
-            )
-        return self._prior
+        return self._priors().pool()
 
     def family_pool(self) -> PriorFit:
         """The top of the hierarchy: a prior fitted across task families' pooled verdicts."""
-        if self._family_pool is None:
-            w = self.settings.correction_weight
-            sums = []
-            for family in sorted(self._families):
-                keys = sorted(self._families[family])
-                sums.append(
-                    (
-                        sum(self._classes[k].approvals(w) for k in keys),
-                        float(sum(self._classes[k].n for k in keys)),
-                    )
-                )
-            self._family_pool = fit_prior(sums, self.settings)
-        return self._family_pool
+        return self._priors().top()
 
     def prior_for(self, class_key: str) -> PriorFit:
-        """The prior of one class: its task family's when the family has enough to fit one."""
-        pool = self.prior()
-        if not self.settings.family_prior:
-            return pool
-        family = task_family(class_key)
-        fit = self._family_priors.get(family)
-        if fit is None:
-            w = self.settings.correction_weight
-            keys = sorted(self._families.get(family, ()))
-            fit = fit_family_prior(
-                family,
-                ((self._classes[k].approvals(w), float(self._classes[k].n)) for k in keys),
-                pool,
-                self.settings,
-                top=self.family_pool(),
-            )
-            self._family_priors[family] = fit
-        return fit
+        """The prior of one class: its kind's, else its task family's, else the pool's."""
+        return self._priors().prior_for(class_key)
+
+    def _kind_numbers(self, class_key: str, ev: ClassEvidence) -> dict[str, Any]:
+        """The kind's counts that the check-in rule and the reasons read (see `ClassStats`)."""
+        group = self.shape.group(class_key)
+        if group is None:
+            return {
+                "kind": None,
+                "kind_verdicts": ev.n,
+                "kind_rejects": ev.rejects,
+                "kind_unlabeled": ev.unlabeled,
+            }
+        members = [self._classes[k] for k in sorted(self._groups.get(group, ()))]
+        return {
+            "kind": self.shape.kind(class_key),
+            "kind_verdicts": sum(m.n for m in members),
+            "kind_rejects": sum(m.rejects for m in members),
+            "kind_unlabeled": self._group_unlabeled.get(group, 0),
+        }
 
     def stats(self, class_key: str) -> ClassStats:
         """Numbers for a class; a class never seen gets the prior alone."""
@@ -315,6 +331,7 @@ class Profile:
             run_mean=prior.alpha / (prior.strength + ev.reject_run),
             evidence_width=self._evidence_width(ev),
             mature=class_key in self._mature,
+            **self._kind_numbers(class_key, ev),
         )
         self._cache[class_key] = stats
         return stats
@@ -373,8 +390,9 @@ class Profile:
     def _recompute_maturity(self) -> None:
         self._forget_fits()
         self._families = {}
+        self._groups = {}
         for key in self._classes:
-            self._families.setdefault(task_family(key), set()).add(key)
+            self._index(key)
         self._mature = {
             k
             for k, ev in self._classes.items()
@@ -392,17 +410,28 @@ class Profile:
             "last_seq": self.last_seq,
             "classes": {k: ev.to_json() for k, ev in sorted(self._classes.items())},
             "pending": [[pid, key, step] for pid, (key, step) in self._pending.items()],
+            "parts": list(self.shape.parts),
+            "kinds_unlabeled": dict(sorted(self._group_unlabeled.items())),
         }
 
     @classmethod
-    def from_snapshot(cls, body: Mapping[str, Any], settings: PolicySettings) -> Profile:
+    def from_snapshot(
+        cls,
+        body: Mapping[str, Any],
+        settings: PolicySettings,
+        parts: Sequence[str] | None = None,
+    ) -> Profile:
         if body.get("format") != SNAPSHOT_FORMAT:
             raise SnapshotError(f"snapshot format {body.get('format')!r} is not {SNAPSHOT_FORMAT}")
         if body.get("settings") != evidence_fingerprint(settings):
             raise SnapshotError(
                 f"snapshot made with {body.get('settings')}, now {evidence_fingerprint(settings)}"
             )
-        profile = cls(settings)
+        profile = cls(settings, parts)
+        if body.get("parts") != list(profile.shape.parts):
+            raise SnapshotError(
+                f"snapshot made with class parts {body.get('parts')}, now {profile.shape.parts}"
+            )
         try:
             profile.last_seq = int(body["last_seq"])
             profile._classes = {
@@ -411,6 +440,7 @@ class Profile:
             profile._pending = OrderedDict(
                 (str(pid), (str(key), int(step))) for pid, key, step in body["pending"]
             )
+            profile._group_unlabeled = {str(k): int(v) for k, v in body["kinds_unlabeled"].items()}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SnapshotError(f"damaged snapshot: {exc!r}") from exc
         profile._recompute_maturity()

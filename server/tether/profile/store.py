@@ -29,6 +29,11 @@ def policy_settings(settings: PolicySettings | Settings) -> PolicySettings:
     return settings.policy if isinstance(settings, Settings) else settings
 
 
+def class_parts(settings: PolicySettings | Settings) -> list[str] | None:
+    """The class key's parts (None: the defaults) so the profile can find task and kind."""
+    return list(settings.classes.parts) if isinstance(settings, Settings) else None
+
+
 async def replay(
     store: DecisionStore, profile: Profile, until_seq: int | None = None
 ) -> list[MaturityEvent]:
@@ -46,7 +51,7 @@ async def replay(
 
 async def rebuild(store: DecisionStore, settings: PolicySettings | Settings) -> Profile:
     """A fresh profile computed from the whole log."""
-    profile = Profile(policy_settings(settings))
+    profile = Profile(policy_settings(settings), class_parts(settings))
     await replay(store, profile)
     return profile
 
@@ -71,9 +76,10 @@ class ProfileStore:
         *,
         snapshot_every: int = SNAPSHOT_EVERY,
     ) -> ProfileStore:
+        parts = class_parts(settings)
         settings = policy_settings(settings)
         head, _ = await store.head()
-        profile = await _from_latest_snapshot(store, settings, head)
+        profile = await _from_latest_snapshot(store, settings, head, parts)
         await replay(store, profile, until_seq=head)
         return cls(store, profile, snapshot_every=snapshot_every)
 
@@ -112,10 +118,12 @@ class ProfileStore:
 
     async def reconfigure(self, settings: PolicySettings | Settings) -> None:
         """Adopt new policy settings; rebuilds from the log when the evidence rules changed."""
+        parts = class_parts(settings) or list(self.profile.shape.parts)
         settings = policy_settings(settings)
-        if not self.profile.update_settings(settings):
+        if parts != list(self.profile.shape.parts) or not self.profile.update_settings(settings):
             async with self._lock:
-                self.profile = await rebuild(self.store, settings)
+                self.profile = Profile(settings, parts)
+                await replay(self.store, self.profile)
 
     async def _maybe_snapshot(self, rows: int) -> None:
         self._since_snapshot += rows
@@ -128,18 +136,18 @@ class ProfileStore:
 
 
 async def _from_latest_snapshot(
-    store: DecisionStore, settings: PolicySettings, head: int
+    store: DecisionStore, settings: PolicySettings, head: int, parts: list[str] | None
 ) -> Profile:
     snap = await store.latest_profile_snapshot()
     if snap is None:
-        return Profile(settings)
+        return Profile(settings, parts)
     if snap.head_seq > head:
         log.warning(
             "profile snapshot is ahead of the log (%s > %s); rebuilding", snap.head_seq, head
         )
-        return Profile(settings)
+        return Profile(settings, parts)
     try:
-        return Profile.from_snapshot(snap.body, settings)
+        return Profile.from_snapshot(snap.body, settings, parts)
     except SnapshotError as exc:
         log.info("profile snapshot not used (%s); rebuilding from the log", exc)
-        return Profile(settings)
+        return Profile(settings, parts)
