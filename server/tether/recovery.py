@@ -10,9 +10,10 @@ remain, and the next server to open the workspace clears them:
   `tether.core.processes`); the file lock on `train.lock` went with the process, so a
   lock that can be taken now is by definition stale, and its job folders can go.
 
-Pending proposals of another server still running on the same workspace (a second
-window) are left alone: only those created before every running server started are
-orphans for sure.
+Proposals made through `tether serve`'s HTTP API are never an editor's, so they stay
+pending for the API's clients (see `tether.publish.production`). Pending proposals of
+another server still running on the same workspace (a second window) are left alone:
+only those created before every running server started are orphans for sure.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ async def recover(service: TetherService, *, before: float) -> Recovery:
         batch = [
             p
             for p in await service.store.proposals(state=ProposalState.PENDING, limit=500)
-            if _when(p.created_at) < cutoff and p.id not in out.expired
+            if _when(p.created_at) < cutoff
+            and p.id not in out.expired
+            and p.meta.get("channel") != "api"  # `tether serve`'s: decided through the API
         ]
         if not batch:
             break
