@@ -1,5 +1,4 @@
-"""Training benchmark: the real trainer (TrainingManager -> worker -> TRL DPO with LoRA) on
-preference pairs a persona made, measured against this machine's own matmul peak.
+"""Training benchmark: Tether's trainer against stock TRL, side by side, on the same pairs.
 
 Pairs: the agent (replay provider, so no model is needed to propose) writes the prompt for
 each rewrite exactly as it would for the embedded model; the persona's verdict orders the
@@ -7,26 +6,28 @@ two answers (accepted: the rewrite over the untouched code; rejected: the other 
 corrected: the persona's text over the rewrite). A fixed held-out set of pairs, never
 trained on, measures preference accuracy.
 
-Learning curve: one epoch over the largest size, with the adapter saved after the steps
-that cover the smaller sizes (constant learning rate, so the adapter after 13 steps of 4
-pairs is what a 52-pair run would give up to data order); each is scored on the held-out
-pairs. Then the persona judges what the embedded model itself writes for held-out rewrites:
-base vs adapter (greedy), and the adapter's sampled candidates in the model's order vs
-reranked by the adapter's implicit reward.
+Runs, one after the other on this machine:
+1. Tether's first run (TrainingManager -> worker -> TetherDPOTrainer): LoRA on the top K
+   layers, the frozen layers once per pair, reference log-probs precomputed, caches cold.
+2. Tether's retrain after `extra` new pairs, in the same workspace: the caches serve the
+   pairs seen before, only the new ones run the frozen layers and the reference.
+3. Stock TRL (`bench.training_stock`, its own process): DPOTrainer + PEFT all-linear LoRA,
+   fp32, no gradient checkpointing, same hyperparameters and pairs (or the first
+   `stock_pairs` of them, when the machine's time is short: then its epoch time is
+   extrapolated per pair and labelled so).
 
-FLOPs are counted from the model's shapes and the real token counts (`pair_flops`):
-every linear layer on every token, causal attention, the LM head on the completion tokens
-only (TRL's fused head projects nothing else), and LoRA; backward through frozen weights
-costs one forward (activation gradients only), attention and LoRA two. With prefix sharing
-(`tether.training.prefix`, on by default) the positions a pair's rows share are counted once,
-as they are run once.
+FLOPs are counted from the model's shapes and the real token counts (`pair_flops`): every
+linear layer on every position it runs, attention (causal half for stock rows, the whole
+square for Tether's packed pairs, which a masked attention computes), the LM head where it
+runs (stock TRL on the CPU projects every position; Tether only the scored ones), LoRA;
+a backward through frozen weights costs one forward (activation gradients), attention and
+LoRA two.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
 import tempfile
 import time
@@ -204,41 +205,46 @@ def model_shapes() -> dict[str, int]:
     }
 
 
-def pass_flops(shapes: dict[str, int], new: int, past: int, scored: int, lora_r: int) -> float:
-    """FLOPs of one training pass over `new` positions that attend to `past` earlier ones:
-    the policy's forward and backward (LoRA on every linear layer) and the reference's
-    forward (adapter off), with the LM head on the `scored` completion positions."""
-    h, layers, inter, vocab, kv = (
-        shapes["hidden"],
-        shapes["layers"],
-        shapes["inter"],
-        shapes["vocab"],
-        shapes["kv"],
-    )
-    linear = 2 * layers * (2 * h * h + 2 * h * kv + 3 * h * inter) * new
-    # QK^T and AV, multiply-add, causal: each new position sees `past` + the ones before it
-    attention = 4 * layers * h * (new * past + new * (new + 1) / 2)
-    head = 2 * h * vocab * scored
-    lora_params = lora_r * ((h + h) * 2 + (h + kv) * 2 + (h + inter) * 3)
-    lora = 2 * layers * lora_params * new
-    forward = linear + attention + head
-    policy = (forward + lora) + (forward + attention + 2 * lora)
-    return policy + forward
+def _layer_costs(shapes: dict[str, int], lora_r: int) -> tuple[float, float]:
+    """(linear FLOPs per position per layer, LoRA FLOPs per position per layer), forward."""
+    h, inter, kv = shapes["hidden"], shapes["inter"], shapes["kv"]
+    linear = 2 * (2 * h * h + 2 * h * kv + 3 * h * inter)
+    lora = 2 * lora_r * ((h + h) * 2 + (h + kv) * 2 + (h + inter) * 3)
+    return linear, lora
 
 
-def pair_flops(
-    shapes: dict[str, int], tokens: Sequence[int], lora_r: int, *, shared: bool
+def stock_pair_flops(shapes: dict[str, int], tokens: Sequence[int], lora_r: int) -> float:
+    """Stock TRL on the CPU: each row through every layer for the policy (forward and
+    backward) and the reference, the LM head on every position of every row."""
+    prompt, chosen, rejected, _ = tokens
+    layers, h, vocab = shapes["layers"], shapes["hidden"], shapes["vocab"]
+    linear, lora = _layer_costs(shapes, lora_r)
+    total = 0.0
+    for n in (prompt + chosen, prompt + rejected):
+        attn = 4 * h * n * (n + 1) / 2
+        forward = layers * (linear * n + attn)
+        policy = forward + layers * lora * n + (forward + layers * (attn + 2 * lora * n))
+        head = 2 * h * vocab * (n - 1)
+        total += policy + forward + 3 * head  # policy fwd+bwd, reference fwd; head x3
+    return total
+
+
+def tether_pair_flops(
+    shapes: dict[str, int], tokens: Sequence[int], lora_r: int, top: int, *, cached: bool
 ) -> float:
-    """Training FLOPs of one DPO pair: both rows, or the shared prefix once and two tails."""
-    from tether.training.prefix import MIN_SHARED
-
+    """Tether: the pair packed (shared start once), the frozen layers and the top K layers'
+    reference pass once (skipped when `cached`), the top K with the adapter forward and
+    backward, the LM head on the scored positions only."""
     prompt, chosen, rejected, common = tokens
-    rows = (prompt + chosen, chosen), (prompt + rejected, rejected)
-    if not shared or common < MIN_SHARED:
-        return sum(pass_flops(shapes, n, 0, c, lora_r) for n, c in rows)
-    return pass_flops(shapes, common, 0, 0, lora_r) + sum(
-        pass_flops(shapes, n - common, common, c, lora_r) for n, c in rows
-    )
+    layers, h, vocab = shapes["layers"], shapes["hidden"], shapes["vocab"]
+    linear, lora = _layer_costs(shapes, lora_r)
+    n = 2 * prompt + chosen + rejected - common
+    scored = chosen + rejected
+    attn = 4 * h * n * n
+    head = 2 * h * vocab * scored
+    policy = top * (2 * linear * n + 3 * lora * n + 3 * attn) + 2 * head
+    once = (layers - top) * (linear * n + attn) + top * (linear * n + attn) + head
+    return policy + (0.0 if cached else once)
 
 
 #: The trainer's max_length (its default, 512). The agent's prompts at its default 20
@@ -253,79 +259,90 @@ CONTEXT_LINES = 5
 MEMORY_GUARD_SHARE = 0.55
 
 
+async def _sample_rss(pid: Any, done: asyncio.Event, peak: list[int], guard: int) -> bool:
+    """Track the peak RSS of the process `pid()` names (and its children) until `done`;
+    True when it passed `guard` (the caller stops it)."""
+    import psutil
+
+    while not done.is_set():
+        current = pid()
+        if current is not None:
+            with contextlib.suppress(psutil.Error):
+                proc = psutil.Process(current)
+                rss = proc.memory_info().rss + sum(
+                    c.memory_info().rss for c in proc.children(recursive=True)
+                )
+                peak[0] = max(peak[0], rss)
+                if rss > guard:
+                    return True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), 0.2)
+    return False
+
+
+def _guard() -> int:
+    import psutil
+
+    memory = psutil.virtual_memory()
+    return int(min(memory.total * MEMORY_GUARD_SHARE, memory.available * 0.9))
+
+
 async def train_once(
     train: Sequence[dict[str, Any]],
     heldout: Sequence[dict[str, Any]],
     workdir: Path,
     *,
+    name: str = "ws",
+    training: dict[str, Any] | None = None,
     max_steps: int | None = None,
     checkpoint_steps: Sequence[int] = (),
 ) -> dict[str, Any]:
-    """One TrainingManager run on prepared data; returns its result, the worker's peak RSS,
-    the adapter's folder and the checkpoints saved on the way."""
-    import psutil
-
+    """One TrainingManager run on prepared data in workspace `name` (a second run in the
+    same workspace finds the first one's training cache); returns its result, the worker's
+    peak RSS, the adapter's folder and the checkpoints saved on the way."""
     from tether.config import Settings
     from tether.decisions import DecisionStore
     from tether.paths import WorkspacePaths
     from tether.training import TrainingManager
 
-    ws = workdir / f"ws-{len(train)}"
+    ws = workdir / name
     ws.mkdir(parents=True, exist_ok=True)
-    settings = Settings(home=workdir / "home", training={"max_length": MAX_LENGTH})
-    assert settings.training.max_length == MAX_LENGTH
+    settings = Settings(
+        home=workdir / "home", training={"max_length": MAX_LENGTH, **(training or {})}
+    )
     paths = WorkspacePaths(ws, settings.data_root).ensure()
     store = await DecisionStore.open(paths.db)
     manager = TrainingManager(store, paths, settings)
-    peak = 0
-    memory = psutil.virtual_memory()
-    guard = int(min(memory.total * MEMORY_GUARD_SHARE, memory.available * 0.9))
-    guarded = False
+    peak = [0]
     done = asyncio.Event()
-
-    async def sample() -> None:
-        nonlocal peak, guarded, where
-        while not done.is_set():
-            pid = manager.worker_pid
-            if pid is not None:
-                with contextlib.suppress(psutil.Error):
-                    proc = psutil.Process(pid)
-                    rss = proc.memory_info().rss + sum(
-                        c.memory_info().rss for c in proc.children(recursive=True)
-                    )
-                    peak = max(peak, rss)
-                    if rss > guard and not guarded:
-                        guarded = True
-                        at = phases[-1] if phases else None
-                        where = f"{at.phase} {at.message}" if at else "start-up"
-                        stopper.append(asyncio.create_task(manager.cancel()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), 0.2)
-
-    stopper: list[asyncio.Task[bool]] = []
-    phases: list[Any] = []
-    where = ""
-    checkpoint_dir = workdir / f"checkpoints-{len(train)}"
+    guard = _guard()
+    checkpoint_dir = workdir / f"checkpoints-{name}-{len(train)}"
     checkpoints = (list(checkpoint_steps), checkpoint_dir) if checkpoint_steps else None
+    phases: list[Any] = []
 
-    sampler = asyncio.create_task(sample())
+    async def watch() -> bool:
+        over = await _sample_rss(lambda: manager.worker_pid, done, peak, guard)
+        if over:
+            await manager.cancel()
+        return over
+
+    sampler = asyncio.create_task(watch())
     try:
         result = await manager.train_now(
             on_progress=phases.append,
             data=_training_data(train, heldout),
             max_steps=max_steps,
             checkpoints=checkpoints,
+            force=True,
         )
     finally:
         done.set()
-        await sampler
-        for task in stopper:
-            await task
+        guarded = await sampler
         await store.close()
     if guarded:
-        reason = (
-            f"stopped: the worker passed the memory guard ({guard / 2**30:.1f} GB) while {where}"
-        )
+        at = phases[-1] if phases else None
+        where = f"{at.phase} {at.message}" if at else "start-up"
+        reason = f"stopped: the worker passed the memory guard ({guard / 2**30:.1f} GB) in {where}"
         result = result.model_copy(update={"status": "failed", "reason": reason})
     saved = {
         step: checkpoint_dir / f"step-{step}"
@@ -334,11 +351,63 @@ async def train_once(
     }
     return {
         "result": result,
-        "peak_rss": peak,
+        "peak_rss": peak[0],
         "adapter": paths.adapters / result.version if result.version else None,
         "checkpoints": saved,
         "settings": settings.training,
     }
+
+
+async def stock_once(
+    train: Sequence[dict[str, Any]], heldout: Sequence[dict[str, Any]], workdir: Path, hyper: Any
+) -> dict[str, Any]:
+    """Stock TRL in its own process (`bench.training_stock`); its result and peak RSS."""
+    import json
+    import sys
+
+    job = {
+        "hyper": hyper.model_dump(),
+        "train": [{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in train],
+        "heldout": [{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in heldout],
+        "workdir": str(workdir),
+    }
+    job_file, out_file = workdir / "stock-job.json", workdir / "stock-out.json"
+    job_file.write_text(json.dumps(job))
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "HF_HUB_OFFLINE": "1"}
+    log = (workdir / "stock.log").open("wb")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.training_stock",
+        str(job_file),
+        str(out_file),
+        cwd=str(REPO),
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    peak, done = [0], asyncio.Event()
+    guard = _guard()
+
+    async def watch() -> bool:
+        over = await _sample_rss(
+            lambda: proc.pid if proc.returncode is None else None, done, peak, guard
+        )
+        if over:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        return over
+
+    sampler = asyncio.create_task(watch())
+    code = await proc.wait()
+    done.set()
+    guarded = await sampler
+    log.close()
+    if code != 0 or guarded:
+        tail = (workdir / "stock.log").read_text(errors="replace")[-1500:]
+        why = "passed the memory guard" if guarded else f"exit code {code}"
+        return {"status": "failed", "reason": f"stock run: {why}\n{tail}", "peak_rss": peak[0]}
+    return {"status": "done", **json.loads(out_file.read_text()), "peak_rss": peak[0]}
 
 
 def score_adapters(
@@ -450,18 +519,83 @@ async def generation_acceptance(
     }
 
 
+def _row(
+    name: str,
+    *,
+    pairs: int,
+    status: str,
+    reason: str,
+    prepare: float,
+    train: float,
+    steps: int,
+    rss: int,
+    flops: float,
+    accuracy: float | None,
+    margin: float | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    seconds = prepare + train
+    return {
+        "run": name,
+        "pairs": pairs,
+        "status": status,
+        "reason": reason,
+        "steps": steps,
+        "seconds_prepare": prepare,
+        "seconds_train": train,
+        "seconds": seconds,
+        "peak_rss_mb": rss / 2**20,
+        "flops": flops,
+        "gflop_per_pair": flops / pairs / 1e9 if pairs else None,
+        "achieved_flops": flops / seconds if seconds else None,
+        "preference_accuracy": accuracy,
+        "margin": margin,
+        **extra,
+    }
+
+
+def _tether_row(name: str, out: dict[str, Any], flops: float, pairs: int) -> dict[str, Any]:
+    r = out["result"]
+    m = r.metrics
+    return _row(
+        name,
+        pairs=pairs,
+        status=r.status,
+        reason=r.reason,
+        prepare=r.prepare_seconds or 0.0,
+        train=r.train_seconds or 0.0,
+        steps=r.steps,
+        rss=out["peak_rss"],
+        flops=flops,
+        accuracy=m.candidate.preference_accuracy if m else None,
+        margin=m.candidate.pairs_margin if m else None,
+        base_accuracy=m.base.preference_accuracy if m else None,
+        lora_layers=r.lora_layers,
+        cache=r.cache,
+        trainable_parameters=r.trainable_parameters,
+        prefix_saved=r.prefix_saved,
+        warnings=r.warnings,
+        device=r.device,
+    )
+
+
 def run(
     *,
-    sizes: Sequence[int] = (50, 100, 200),
+    pairs: int = 200,
+    extra: int = 20,
     heldout: int = 40,
     quick: bool = False,
     persona: str = "modernizer",
     seed: int = 0,
-    generate: int = 16,
+    stock_pairs: int | None = None,
+    lora_layers: int | None = None,
+    generate: int = 0,
 ) -> dict[str, Any]:
+    """Tether's first run, its retrain after `extra` new pairs, and stock TRL (on the first
+    `stock_pairs` pairs only, when given: its epoch time is then extrapolated per pair)."""
     os.environ.setdefault("TETHER_MODEL_CACHE", str(REPO / ".tether-test" / "models"))
-    largest = 8 if quick else max(sizes)
-    need = largest + heldout
+    first_n, extra_n = (8, 2) if quick else (pairs, extra)
+    need = first_n + extra_n + heldout
     with tempfile.TemporaryDirectory(prefix="tether-bench-train-") as tmp:
         workdir = Path(tmp)
         t0 = time.perf_counter()
@@ -472,111 +606,120 @@ def run(
         for p in made:
             p["tokens"] = pair_tokens(tok, p)
         fits = [p for p in made if p["tokens"][0] + max(p["tokens"][1:3]) <= MAX_LENGTH]
-        if quick:  # the shortest pairs, so two steps fit in the everyday run's budget
+        if quick:  # the shortest pairs, so the everyday run stays inside its budget
             fits.sort(key=lambda p: sum(p["tokens"][:3]))
-        pairs = fits[:need]
-        if len(pairs) < need:
-            raise RuntimeError(f"only {len(pairs)} persona pairs fit in {MAX_LENGTH} tokens")
-        held, pool = pairs[-heldout:], pairs[:-heldout]
+        chosen_pairs = fits[:need]
+        if len(chosen_pairs) < need:
+            raise RuntimeError(f"only {len(chosen_pairs)} persona pairs fit in {MAX_LENGTH} tokens")
+        held, pool = chosen_pairs[-heldout:], chosen_pairs[:-heldout]
+        first, more = pool[:first_n], pool[: first_n + extra_n]
         prep_s = time.perf_counter() - t0
+        load = {"before": os.getloadavg()}
         peak = matmul_peak()
         shapes = model_shapes()
-        from tether.config import TrainingSettings
+        training = {} if lora_layers is None else {"lora_layers": lora_layers}
 
-        batch = TrainingSettings().batch_size
-        curve_steps = [] if quick else [math.ceil(k / batch) for k in sizes if k < largest]
-        out = asyncio.run(
-            train_once(
-                pool[:largest],
-                held,
-                workdir,
-                max_steps=2 if quick else None,
-                checkpoint_steps=curve_steps,
-            )
-        )
-        r = out["result"]
-        hyper = out["settings"]
-        steps = r.steps or 0
-        train = pool[:largest]
-        trained = train[: min(len(train), steps * hyper.batch_size)] if steps else []
-        # what the worker really ran: with prefix sharing on, each pair's common start once
-        shared = bool(r.prefix_saved)
-        flops = sum(pair_flops(shapes, p["tokens"], hyper.lora_r, shared=shared) for p in trained)
-        tokens = sum(2 * p["tokens"][0] + p["tokens"][1] + p["tokens"][2] for p in trained)
-        train_s = r.train_seconds or 0.0
-        m = r.metrics
-        run_row = {
-            "pairs": len(train),
-            "status": r.status,
-            "reason": r.reason,
-            "method": r.method,
-            "steps": steps,
-            "pairs_trained": len(trained),
-            "seconds_total": r.seconds,
-            "seconds_train": train_s,
-            "seconds_per_step": r.seconds_per_step,
-            "tokens": tokens,
-            "tokens_per_s": tokens / train_s if train_s else None,
-            "peak_rss_mb": out["peak_rss"] / 2**20,
-            "flops": flops,
-            "achieved_flops": flops / train_s if train_s else None,
-            "device": r.device,
-            "prefix_shared": shared,
-            "prefix_saved": r.prefix_saved,
-            "heldout_pairs": len(held),
-            "base_preference_accuracy": m.base.preference_accuracy if m else None,
-            "base_policy_accuracy": m.base.policy_accuracy if m else None,
-            "candidate_preference_accuracy": m.candidate.preference_accuracy if m else None,
-            "candidate_policy_accuracy": m.candidate.policy_accuracy if m else None,
-            "candidate_margin": m.candidate.pairs_margin if m else None,
-            "gate": r.gate.reason if r.gate else None,
-        }
-        curve = []
-        if out["checkpoints"]:
-            scored = score_adapters(
-                {f"step-{k}": v for k, v in out["checkpoints"].items()}, held, hyper.beta
-            )
-            for step, _ in sorted(out["checkpoints"].items()):
-                sc = scored[f"step-{step}"]
-                curve.append({"steps": step, "pairs": step * hyper.batch_size, **sc})
-        if m is not None:
-            curve.append(
-                {
-                    "steps": steps,
-                    "pairs": len(trained),
-                    "preference_accuracy": m.candidate.preference_accuracy,
-                    "margin": m.candidate.pairs_margin,
-                }
-            )
+        one = asyncio.run(train_once(first, held, workdir, name="ws", training=training))
+        load["after_first"] = os.getloadavg()
+        two = asyncio.run(train_once(more, held, workdir, name="ws", training=training))
+        load["after_retrain"] = os.getloadavg()
+        from tether.training.models import Hyperparameters
+
+        hyper = Hyperparameters.of(one["settings"])
+        stock_n = min(len(first), 4 if quick else (stock_pairs or len(first)))
+        stock = asyncio.run(stock_once(first[:stock_n], held, workdir, hyper))
+        load["after_stock"] = os.getloadavg()
         generation = None
-        if not quick and generate and out["adapter"] is not None:
+        if generate and one["adapter"] is not None:
             gen_rewrites = [rewrites[p["rewrite"]] for p in held[:generate]]
             generation = asyncio.run(
-                generation_acceptance(persona, gen_rewrites, out["adapter"], workdir)
+                generation_acceptance(persona, gen_rewrites, one["adapter"], workdir)
             )
-    # The peak is measured before and after training and the best kept: on a shared machine a
-    # single measurement can land in a busy moment and make the fraction look too good.
+    # The peak is measured before and after and the best kept: on a shared machine a single
+    # measurement can land in a busy moment and make the fractions look too good.
     after = matmul_peak()
     if after["flops"] > peak["flops"]:
         peak = after
-    run_row["flops_fraction"] = (
-        run_row["achieved_flops"] / peak["flops"] if run_row["achieved_flops"] else None
+
+    r1 = one["result"]
+    top = r1.lora_layers or shapes["layers"]
+    lora_r = hyper.lora_r
+    first_flops = sum(
+        tether_pair_flops(shapes, p["tokens"], lora_r, top, cached=False) for p in first
     )
-    per_pair = [pair_flops(shapes, p["tokens"], hyper.lora_r, shared=shared) for p in pool]
-    mean_pair_flops = sum(per_pair) / len(per_pair) if per_pair else 0.0
-    mean_pair_tokens = sum(2 * p["tokens"][0] + p["tokens"][1] + p["tokens"][2] for p in pool) / (
-        len(pool) or 1
+    known = {p["proposal_id"] for p in first}
+    retrain_flops = sum(
+        tether_pair_flops(shapes, p["tokens"], lora_r, top, cached=p["proposal_id"] in known)
+        for p in more
     )
-    rate = run_row["achieved_flops"]
+    runs = [
+        _tether_row("Tether, first run", one, first_flops, len(first)),
+        _tether_row(
+            f"Tether, retrain (+{len(more) - len(first)} pairs)", two, retrain_flops, len(more)
+        ),
+    ]
+    stock_flops = sum(stock_pair_flops(shapes, p["tokens"], lora_r) for p in first[:stock_n])
+    if stock["status"] == "done":
+        sm = stock["metrics"]["candidate"]
+        runs.append(
+            _row(
+                "stock TRL DPOTrainer + PEFT all-linear",
+                pairs=stock["pairs"],
+                status="done",
+                reason="",
+                prepare=stock["prepare_seconds"],
+                train=stock["train_seconds"],
+                steps=stock["steps"],
+                rss=stock["peak_rss"],
+                flops=stock_flops,
+                accuracy=sm["preference_accuracy"],
+                margin=sm["pairs_margin"],
+                trainable_parameters=stock["trainable_parameters"],
+            )
+        )
+    else:
+        runs.append(
+            _row(
+                "stock TRL DPOTrainer + PEFT all-linear",
+                pairs=stock_n,
+                status="failed",
+                reason=stock["reason"],
+                prepare=0.0,
+                train=0.0,
+                steps=0,
+                rss=stock["peak_rss"],
+                flops=0.0,
+                accuracy=None,
+                margin=None,
+            )
+        )
+    for row in runs:
+        row["flops_fraction"] = (
+            row["achieved_flops"] / peak["flops"] if row["achieved_flops"] else None
+        )
+    ours, retrain, base = runs
+    stock_seconds_per_pair = base["seconds"] / base["pairs"] if base["seconds"] else None
+    stock_epoch = stock_seconds_per_pair * len(first) if stock_seconds_per_pair else None
     return {
         "persona": persona,
-        "mean_tokens_per_pair": mean_pair_tokens,
-        "mean_prompt_tokens": sum(p["tokens"][0] for p in pool) / (len(pool) or 1),
-        "gflop_per_pair": mean_pair_flops / 1e9,
-        # what 200 pairs (one epoch) cost: at this machine's matmul peak, and at this run's rate
-        "minutes_200_pairs_at_peak": 200 * mean_pair_flops / peak["flops"] / 60,
-        "minutes_200_pairs_at_measured_rate": 200 * mean_pair_flops / rate / 60 if rate else None,
-        "pairs_available": len(pool),
+        "pairs": len(first),
+        "extra": len(more) - len(first),
+        "stock_pairs": stock_n,
+        "stock_extrapolated": stock_n < len(first),
+        "stock_epoch_seconds": stock_epoch,
+        "speedup": stock_epoch / ours["seconds"] if stock_epoch and ours["seconds"] else None,
+        "retrain_share": retrain["seconds"] / ours["seconds"] if ours["seconds"] else None,
+        "accuracy_gap": (
+            base["preference_accuracy"] - ours["preference_accuracy"]
+            if base["preference_accuracy"] is not None and ours["preference_accuracy"] is not None
+            else None
+        ),
+        "lora_layers": r1.lora_layers,
+        "mean_tokens_per_pair": sum(
+            2 * p["tokens"][0] + p["tokens"][1] + p["tokens"][2] for p in first
+        )
+        / (len(first) or 1),
+        "mean_prompt_tokens": sum(p["tokens"][0] for p in first) / (len(first) or 1),
         "heldout": len(held),
         "max_length": MAX_LENGTH,
         "context_lines": CONTEXT_LINES,
@@ -584,8 +727,8 @@ def run(
         "pairs_too_long": len(made) - len(fits),
         "prepare_seconds": prep_s,
         "matmul_peak": peak,
+        "load_average": load,
         "shapes": shapes,
-        "runs": [run_row],
-        "curve": curve,
+        "runs": runs,
         "generation": generation,
     }

@@ -153,6 +153,15 @@ class TrainingSettings(_Section):
         "layers below are frozen: they run once per pair, shared by the policy and the "
         "reference, and their output is cached for retraining.",
     )
+    incremental: bool = Field(
+        True,
+        description="A retrain continues the active adapter on the new pairs plus as many "
+        "older ones replayed (replay_ratio), instead of starting over from the base model; "
+        "`tether train --force` starts over.",
+    )
+    replay_ratio: float = Field(
+        1.0, ge=0, description="Older pairs replayed per new pair in an incremental retrain."
+    )
     cache_mb: int = Field(
         2048,
         ge=0,

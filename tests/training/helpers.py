@@ -82,9 +82,12 @@ def proposal(pid: str, name: str, original: str, proposed: str, **extra: Any) ->
     )
 
 
-async def record_corrections(store: DecisionStore, count: int, *, prefix: str = "c") -> None:
-    """`count` proposals of untyped code, each corrected by the user to typed code."""
-    for i, (name, op) in enumerate(FUNCTIONS[:count]):
+async def record_corrections(
+    store: DecisionStore, count: int, *, prefix: str = "c", start: int = 0
+) -> None:
+    """`count` proposals of untyped code, each corrected by the user to typed code
+    (functions `start`… of FUNCTIONS, so later calls can add new, different ones)."""
+    for i, (name, op) in enumerate(FUNCTIONS[start : start + count], start=start):
         original = f"def {name}(a, b): return a{op}b\n"
         p = proposal(f"{prefix}{i:03d}", name, original, untyped(name, op))
         await store.add_proposal(p)

@@ -43,6 +43,7 @@ class Lineage(BaseModel):
     trl_config: dict[str, Any] = Field(default_factory=dict)
     lora_layers: int = 0  # K: decoder layers with LoRA; 0: all (or KTO)
     cache: dict[str, int] = Field(default_factory=dict)  # training cache hits, misses, …
+    warm_start: str | None = None  # the adapter it continued (incremental retrain), if any
     metrics: EvalReport
     gate: GateDecision
     adapter_file: str

@@ -27,10 +27,13 @@ from filelock import FileLock, Timeout
 from tether.config import Settings, TrainingSettings
 from tether.core import processes
 from tether.core.types import USER_VERDICTS, Actor, new_id, utcnow
+from tether.decisions.models import AdapterRow
 from tether.decisions.store import DecisionStore
 from tether.paths import WorkspacePaths
 from tether.training.dataset import TrainingData, data_hash, load_training_data, write_jsonl
 from tether.training.gate import judge
+from tether.training.incremental import IncrementalPlan, why_not_incremental
+from tether.training.incremental import plan as incremental_plan
 from tether.training.lineage import ADAPTER_FILE, Lineage, software_versions
 from tether.training.models import (
     Hyperparameters,
@@ -247,6 +250,11 @@ class TrainingManager:
                 active_dir,
             )
             active_dir = None
+        warm = None  # continue the active adapter on what is new (training.incremental)
+        if s.incremental and not force and active is not None and active_dir is not None:
+            warm = self._incremental(data, method, active)
+            if warm is not None:
+                rows = warm.rows
         hyper = Hyperparameters.of(s, max_steps=max_steps if max_steps is not None else s.max_steps)
         job_dir.mkdir(parents=True, exist_ok=True)
         job = TrainingJob(
@@ -265,6 +273,7 @@ class TrainingManager:
             checkpoint_dir=str(checkpoints[1]) if checkpoints else None,
             cache_dir=str(self.paths.root / "cache" / "training"),
             cache_mb=s.cache_mb,
+            warm_start=str(active_dir) if warm else None,
         )
         write_jsonl(job.train_file, rows)
         write_jsonl(job.heldout_pairs_file, (p.trl() for p in data.pairs_heldout))
@@ -321,6 +330,7 @@ class TrainingManager:
             trl_config=report.trl_config,
             lora_layers=report.lora_layers,
             cache=report.cache,
+            warm_start=warm.parent if warm else None,
         )
         await self.registry.record(Path(job.output_dir), lineage)
         return common.model_copy(
@@ -344,8 +354,19 @@ class TrainingManager:
                 "cache": report.cache,
                 "prepare_seconds": report.prepare_seconds,
                 "warnings": report.warnings,
+                "warm_start": warm.parent if warm else None,
             }
         )
+
+    def _incremental(
+        self, data: TrainingData, method: str, active: AdapterRow
+    ) -> IncrementalPlan | None:
+        base_name = str(self.base_model) if self.base_model else EMBEDDED_NAME
+        why = why_not_incremental(active.lineage, self.settings, method, base_name)
+        if why:
+            log.info("training from the base model: %s", why)
+            return None
+        return incremental_plan(data, self.settings, active.lineage, active.version)
 
     async def _trained_on(self, digest: str) -> str | None:
         """The newest adapter's version when it was trained on exactly this data."""

@@ -76,6 +76,7 @@ class TrainingJob(BaseModel):
     # the workspace's training cache (frozen-layer outputs, reference log-probs); None: off
     cache_dir: str | None = None
     cache_mb: int = 0
+    warm_start: str | None = None  # an adapter dir to continue (incremental retrain)
 
 
 class ProgressEvent(BaseModel):
@@ -175,6 +176,7 @@ class TrainingResult(BaseModel):
     cache: dict[str, int] = Field(default_factory=dict)  # training cache hits, misses…
     prepare_seconds: float | None = None  # frozen layers + reference, before the loop
     warnings: list[str] = Field(default_factory=list)
+    warm_start: str | None = None  # the adapter version this one continued (incremental)
 
 
 TrainingState = Literal["idle", "preparing", "training", "evaluating", "promoting", "cancelling"]

@@ -187,9 +187,19 @@ def _dpo_trainer(
         precompute_ref_log_probs=True,
         precompute_ref_batch_size=common["per_device_train_batch_size"],
     )
-    peft_config = top_layer_lora(
-        model, r=h.lora_r, alpha=h.lora_alpha, dropout=h.lora_dropout, lora_layers=h.lora_layers
-    )
+    if job.warm_start:  # incremental: continue the active adapter's weights
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, job.warm_start, is_trainable=True)
+        peft_config = None
+    else:
+        peft_config = top_layer_lora(
+            model,
+            r=h.lora_r,
+            alpha=h.lora_alpha,
+            dropout=h.lora_dropout,
+            lora_layers=h.lora_layers,
+        )
     return trainer_class()(
         model=model,
         args=config,
