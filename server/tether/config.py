@@ -121,6 +121,14 @@ class TrainingSettings(_Section):
     beta: float = Field(0.1, gt=0)
     auto_schedule: bool = True
     dedupe_threshold: float = Field(0.95, gt=0, le=1, description="Similarity of near-duplicates.")
+    verifier_weight: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="How much a verifier pair (a verified vs a refused model answer) counts "
+        "next to a user's pair: each is trained on with this probability, chosen by its "
+        "hash so a retrain picks the same ones; 0 leaves them out.",
+    )
     seed: int = Field(0, ge=0, description="Seed of LoRA init and data order.")
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     base_model: Path | None = Field(

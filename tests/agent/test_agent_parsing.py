@@ -73,8 +73,8 @@ MALFORMED = {
         "def data_path(settings, base):\n    return os.path.join(base)\n```",
         "out of range",
     ),
-    "echoes the code before": (
-        f'```python\ndef threshold(settings):\n    value = settings.get("low_stock_threshold")\n'
+    "echoes code from before, out of order": (
+        f'```python\n    value = settings.get("low_stock_threshold")\ndef threshold(settings):\n'
         f"{GOOD}\n```",
         "out of range",
     ),
@@ -100,6 +100,13 @@ def test_a_broken_original_does_not_block_edits() -> None:
         "```python\n    x = 2\n```", "    x = 1", document=doc, doc_start=8, doc_end=17
     )
     assert isinstance(out, Parsed) and out.text == "    x = 2"
+
+
+def test_context_echoed_right_around_the_answer_is_trimmed() -> None:
+    """The lines just above (and below) the selection, copied in order, are not the edit."""
+    above = '```python\ndef threshold(settings):\n    value = settings.get("low_stock_threshold")\n'
+    out = parse(f"{above}{GOOD}\n    return int(value)\n```")
+    assert isinstance(out, Parsed) and out.text == GOOD
 
 
 def test_a_copied_def_header_from_the_context_is_out_of_range() -> None:

@@ -11,13 +11,21 @@ from pathlib import Path
 
 import pytest
 
-from tether.agent import Agent, AgentRequest, load_spec
+from tether.agent import Agent, AgentRequest, AgentSpec, load_spec
 from tether.agent.providers.replay import ReplayProvider
 from tether.config import Settings
 from tether.core.diff import apply_hunks
 from tether.core.response_format import render_completion
 from tether.core.text import replace_range
 from tether.core.types import Range
+
+
+def model_spec(ws: Path) -> AgentSpec:
+    """The workspace's spec with ruff off: these tests are about the model's answers, which
+    ruff's own fixes would otherwise replace (tests/agent/test_agent_tools.py has ruff on)."""
+    spec = load_spec(ws)
+    return spec.model_copy(update={"tools": spec.tools.model_copy(update={"ruff": False})})
+
 
 SETTINGS_PY = "src/settings.py"
 IMPROVED = "    if value is None:\n        return 5"
@@ -52,7 +60,7 @@ def request(
 
 def agent_for(ws: Path, tmp_path: Path, *entries: dict[str, object], **settings: object) -> Agent:
     s = Settings(model=f"replay:{replay_file(tmp_path, *entries)}", **settings)  # type: ignore[arg-type]
-    return Agent(s, load_spec(ws), None, ws)
+    return Agent(s, model_spec(ws), None, ws)
 
 
 async def test_replay_end_to_end_gives_a_checked_proposal(workspace: Path, tmp_path: Path) -> None:
@@ -65,7 +73,7 @@ async def test_replay_end_to_end_gives_a_checked_proposal(workspace: Path, tmp_p
     # widened to whole lines
     assert p.range.start.character == 0 and p.original == "    if value == None:\n        return 5"
     assert p.proposed == IMPROVED
-    assert p.rationale == "Compare with `is None`."
+    assert p.rationale_headline == "Compare with `is None`."
     assert p.completion == answer and p.candidates[0].completion == answer
     assert (p.role, p.model, p.adapter_version, p.version) == (
         "student",
@@ -213,12 +221,12 @@ async def test_teacher_sees_no_secrets_and_its_answer_gets_them_back(
         name="teacher.jsonl",
     )
     settings = Settings(model=f"replay:{student}", teacher=f"replay:{teacher}")
-    agent = Agent(settings, load_spec(workspace), None, workspace)
+    agent = Agent(settings, model_spec(workspace), None, workspace)
     result = await agent.propose(request(workspace, path="src/client.py", needle="key = "))
     [p] = result.proposals
     assert (p.role, p.model) == ("teacher", "replay:teacher.jsonl")
     assert "student has 0 decisions" in result.route.reason  # type: ignore[union-attr]
-    assert p.rationale == "Use an f-string."
+    assert p.rationale_headline == "Use an f-string."
     sent = json.dumps(agent.teacher.requests)  # type: ignore[union-attr]
     assert "sk-abcdefghij" not in sent and "ops@example.com" not in sent
     assert "[REDACTED_API_KEY_1]" in sent
@@ -237,7 +245,7 @@ async def test_never_send_paths_stay_local(workspace: Path, tmp_path: Path) -> N
     teacher = replay_file(tmp_path, {"completion": "never"}, name="t.jsonl")
     agent = Agent(
         Settings(model=f"replay:{student}", teacher=f"replay:{teacher}", shadow=True),
-        load_spec(workspace),
+        model_spec(workspace),
         None,
         workspace,
     )
@@ -259,14 +267,14 @@ async def test_shadow_mode_offers_both_answers_as_candidates(
     )
     agent = Agent(
         Settings(model=f"replay:{student}", teacher=f"replay:{teacher}", shadow=True),
-        load_spec(workspace),
+        model_spec(workspace),
         None,
         workspace,
     )
     [p] = (await agent.propose(request(workspace))).proposals
     assert [c.text for c in p.candidates] == [other, IMPROVED]  # the routed role first
     assert [c["role"] for c in p.meta["candidates"]] == ["teacher", "student"]
-    assert p.role == "teacher" and p.rationale == "Teacher."
+    assert p.role == "teacher" and p.rationale_headline == "Teacher."
     # the training prompt is the student's own rendering (what DPO trains)
     assert p.prompt == agent.student.render_prompt(agent.student.requests[0])  # type: ignore[attr-defined]
 
@@ -287,7 +295,7 @@ async def test_a_teacher_that_is_down_falls_back_to_the_student(
         ollama_host=f"http://127.0.0.1:{unused_port()}",
         request_timeout=5,
     )
-    agent = Agent(settings, load_spec(workspace), None, workspace)
+    agent = Agent(settings, model_spec(workspace), None, workspace)
     result = await agent.propose(request(workspace))
     [p] = result.proposals
     assert p.role == "student"

@@ -14,13 +14,21 @@ from typing import Any
 import pytest
 from tether_tiny_models import save_lora_adapter
 
-from tether.agent import Agent, AgentRequest, load_spec
+from tether.agent import Agent, AgentRequest, AgentSpec, load_spec
 from tether.agent.prompting import Message
 from tether.agent.providers.embedded import EmbeddedProvider
 from tether.agent.providers.replay import ReplayProvider
 from tether.config import Settings
 from tether.core.response_format import render_completion
 from tether.core.types import Range
+
+
+def model_spec(ws: Path) -> AgentSpec:
+    """The workspace's spec with ruff off: these tests are about the model's answers, which
+    ruff's own fixes would otherwise replace (tests/agent/test_agent_tools.py has ruff on)."""
+    spec = load_spec(ws)
+    return spec.model_copy(update={"tools": spec.tools.model_copy(update={"ruff": False})})
+
 
 ANSWERS = [
     "    if value is None:\n        return 5",
@@ -63,7 +71,7 @@ def _agent(ws: Path, tmp_path: Path, scorer: EmbeddedProvider, **settings: Any) 
     replay = tmp_path / "replay.jsonl"
     replay.write_text(json.dumps({"completions": _completions()}) + "\n")
     s = Settings(model=f"replay:{replay}", candidates=3, **settings)
-    return Agent(s, load_spec(ws), None, ws, student=ScoredReplay(replay, scorer))
+    return Agent(s, model_spec(ws), None, ws, student=ScoredReplay(replay, scorer))
 
 
 @pytest.fixture

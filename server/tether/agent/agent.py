@@ -49,7 +49,7 @@ from tether.agent.providers import (
 from tether.agent.redact import Redactor, redact_messages
 from tether.agent.routing import Acceptance, AcceptanceTracker, Route, choose_route
 from tether.agent.spec import AgentSpec, TaskSpec
-from tether.agent.spot_prompting import spot_context, spot_messages
+from tether.agent.spot_prompting import spot_budget, spot_context, spot_messages
 from tether.agent.spots import RangeText, apply_edits, disjoint, edits_between, spots
 from tether.agent.tools.commands import CommandCheck
 from tether.agent.tools.ruff import SAFETY_RULES, Finding, Ruff, ToolUnavailable
@@ -206,6 +206,7 @@ class Agent:
         cancel: asyncio.Event | None,
         hints: dict[str, Any],
         redactor: Redactor | None,
+        max_new_tokens: int | None = None,
     ) -> Generation:
         provider = self.teacher if role == "teacher" else self.student
         assert provider is not None
@@ -216,7 +217,9 @@ class Agent:
         gen = await provider.generate(
             sent,
             n=n,
-            max_new_tokens=self.settings.max_new_tokens,
+            max_new_tokens=min(
+                max_new_tokens or self.settings.max_new_tokens, self.settings.max_new_tokens
+            ),
             temperature=self.settings.temperature,
             cancel=cancel,
             hints=hints,
@@ -413,7 +416,13 @@ class Agent:
             msgs = spot_messages(self.spec, work.req.path, work.rt, spot, memory)
             try:
                 gen = await self._ask(
-                    route.role, msgs, self.settings.candidates, cancel, hints, redactor
+                    route.role,
+                    msgs,
+                    self.settings.candidates,
+                    cancel,
+                    hints,
+                    redactor,
+                    spot_budget(work.rt.text[spot.start : spot.end]),
                 )
             except ProviderError as exc:
                 if work.candidates:  # ruff's fixes still stand on their own

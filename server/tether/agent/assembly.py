@@ -20,6 +20,13 @@ from tether.core.response_format import render_completion
 from tether.core.types import Candidate as ProposalCandidate
 from tether.core.types import Proposal, Range
 
+_DESCRIBE = {
+    "docstring": "Adds documentation to the selected code.",
+    "type-hints": "Adds type hints to the selected code.",
+    "rewrite": "Rewrites the selected lines.",
+    "ask": "Does what you asked for in the selected lines.",
+}
+
 
 def heuristic_order(cands: Sequence[Candidate]) -> list[Candidate]:
     """Without an adapter to ask: more findings fixed first, then ruff's own fixes, then the
@@ -71,7 +78,7 @@ def build_proposal(
     chosen = ranked[0]
     class_key, risk = classify(path, task, language, original, chosen.text, classes, chosen.kind)
     verdict = verdicts[id(chosen)]
-    rationale = chosen.rationale.strip() or f"Tether suggests a change ({task})"
+    rationale = chosen.rationale.strip() or _DESCRIBE.get(chosen.kind, f"A change for {task}.")
     checked = checked_line(verdict)
     meta = {
         **meta,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tether.agent.parsing import ParseFailure, parse_completion
+from tether.agent.prompting import EXAMPLE_RATIONALES
 from tether.agent.providers import Generation
 from tether.agent.spots import Edit, RangeText, Spot, apply_edits, disjoint
 from tether.agent.tools.ruff import Finding
@@ -156,7 +157,8 @@ def range_candidates(
             Candidate(
                 text=parsed.text,
                 completion=completion,
-                rationale=parsed.rationale,
+                # a sentence copied from the prompt's worked example says nothing about this edit
+                rationale="" if parsed.rationale in EXAMPLE_RATIONALES else parsed.rationale,
                 source=role,
                 kind="",  # assigned from the change itself (`kinds.kind_of`)
                 prompt=gen.prompt,

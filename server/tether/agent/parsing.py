@@ -83,6 +83,45 @@ def _norm(s: str) -> str:
 _HEADER = re.compile(r"^(?:async\s+)?(?:def|class)\s")
 
 
+def _trim_echo(code: str, original: str, before: str, after: str) -> str:
+    """Drop context lines the model copied around its answer, when that is all they are.
+
+    Small models often start their answer with the line above the selection, or end it
+    with the line below. Those exact lines (in order, adjacent to the selection) are not
+    part of the edit; what remains is still checked like any answer.
+    """
+    lines = code.split("\n")
+    above = [ln.strip() for ln in before.split("\n") if ln.strip()]
+    below = [ln.strip() for ln in after.split("\n") if ln.strip()]
+    first_orig = next((ln.strip() for ln in original.split("\n") if ln.strip()), None)
+    n = 0
+    while (
+        n < len(lines) - 1
+        and above
+        and lines[n].strip()
+        and lines[n].strip() != first_orig
+        and lines[n].strip() in above
+    ):
+        n += 1
+    # only a run that ends exactly where the selection starts is an echo
+    if n and [ln.strip() for ln in lines[:n]] != above[-n:]:
+        n = 0
+    m = 0
+    last_orig = next((ln.strip() for ln in reversed(original.split("\n")) if ln.strip()), None)
+    while (
+        m < len(lines) - n - 1
+        and below
+        and lines[-1 - m].strip()
+        and lines[-1 - m].strip() != last_orig
+        and lines[-1 - m].strip() in below
+    ):
+        m += 1
+    if m and [ln.strip() for ln in lines[len(lines) - m :]] != below[:m]:
+        m = 0
+    kept = lines[n : len(lines) - m if m else None]
+    return "\n".join(kept) if any(ln.strip() for ln in kept) else code
+
+
 def _repeats_context(code: str, original: str, before: str, after: str) -> bool:
     """Whether the block copies code from outside the selection.
 
@@ -173,6 +212,7 @@ def parse_completion(
         if original.strip():
             return ParseFailure("empty code block: the model proposed deleting the selection")
         return ParseFailure("empty code block: nothing to insert")
+    code = _trim_echo(code, original, before, after)
     code = _reindent(code, original)
     if "\r\n" in original and "\r\n" not in code:
         code = code.replace("\n", "\r\n")

@@ -84,6 +84,10 @@ _BUILTIN_EXAMPLES: dict[str, _Example] = {
 }
 
 
+#: The worked examples' sentences: an answer that repeats one did not describe its own edit.
+EXAMPLE_RATIONALES = frozenset(e.rationale for e in _BUILTIN_EXAMPLES.values())
+
+
 def fenced(code: str, language: str) -> str:
     body = code if code.endswith("\n") or not code else code + "\n"
     return f"{FENCE}{language}\n{body}{FENCE}"

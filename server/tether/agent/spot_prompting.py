@@ -117,3 +117,13 @@ def spot_context(rt: RangeText, spot: Spot) -> tuple[str, str]:
     before = "\n".join(doc_lines[max(0, spot.first - CONTEXT_LINES) : spot.first])
     after = "\n".join(doc_lines[spot.last + 1 : spot.last + 1 + CONTEXT_LINES])
     return before, after
+
+
+def spot_budget(code: str) -> int:
+    """New tokens a spot's answer may take: a sentence plus the lines, with room to spare.
+
+    Python code runs about three characters a token in SmolLM2's tokenizer; an answer that
+    needs twice the spot's length plus a sentence has wandered off, and stopping it early
+    keeps a request within seconds on a CPU.
+    """
+    return 48 + (2 * len(code)) // 3

@@ -19,6 +19,9 @@ from tether.agent.tools.ruff import Finding
 
 #: Rules whose fix rewrites the loop around the finding, not the line it points at.
 LOOP_RULES = frozenset({"PERF401", "PERF402", "SIM110", "SIM111", "SIM113"})
+#: Rules no one-statement edit can fix (the fix reaches statements after it, or renames):
+#: the model is not asked, ruff's finding stays for the user to see.
+NO_SPOT_RULES = frozenset({"SIM115", "B006", "B008", "E741", "E501", "C901", "PERF203"})
 #: Rules whose fix is a docstring under a def/class header.
 DOCSTRING_PREFIX = "D1"
 #: Spots longer than this are not given to the model (it cannot rewrite them reliably).
@@ -195,7 +198,7 @@ def spots(
         return []
     found: list[Spot] = []
     for f in findings:
-        if f.fixable or not rt.inside(f):
+        if f.fixable or not rt.inside(f) or f.rule in NO_SPOT_RULES:
             continue
         spot = spot_for(tree, rt, f)
         if spot is None or any(s.start < spot.end and spot.start < s.end for s in found):

@@ -180,6 +180,13 @@ def uses(tree: ast.Module, first: int, last: int) -> _Uses:
     # a method's name is how it is called, not a value it uses: `result.append` becoming
     # `result.extend` keeps using `result`
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    # a comprehension's variable lives in the comprehension: binding it changes nothing outside
+    local = {
+        id(t)
+        for c in ast.walk(tree)
+        if isinstance(c, ast.comprehension)
+        for t in ast.walk(c.target)
+    }
     for node in ast.walk(tree):
         line = getattr(node, "lineno", None)
         if line is None or not first <= line <= last:
@@ -192,13 +199,17 @@ def uses(tree: ast.Module, first: int, last: int) -> _Uses:
                 continue
             if isinstance(node.ctx, ast.Load):
                 out.reads.add(name)
-            else:
+            elif id(node) not in local:
                 out.stores.add(name)
         elif (
             isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
         ):
             out.words |= _words(node.value)
     return out
+
+
+def _line_count(text: str) -> int:
+    return max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
 
 
 def _lost_inputs(before: _Uses, after: _Uses) -> str | None:
@@ -214,6 +225,9 @@ def _lost_inputs(before: _Uses, after: _Uses) -> str | None:
     words = sorted(before.words - after.words)
     if words:
         return f"it drops the text {', '.join(repr(w) for w in words[:3])}"
+    assigned = sorted(after.stores - before.stores)
+    if assigned:
+        return f"it assigns {', '.join(f'`{a}`' for a in assigned[:3])}, which the code did not"
     return None
 
 
@@ -267,8 +281,8 @@ class Verifier:
             passed.append(DOCS_ONLY)
         elif cand.from_model and not s.free_form:
             first = s.first_line + 1
-            old = uses(self._tree, first, first + max(1, s.original.count("\n")) - 1)
-            new = uses(new_tree, first, first + max(1, cand.text.count("\n") + 1) - 1)
+            old = uses(self._tree, first, first + _line_count(s.original) - 1)
+            new = uses(new_tree, first, first + _line_count(cand.text) - 1)
             lost = _lost_inputs(old, new)
             if lost:
                 return f"drops behaviour: {lost}", passed, None

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from tether.decisions import StoreError
-    from tether.publish.export import ExportSummary, export, load_clean, rows_for
+    from tether.publish.export import export, load_clean, rows_for, summarize
     from tether.training.redaction import RedactorMissing
 
     settings = settings_for(args)
@@ -51,13 +51,7 @@ async def _run(args: argparse.Namespace) -> int:
                 rows = rows_for(args.format, data, threshold=settings.training.dedupe_threshold)
                 for row in rows:
                     sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
-                summary = ExportSummary(
-                    format=args.format,
-                    path="-",
-                    rows=len(rows),
-                    duplicates_removed=data.exact_duplicates + data.near_duplicates,
-                    redactions=data.redactions,
-                )
+                summary = summarize(args.format, "-", len(rows), data)
             else:
                 summary = await export(store, args.format, Path(args.output), settings.training)
     except RedactorMissing as exc:
@@ -72,8 +66,9 @@ async def _run(args: argparse.Namespace) -> int:
     else:
         print(
             f"{summary.rows} {summary.format} rows written to {summary.path} "
-            f"({summary.duplicates_removed} duplicates removed, {summary.redactions} secrets "
-            "redacted)",
+            f"({summary.user_signals} of your decisions' signals, {summary.verifier_pairs} "
+            f"verifier pairs; {summary.duplicates_removed} duplicates removed, "
+            f"{summary.redactions} secrets redacted)",
             file=sys.stderr,
         )
     return 0

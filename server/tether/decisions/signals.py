@@ -6,6 +6,9 @@
 - accepted with a subset of hunks → DPO pair (chosen = the partially applied text).
 - candidate k picked among several → DPO pairs k against each of the others.
 - rejected, then rewritten by hand (`rewritten`) → DPO pair (chosen = the user's text).
+- a model answer the verifier passed and one it refused, for the same prompt → a verifier
+  pair (source "verifier"), read from the proposal's `proposed` row: labelled by tools, not
+  by the user, so it trains validity with its own weight and is never profile evidence.
 Decisions taken by the policy are never evidence. The prompt is always the exact one the
 proposal was made with, and the user's own text is rendered in the model's answer format.
 """
@@ -25,7 +28,9 @@ from tether.decisions.models import DecisionRecord
 if TYPE_CHECKING:
     from tether.decisions.store import DecisionStore
 
-Source = Literal["accept", "reject", "correction", "partial", "pick", "rewrite"]
+Source = Literal["accept", "reject", "correction", "partial", "pick", "rewrite", "verifier"]
+#: Signals a person gave; the rest (verifier pairs) were labelled by tools.
+USER_SOURCES = frozenset({"accept", "reject", "correction", "partial", "pick", "rewrite"})
 
 
 class _Example(BaseModel):
@@ -53,7 +58,8 @@ class Signals(BaseModel):
 
     @property
     def labels(self) -> int:
-        return len(self.kto) + len(self.dpo)
+        """Signals a person gave (verifier pairs are not: they never trigger training)."""
+        return len(self.kto) + sum(p.source in USER_SOURCES for p in self.dpo)
 
 
 def _user_text(proposal: Proposal, text: str) -> str:
@@ -66,6 +72,29 @@ def _completion(proposal: Proposal, index: int | None = None) -> str:
     return proposal.completion or render_completion(proposal.proposed, proposal.language)
 
 
+def _verifier_pairs(rec: DecisionRecord, proposal: Proposal | None) -> list[DPOPair]:
+    if proposal is None:
+        return []
+    out: list[DPOPair] = []
+    for pair in proposal.meta.get("verifier_pairs") or []:
+        try:
+            out.append(
+                DPOPair(
+                    prompt=pair["prompt"],
+                    chosen=pair["chosen"],
+                    rejected=pair["rejected"],
+                    proposal_id=proposal.id,
+                    seq=rec.seq,
+                    ts=rec.ts,
+                    class_key=proposal.class_key,
+                    source="verifier",
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue  # a malformed entry teaches nothing; the rest still count
+    return out
+
+
 def extract_signals(
     records: Iterable[DecisionRecord], proposals: Mapping[str, Proposal]
 ) -> Signals:
@@ -73,6 +102,9 @@ def extract_signals(
     kto: dict[str, KTOExample] = {}
     dpo: list[DPOPair] = []
     for rec in records:
+        if rec.outcome == Outcome.PROPOSED and rec.proposal_id is not None:
+            dpo += _verifier_pairs(rec, proposals.get(rec.proposal_id))
+            continue
         if rec.actor != Actor.USER or rec.proposal_id is None:
             continue
         proposal = proposals.get(rec.proposal_id)

@@ -45,6 +45,8 @@ class ExportSummary(BaseModel):
     rows: int
     duplicates_removed: int
     redactions: int
+    verifier_pairs: int = 0  # tool-labelled pairs (dpo/kto formats only; counted apart)
+    user_signals: int = 0  # pairs and labels a person gave
 
 
 @dataclass
@@ -62,19 +64,29 @@ def prompt_messages(prompt: str) -> list[dict[str, str]]:
 
 def _desirable(data: CleanData, threshold: float) -> list[_Desirable]:
     items = [_Desirable(k.prompt, k.completion, k.seq) for k in data.labels if k.label]
-    items += [_Desirable(p.prompt, p.chosen, p.seq) for p in data.pairs]
+    # a verified answer is valid, not preferred: only the user's own choices are examples
+    items += [_Desirable(p.prompt, p.chosen, p.seq) for p in data.pairs if p.source != "verifier"]
     kept, _ = dedupe(items, lambda d: (d.prompt, d.completion), threshold=threshold)
     return kept
 
 
+def _signal(source: str) -> str:
+    return "verifier" if source == "verifier" else "user"
+
+
 def rows_for(fmt: str, data: CleanData, *, threshold: float = 0.95) -> list[dict[str, Any]]:
     if fmt == "dpo":
-        return [p.trl() for p in data.pairs]
+        return [{**p.trl(), "signal": _signal(p.source)} for p in data.pairs]
     if fmt == "kto":
-        rows = [k.trl() for k in data.labels]
+        rows = [{**k.trl(), "signal": "user"} for k in data.labels]
         for p in data.pairs:
-            rows.append({"prompt": p.prompt, "completion": p.chosen, "label": True})
-            rows.append({"prompt": p.prompt, "completion": p.rejected, "label": False})
+            signal = _signal(p.source)
+            rows.append(
+                {"prompt": p.prompt, "completion": p.chosen, "label": True, "signal": signal}
+            )
+            rows.append(
+                {"prompt": p.prompt, "completion": p.rejected, "label": False, "signal": signal}
+            )
         return rows
     good = _desirable(data, threshold)
     if fmt == "sft":
@@ -127,6 +139,20 @@ def write_jsonl_atomic(path: Path, rows: Iterable[dict[str, Any]]) -> int:
     return n
 
 
+def summarize(fmt: str, path: str, rows: int, data: CleanData) -> ExportSummary:
+    """What an export wrote, with the tool-labelled pairs counted apart from the user's."""
+    verifier = sum(p.source == "verifier" for p in data.pairs)
+    return ExportSummary(
+        format=fmt,
+        path=path,
+        rows=rows,
+        duplicates_removed=data.exact_duplicates + data.near_duplicates,
+        redactions=data.redactions,
+        verifier_pairs=verifier if fmt in ("dpo", "kto") else 0,
+        user_signals=len(data.pairs) - verifier + len(data.labels),
+    )
+
+
 async def load_clean(store: Any, settings: TrainingSettings) -> CleanData:
     from tether.decisions.signals import load_signals
 
@@ -139,10 +165,4 @@ async def export(store: Any, fmt: str, out: Path, settings: TrainingSettings) ->
     data = await load_clean(store, settings)
     rows = rows_for(fmt, data, threshold=settings.dedupe_threshold)
     n = write_jsonl_atomic(out, rows)
-    return ExportSummary(
-        format=fmt,
-        path=str(out),
-        rows=n,
-        duplicates_removed=data.exact_duplicates + data.near_duplicates,
-        redactions=data.redactions,
-    )
+    return summarize(fmt, str(out), n, data)

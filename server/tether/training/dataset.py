@@ -66,6 +66,12 @@ class CleanData(BaseModel):
 
 
 class TrainingData(BaseModel):
+    """The user's signals split into train and held-out; verifier pairs train only.
+
+    Held-out rows judge an adapter against what the user decided, so tool-labelled pairs
+    are never among them.
+    """
+
     pairs_train: list[PairRow]
     pairs_heldout: list[PairRow]
     labels_train: list[LabelRow]
@@ -75,6 +81,8 @@ class TrainingData(BaseModel):
     redactions: int = 0
     exact_duplicates: int = 0
     near_duplicates: int = 0
+    verifier_pairs: int = 0  # verifier pairs in pairs_train (after weighting)
+    verifier_available: int = 0  # verifier pairs in the log (before weighting)
 
     def method(self, settings: TrainingSettings) -> Method:
         """DPO once there are enough pairs; KTO (which also uses pairs, unpaired) before."""
@@ -175,6 +183,9 @@ def build_training_data(
     redact: RedactFn | None = None,
 ) -> TrainingData:
     data = clean(signals, threshold=settings.dedupe_threshold, redact=redact)
+    verifier = [p for p in data.pairs if p.source == "verifier"]
+    data.pairs = [p for p in data.pairs if p.source != "verifier"]
+    weighted = [p for p in verifier if _kept(p, settings.verifier_weight)]
     everything: list[PairRow | LabelRow] = [*data.pairs, *data.labels]
 
     def judgeable(held: list[PairRow | LabelRow]) -> bool:
@@ -185,7 +196,7 @@ def build_training_data(
     held = held_out_ids(everything, settings.held_out_fraction, judgeable)
     seqs = [x.seq for x in everything]
     out = TrainingData(
-        pairs_train=[p for p in data.pairs if p.proposal_id not in held],
+        pairs_train=[p for p in data.pairs if p.proposal_id not in held] + weighted,
         pairs_heldout=[p for p in data.pairs if p.proposal_id in held],
         labels_train=[k for k in data.labels if k.proposal_id not in held],
         labels_heldout=[k for k in data.labels if k.proposal_id in held],
@@ -199,9 +210,19 @@ def build_training_data(
         redactions=data.redactions,
         exact_duplicates=data.exact_duplicates,
         near_duplicates=data.near_duplicates,
+        verifier_pairs=len(weighted),
+        verifier_available=len(verifier),
     )
     out.data_hash = data_hash(out)
     return out
+
+
+def _kept(pair: PairRow, weight: float) -> bool:
+    """Whether a verifier pair is trained on: with probability `weight`, by its own hash."""
+    if weight >= 1:
+        return True
+    digest = hashlib.sha256(f"{pair.prompt}\0{pair.chosen}\0{pair.rejected}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 < weight
 
 
 def data_hash(data: TrainingData) -> str:

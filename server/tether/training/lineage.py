@@ -38,6 +38,8 @@ class Lineage(BaseModel):
     data_hash: str
     decision_range: DecisionRange
     head_hash: str  # the decision log's head hash when the data was read
+    # a signed checkpoint of that head (tether.decisions.checkpoints), for `tether verify`
+    checkpoint: dict[str, Any] | None = None
     config: Hyperparameters  # from the settings, whole (Hyperparameters.of)
     # the TRL config object the worker trained with, and its LoRA config, whole
     trl_config: dict[str, Any] = Field(default_factory=dict)
@@ -52,6 +54,8 @@ class Lineage(BaseModel):
     heldout_pairs: int
     heldout_labels: int
     redactions: int
+    # tool-labelled pairs among train_examples (verified vs refused model answers)
+    verifier_pairs: int = 0
     duplicates_removed: int
     steps: int
     train_seconds: float

@@ -319,6 +319,7 @@ class TrainingManager:
             train_examples=len(rows),
             heldout_pairs=len(data.pairs_heldout),
             heldout_labels=len(data.labels_heldout),
+            verifier_pairs=data.verifier_pairs,
             redactions=data.redactions,
             duplicates_removed=data.exact_duplicates + data.near_duplicates,
             steps=report.steps,
