@@ -233,13 +233,16 @@ def explain_failure(raw: str) -> str:
     return _reason_of(raw).why
 
 
-def no_proposal(failures: Sequence[str]) -> UserMessage:
-    """Nothing survived the verifier: say why in words, most common reason first."""
+def no_proposal(failures: Sequence[str], tried: str = "") -> UserMessage:
+    """Nothing survived the verifier: say what was tried and why, most common reason first."""
     failures = [f for f in failures if f and f != "cancelled"]
+    what = "No suggestion for this selection"
+    if tried and tried != "nothing":
+        what += f" (tried {tried})"
     if not failures:
         return message(
             "no_proposal",
-            "No suggestion for this selection",
+            what,
             "the model found nothing to change",
             _AGAIN,
             ACTION_RETRY,
@@ -256,7 +259,7 @@ def no_proposal(failures: Sequence[str]) -> UserMessage:
         actions += [a for a in reason.actions if a not in actions]
     return UserMessage(
         code="no_proposal",
-        what="No suggestion for this selection",
+        what=what,
         why="; ".join(whys),
         fix=ranked[0].fix,
         actions=[Action.of(a) for a in actions[:3]],
@@ -324,7 +327,7 @@ def for_exception(exc: BaseException) -> UserMessage:
     """The message for any exception a request handler raised."""
     failures = getattr(exc, "failures", None)
     if failures:
-        return no_proposal(list(failures))
+        return no_proposal(list(failures), str(getattr(exc, "tried", "") or ""))
     kind = getattr(exc, "kind", None)
     if isinstance(kind, str):
         return for_kind(kind, str(exc))

@@ -64,10 +64,18 @@ class AgentFailed(ServiceError):
 
     kind = "agent_failed"
 
-    def __init__(self, message: str, failures: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, failures: Sequence[str] = (), tried: str = "") -> None:
         super().__init__(message)
         # the raw reasons nothing survived (tether.core.messages.no_proposal words them)
         self.failures = list(failures)
+        self.tried = tried  # what the agent tried, in words ("1 ruff fix and 4 model answers")
+
+    @classmethod
+    def nothing_survived(cls, failures: Sequence[str], tried: str = "") -> AgentFailed:
+        """No candidate passed the checks: the message says what was tried, why, what to do."""
+        from tether.core.messages import no_proposal
+
+        return cls(no_proposal(list(failures), tried).text(), failures, tried)
 
 
 class TrainingBusy(ServiceError):

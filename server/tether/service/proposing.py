@@ -168,7 +168,7 @@ class Proposing:
             raise
         outcome.failures = list(result.failures)
         if not outcome.proposals and outcome.failures:
-            raise AgentFailed("no proposal: " + "; ".join(outcome.failures), outcome.failures)
+            raise AgentFailed.nothing_survived(outcome.failures, result.tried)
         return outcome
 
     def _show_unpresented(self, admission: asyncio.Task[ProposeOutcome]) -> None:
