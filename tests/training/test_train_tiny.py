@@ -80,6 +80,10 @@ async def test_train_promote_lineage_refuse_a_sabotaged_candidate_and_roll_back(
     at_training = (await ws_store.decisions(until_seq=lineage.decision_range.head_seq))[-1]
     assert lineage.head_hash == lineage.decision_range.head_hash == at_training.hash
     assert lineage.decision_range.first_seq == 3  # add, accept, correct: first correction
+    # and a signed checkpoint of that head, which `tether verify` checks (issue 17)
+    assert lineage.checkpoint is not None and lineage.checkpoint["reason"] == "training"
+    assert lineage.checkpoint["seq"] == lineage.decision_range.head_seq
+    assert lineage.checkpoint["head_hash"] == lineage.head_hash
     assert lineage.config.lora_r == settings.training.lora_r
     assert lineage.config.learning_rate == settings.training.learning_rate
     assert lineage.metrics == first.metrics and lineage.gate.promote

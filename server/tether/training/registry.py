@@ -82,6 +82,11 @@ class AdapterRegistry:
         self.paths.adapters.mkdir(parents=True, exist_ok=True)
         target = self.paths.adapters / lineage.version
         lineage.adapter_file = str(target / ADAPTER_FILE)
+        seq = lineage.decision_range.head_seq
+        if seq > 0 and lineage.checkpoint is None:
+            # The head the data was read at, signed: verify checks the log still has it.
+            cp = await self.store.checkpoint("training", at=(seq, lineage.head_hash))
+            lineage.checkpoint = cp.model_dump(mode="json")
         write_lineage(candidate_dir, lineage)
         os.replace(candidate_dir, target)
         metrics = summary(lineage)
