@@ -119,7 +119,7 @@ async def test_bad_requests_get_clear_errors_and_lose_nothing(
     # a model answering garbage: a clear error (the next answer in the replay file)
     err = await _error(editor.propose(uri, TOTAL))
     assert err.code == REQUEST_FAILED
-    assert err.message.startswith("No suggestion for this selection: ")
+    assert err.message.startswith("No suggestion for this selection")
     assert "gave no code" in err.message and not err.message.startswith("Tether")
     msg = err.data["message"]  # the catalogue's parts and buttons, for the editor
     assert [a["id"] for a in msg["actions"]] == ["retry", "rephrase"]

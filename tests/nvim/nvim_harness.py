@@ -79,6 +79,10 @@ class Nvim:
             }
         )
         self.env.pop("VIRTUAL_ENV", None)
+        # each test loads its own copy of the plugin: setup() writes doc/tags when missing
+        plugin = tmp / "plugin"
+        shutil.copytree(REPO / "client-nvim", plugin, ignore=shutil.ignore_patterns("tags"))
+        self.env["TETHER_PLUGIN_DIR"] = str(plugin)
 
     def run(self, script: str, *args: str, timeout: float = 150) -> NvimRun:
         cmd = [str(nvim_binary()), "--clean", "--headless", "-l", str(SCRIPTS / script), *args]

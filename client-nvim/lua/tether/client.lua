@@ -41,6 +41,71 @@ function M.error_message(err)
   return (text:gsub('^Tether:%s*', '')) -- the server's messages already name it
 end
 
+--- The actions the server's message catalogue offers with an error (`data.message.actions`:
+--- {id, title}: retry, selectEnclosingFunction, rephrase, openSettings, openSpec, showLog…).
+--- @param err table|string
+--- @return { id: string, title: string }[]
+function M.error_actions(err)
+  local data = type(err) == 'table' and err.data
+  local message = type(data) == 'table' and data.message
+  local actions = type(message) == 'table' and message.actions
+  local out = {}
+  for _, a in ipairs(type(actions) == 'table' and actions or {}) do
+    if type(a) == 'table' and type(a.id) == 'string' and type(a.title) == 'string' then
+      out[#out + 1] = { id = a.id, title = a.title }
+    end
+  end
+  return out
+end
+
+--- Whether an error is the user's own cancel (nothing to show).
+--- @param err table|string
+--- @return boolean
+function M.is_cancel(err)
+  return type(err) == 'table' and err.code == -32800
+end
+
+--- Show a failure in the server's words, then offer its actions (vim.ui.select) when there
+--- are any this client can carry out. `hooks.retry(argument?)` re-sends the request (with a
+--- wider range for "select enclosing function"); `hooks.rephrase()` asks in the user's words.
+--- @param err table|string
+--- @param hooks? { retry: fun(widen: boolean?)?, rephrase: fun()? }
+function M.show_error(err, hooks)
+  if M.is_cancel(err) then
+    return
+  end
+  hooks = hooks or {}
+  M.notify(M.error_message(err), vim.log.levels.ERROR)
+  local doable = {
+    retry = hooks.retry and function() hooks.retry(false) end,
+    selectEnclosingFunction = hooks.retry and function() hooks.retry(true) end,
+    rephrase = hooks.rephrase,
+    openSettings = function() vim.cmd('help tether-setup') end,
+    openSpec = function() vim.cmd('edit .tether/agent.md') end,
+    showLog = function() vim.cmd(vim.fn.exists(':LspLog') == 2 and 'LspLog' or 'checkhealth tether') end,
+  }
+  local offered = {}
+  for _, a in ipairs(M.error_actions(err)) do
+    if doable[a.id] then
+      offered[#offered + 1] = a
+    end
+  end
+  if #offered == 0 then
+    return
+  end
+  vim.schedule(function()
+    vim.ui.select(offered, {
+      prompt = 'Tether: what now?',
+      format_item = function(a) return a.title end,
+      kind = 'tether_error',
+    }, function(choice)
+      if choice then
+        doable[choice.id]()
+      end
+    end)
+  end)
+end
+
 --- The client, or a message saying none runs; callers stop when it returns nil.
 --- @param bufnr integer?
 --- @return vim.lsp.Client?
@@ -69,8 +134,11 @@ function M.request(client, method, params, on_result, bufnr, on_error)
       if on_error then
         on_error(err)
       else
-        local what = method == 'workspace/executeCommand' and params.command or method
-        M.notify(what .. ' failed: ' .. M.error_message(err), vim.log.levels.ERROR)
+        M.show_error(err, {
+          retry = function()
+            M.request(client, method, params, on_result, bufnr)
+          end,
+        })
       end
       return
     end

@@ -66,6 +66,26 @@ function M.register()
     })
   end, { nargs = '?', range = true, desc = 'Tether: ask the agent for a proposal on the range' })
 
+  command('TetherAsk', function(args)
+    require('tether').ask({
+      instruction = args.args,
+      start_row = args.line1 - 1,
+      end_row = args.line2,
+    })
+  end, {
+    nargs = '?',
+    range = true,
+    desc = 'Tether: a request in your own words on the range (:TetherAsk make it iterative)',
+  })
+
+  command('TetherRegenerate', function()
+    require('tether').regenerate()
+  end, { desc = 'Tether: another answer instead of the proposal under the cursor' })
+
+  command('TetherRefine', function(args)
+    require('tether').refine({ instruction = args.args })
+  end, { nargs = '?', desc = 'Tether: say what should change in the proposal under the cursor' })
+
   command('TetherPin', function(args)
     local class_key, mode = args.fargs[1], args.fargs[2]
     if not class_key or not mode then

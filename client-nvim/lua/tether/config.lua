@@ -23,7 +23,7 @@ local M = {}
 --- @field root_markers string[] Files or folders that mark a workspace root.
 --- @field keymaps tether.Keymaps|false Buffer-local mappings set on attach (false: none).
 --- @field progress { echo: boolean } Show training progress in the echo area.
---- @field history { page_size: integer, diff: 'unified'|'split' }
+--- @field history { page_size: integer, diff: 'unified'|'split', layout: 'float'|'split' }
 --- @field float { border: string|string[], width: number, height: number }
 
 --- @type tether.Options
@@ -50,7 +50,7 @@ M.defaults = {
     train = '<leader>tT',
   },
   progress = { echo = true },
-  history = { page_size = 50, diff = 'unified' },
+  history = { page_size = 50, diff = 'unified', layout = 'float' },
   float = { border = 'rounded', width = 0.85, height = 0.7 },
 }
 
@@ -99,6 +99,9 @@ local function validate(opts)
   end
   if opts.history.diff ~= 'unified' and opts.history.diff ~= 'split' then
     error(("history.diff: expected 'unified' or 'split', got %q"):format(opts.history.diff), 0)
+  end
+  if opts.history.layout ~= 'float' and opts.history.layout ~= 'split' then
+    error(("history.layout: expected 'float' or 'split', got %q"):format(opts.history.layout), 0)
   end
   if type(opts.history.page_size) ~= 'number' or opts.history.page_size < 1 then
     error('history.page_size: expected a positive number', 0)

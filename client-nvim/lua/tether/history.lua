@@ -1,10 +1,14 @@
---- :TetherHistory: the decision log in a floating window; <CR> on a row shows its diff.
+--- :TetherHistory: the decision log in a floating window (or a split) sized to the screen;
+--- <Tab> on a row expands it to its details and diff, <CR> shows the diff beside the file.
 local client_mod = require('tether.client')
 local config = require('tether.config')
 local diff = require('tether.diff')
 local ui = require('tether.ui')
 
 local M = {}
+
+--- A history window is never smaller than this (it opens on "loading…").
+local MIN_SIZE = { min_width = 80, min_height = 12 }
 
 --- The open history window, if any: { buf, win, offset, total, items, filter, first_row }.
 M.view = nil
@@ -30,7 +34,13 @@ local COLUMNS = {
       return ui.when(M.value(r, 'ts'))
     end,
   },
-  { key = 'outcome', title = 'outcome' },
+  {
+    key = 'outcome',
+    title = 'outcome',
+    get = function(r)
+      return M.outcome_text(r)
+    end,
+  },
   { key = 'actor', title = 'by' },
   { key = 'path', title = 'path', max = 32 },
   {
@@ -52,20 +62,94 @@ local COLUMNS = {
   { key = 'reason', title = 'reason', max = 48 },
 }
 
---- The buffer text of one page, and the line where the first row is.
+--- An outcome in words; a partial accept names its hunks ("partly accepted: hunks 1, 3 of 3").
+--- @param row table
+--- @param total integer? hunks of the proposal, when known
+--- @return string
+function M.outcome_text(row, total)
+  local outcome = M.value(row, 'outcome') or '?'
+  if outcome ~= 'partly_accepted' then
+    return (outcome:gsub('_', ' '))
+  end
+  local hunks = M.value(row, 'hunks') or {}
+  local numbers = {}
+  for i, h in ipairs(hunks) do
+    numbers[i] = tostring(h + 1)
+  end
+  if #numbers == 0 then
+    return 'partly accepted'
+  end
+  return ('partly accepted: hunk%s %s%s'):format(
+    #numbers > 1 and 's' or '',
+    table.concat(numbers, ', '),
+    total and (' of ' .. total) or ''
+  )
+end
+
+--- The detail lines under an expanded row: outcome, reason, class, model, then its diff.
+--- @param row table
+--- @param proposal table? the tether/proposal answer, once it came
+--- @return string[]
+function M.details(row, proposal)
+  local out = {}
+  local function add(label, value)
+    if value ~= nil and value ~= '' then
+      out[#out + 1] = ('    %-10s %s'):format(label, ui.cell(value))
+    end
+  end
+  local total = proposal and type(proposal.hunks) == 'table' and #proposal.hunks or nil
+  add('outcome', M.outcome_text(row, total))
+  add('reason', M.value(row, 'reason'))
+  add('change', proposal and proposal.rationale and vim.split(proposal.rationale, '\n')[1])
+  add('class', M.value(row, 'classKey'))
+  local model = M.value(row, 'model')
+  local adapter = M.value(row, 'adapterVersion')
+  add('model', adapter and ((model or '') .. ' / ' .. adapter) or model)
+  if M.value(row, 'proposalId') then
+    if not proposal then
+      out[#out + 1] = '    (loading the diff…)'
+    else
+      for _, l in ipairs(vim.split(proposal.diff or '(no change)', '\n', { trimempty = true })) do
+        if not l:match('^%-%-%-') and not l:match('^%+%+%+') then
+          out[#out + 1] = '    ' .. l
+        end
+      end
+    end
+  end
+  out[#out + 1] = ''
+  return out
+end
+
+--- The buffer text of one page, the line of the first row, and which row each line is.
 --- @param page { items: table[], total: integer }
 --- @param offset integer
---- @return string[] lines, integer first_row
-function M.render(page, offset)
+--- @param expanded? table<integer, boolean> rows (by seq) shown with their details
+--- @param proposals? table<string, table> tether/proposal answers by id
+--- @return string[] lines, integer first_row, table<integer, integer> line_rows
+function M.render(page, offset, expanded, proposals)
+  expanded, proposals = expanded or {}, proposals or {}
   local items = page.items or {}
-  local lines = ui.table(items, COLUMNS)
+  local table_lines = ui.table(items, COLUMNS)
+  local lines = { table_lines[1], table_lines[2] }
   local first_row = 3 -- header and rule come first
+  local line_rows = {}
+  for i, row in ipairs(items) do
+    lines[#lines + 1] = table_lines[i + 2]
+    line_rows[#lines] = i
+    if expanded[row.seq] then
+      local id = M.value(row, 'proposalId')
+      for _, l in ipairs(M.details(row, id and proposals[id])) do
+        lines[#lines + 1] = l
+        line_rows[#lines] = i
+      end
+    end
+  end
   local total = page.total or #items
   local footer
   if #items == 0 then
-    footer = 'no decisions recorded yet'
+    footer = 'no decisions recorded for this workspace yet'
   else
-    footer = ('decisions %d–%d of %d   <CR> diff  > next  < previous  r refresh  q close'):format(
+    footer = ('decisions %d–%d of %d   <Tab> details  <CR> diff  > next  < previous  r refresh  q close'):format(
       offset + 1,
       offset + #items,
       total
@@ -73,7 +157,7 @@ function M.render(page, offset)
   end
   lines[#lines + 1] = ''
   lines[#lines + 1] = footer
-  return lines, first_row
+  return lines, first_row, line_rows
 end
 
 --- The history row under the cursor of the history window.
@@ -84,7 +168,8 @@ function M.row_at_cursor()
     return nil
   end
   local line = vim.api.nvim_win_get_cursor(view.win)[1]
-  return view.items[line - view.first_row + 1]
+  local index = view.line_rows and view.line_rows[line] or (line - view.first_row + 1)
+  return view.items[index]
 end
 
 local function open_row()
@@ -100,16 +185,65 @@ local function open_row()
   diff.show_proposal(id, { close_win = M.view and M.view.win })
 end
 
+--- Draw the view's page again (after a page came, or a row was expanded); the cursor stays
+--- on its row when it can, and the window fits the new text.
+local function draw(view, keep_cursor)
+  local lines, first_row, line_rows = M.render(view.page, view.offset, view.expanded, view.proposals)
+  view.first_row, view.line_rows = first_row, line_rows
+  ui.set_lines(view.buf, lines)
+  ui.fit(view.win, lines, MIN_SIZE)
+  if vim.api.nvim_win_is_valid(view.win) and #view.items > 0 then
+    local line = first_row
+    if keep_cursor then
+      for l, i in pairs(line_rows) do
+        if i == keep_cursor and (line == first_row or l < line) and l >= first_row then
+          line = l
+        end
+      end
+    end
+    vim.api.nvim_win_set_cursor(view.win, { line, 0 })
+  end
+end
+
 local function fill(view, page)
+  view.page = page
   view.items = page.items or {}
   view.total = page.total or #view.items
-  local lines, first_row = M.render(page, view.offset)
-  view.first_row = first_row
-  ui.set_lines(view.buf, lines)
-  if vim.api.nvim_win_is_valid(view.win) and #view.items > 0 then
-    vim.api.nvim_win_set_cursor(view.win, { first_row, 0 })
-  end
+  draw(view)
   vim.api.nvim_exec_autocmds('User', { pattern = 'TetherHistoryShown', modeline = false })
+end
+
+--- <Tab>: show or hide the details and diff of the row under the cursor.
+local function toggle_row()
+  local view = M.view
+  local row = M.row_at_cursor()
+  if not view or not row then
+    return
+  end
+  local index
+  for i, item in ipairs(view.items) do
+    if item == row then
+      index = i
+    end
+  end
+  view.expanded[row.seq] = not view.expanded[row.seq] or nil
+  local id = M.value(row, 'proposalId')
+  if view.expanded[row.seq] and id and not view.proposals[id] then
+    local client = client_mod.require_client()
+    if client then
+      client_mod.request(client, 'tether/proposal', { proposalId = id }, function(proposal)
+        view.proposals[id] = proposal or {}
+        if vim.api.nvim_buf_is_valid(view.buf) then
+          draw(view, index)
+          vim.api.nvim_exec_autocmds('User', { pattern = 'TetherHistoryExpanded', modeline = false })
+        end
+      end)
+    end
+  end
+  draw(view, index)
+  if not (view.expanded[row.seq] and id and not view.proposals[id]) then
+    vim.api.nvim_exec_autocmds('User', { pattern = 'TetherHistoryExpanded', modeline = false })
+  end
 end
 
 --- Fetch one page into the open window.
@@ -148,9 +282,14 @@ function M.open(opts)
   if opts.search and opts.search ~= '' then
     filter.search = opts.search
   end
-  local buf, win =
-    ui.float({ 'loading…' }, { title = 'Tether history', filetype = 'tetherhistory' })
-  local view = { buf = buf, win = win, offset = 0, total = 0, items = {}, filter = filter }
+  local open = config.options.history.layout == 'split' and ui.split or ui.float
+  local buf, win = open({ 'loading…' }, vim.tbl_extend('force', MIN_SIZE, {
+    title = 'Tether history', filetype = 'tetherhistory',
+  }))
+  local view = {
+    buf = buf, win = win, offset = 0, total = 0, items = {}, filter = filter,
+    page = { items = {}, total = 0 }, expanded = {}, proposals = {},
+  }
   view.first_row = 3
   M.view = view
   local page_size = config.options.history.page_size
@@ -158,6 +297,8 @@ function M.open(opts)
     vim.keymap.set('n', lhs, fn, { buffer = buf, nowait = true, desc = desc })
   end
   map('<CR>', open_row, 'Show the diff of this decision')
+  map('<Tab>', toggle_row, 'Show or hide the details and diff of this decision')
+  map('o', toggle_row, 'Show or hide the details and diff of this decision')
   map('r', function() load(view) end, 'Refresh')
   map('>', function()
     if view.offset + page_size < view.total then

@@ -10,6 +10,38 @@ function M.setup(opts)
   require('tether.config').set(opts)
   require('tether.commands').register()
   require('tether.lsp').register()
+  M.helptags()
+end
+
+--- Generate the help tags when they are missing, so :help tether works with a plain
+--- 'runtimepath' set-up (plugin managers do this themselves; a bare rtp:append does not).
+--- @return boolean generated
+function M.helptags()
+  local source = debug.getinfo(1, 'S').source:sub(2)
+  local doc = vim.fs.joinpath(vim.fs.dirname(vim.fs.dirname(vim.fs.dirname(source))), 'doc')
+  if vim.fn.isdirectory(doc) == 0 or vim.fn.filereadable(vim.fs.joinpath(doc, 'tags')) == 1 then
+    return false
+  end
+  return (pcall(vim.cmd.helptags, vim.fn.fnameescape(doc)))
+end
+
+--- :TetherAsk: a request in your own words on rows of the buffer (0-based, end exclusive);
+--- without an instruction it asks for one (vim.ui.input).
+--- @param opts? { instruction: string?, start_row: integer?, end_row: integer?, on_done: fun(result: any)? }
+function M.ask(opts)
+  require('tether.proposals').ask(opts)
+end
+
+--- :TetherRegenerate: another answer instead of the proposal under the cursor.
+--- @param opts? { id: string?, on_done: fun(result: any)? }
+function M.regenerate(opts)
+  require('tether.proposals').replace(vim.tbl_extend('force', opts or {}, { refine = false }))
+end
+
+--- :TetherRefine: say what should change; the words are the replaced proposal's reason.
+--- @param opts? { id: string?, instruction: string?, on_done: fun(result: any)? }
+function M.refine(opts)
+  require('tether.proposals').replace(vim.tbl_extend('force', opts or {}, { refine = true }))
 end
 
 --- Statusline component: training progress, else the pending proposals in this buffer.

@@ -48,6 +48,24 @@ function M.client_commands()
         proposals.reject({ id = a.proposalId, reason = a.reason, bufnr = ctx.bufnr })
       end
     end,
+    -- The agent's code actions: sent as they are, but a failure is shown in the server's
+    -- words with its actions (Retry…), not as a bare RPC error.
+    ['tether.propose'] = function(command, ctx)
+      local client = client_mod.get(ctx.bufnr)
+      if client then
+        client_mod.exec(client, command.command, arg0(command), nil, ctx.bufnr)
+      end
+    end,
+    ['tether.regenerate'] = function(command, ctx)
+      require('tether.proposals').replace({ id = arg0(command).proposalId, bufnr = ctx.bufnr })
+    end,
+    -- "Refine…": the code action carries no words; ask for them (vim.ui.input).
+    ['tether.refine'] = function(command, ctx)
+      local a = arg0(command)
+      require('tether.proposals').replace({
+        id = a.proposalId, instruction = a.instruction, refine = true, bufnr = ctx.bufnr,
+      })
+    end,
     -- "Show diff": a diff buffer in a split instead of a long message.
     ['tether.showDiff'] = function(command)
       require('tether.diff').show_proposal(arg0(command).proposalId)

@@ -195,16 +195,15 @@ end
 --- @field end_row integer? 0-based row after the last one (exclusive)
 --- @field on_done fun(result: any)?
 
---- @param opts tether.ProposeOpts
-function M.propose(opts)
-  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
-  local client = client_mod.require_client(bufnr)
-  if not client then
-    return
-  end
+--- The LSP range of rows `start_row`..`end_row` (0-based, end exclusive) of a buffer.
+--- @param bufnr integer
+--- @param client vim.lsp.Client
+--- @param start_row integer
+--- @param end_row integer
+--- @return table
+function M.range_of(bufnr, client, start_row, end_row)
   local line_count = vim.api.nvim_buf_line_count(bufnr)
-  local start_row = opts.start_row or (vim.api.nvim_win_get_cursor(0)[1] - 1)
-  local end_row = math.min(opts.end_row or (start_row + 1), line_count)
+  end_row = math.min(end_row, line_count)
   local range
   if end_row >= line_count then
     -- The end of the document: the end of the last line (there is no line after it).
@@ -220,6 +219,71 @@ function M.propose(opts)
       ['end'] = { line = end_row, character = 0 },
     }
   end
+  return range
+end
+
+--- The rows (0-based, end exclusive) of the innermost `def`/`class` around rows
+--- `first`..`last - 1` that is larger than them (by indentation), or nil.
+--- @param lines string[]
+--- @param first integer
+--- @param last integer
+--- @return integer?, integer?
+function M.enclosing_block(lines, first, last)
+  local function indent(l)
+    return #(l:match('^%s*'))
+  end
+  for i = math.min(first, #lines - 1), 0, -1 do
+    local line = lines[i + 1]
+    if line:match('^%s*def%s') or line:match('^%s*async%s+def%s') or line:match('^%s*class%s') then
+      local own, stop = indent(line), i
+      for j = i + 1, #lines - 1 do
+        local l = lines[j + 1]
+        if l:match('%S') then
+          if indent(l) <= own then
+            break
+          end
+          stop = j
+        end
+      end
+      if stop + 1 >= last and not (i == first and stop + 1 == last) then
+        return i, stop + 1
+      end
+    end
+  end
+  return nil, nil
+end
+
+--- Hooks for an error of a request on rows: Retry, and Retry on the enclosing function.
+local function error_hooks(bufnr, start_row, end_row, again, rephrase)
+  return function(err)
+    client_mod.show_error(err, {
+      retry = function(widen)
+        if not widen then
+          return again(start_row, end_row)
+        end
+        local lines = vim.api.nvim_buf_get_lines(bufnr, 0, -1, false)
+        local s, e = M.enclosing_block(lines, start_row, end_row)
+        if not s then
+          client_mod.notify('no enclosing function or class here', vim.log.levels.WARN)
+          return
+        end
+        again(s, e)
+      end,
+      rephrase = rephrase,
+    })
+  end
+end
+
+--- @param opts tether.ProposeOpts
+function M.propose(opts)
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local client = client_mod.require_client(bufnr)
+  if not client then
+    return
+  end
+  local start_row = opts.start_row or (vim.api.nvim_win_get_cursor(0)[1] - 1)
+  local end_row = opts.end_row or (start_row + 1)
+  local range = M.range_of(bufnr, client, start_row, end_row)
   local argument = { uri = vim.uri_from_bufnr(bufnr), range = range, task = opts.task }
   client_mod.notify(('asking for a proposal (%s)…'):format(opts.task))
   client_mod.exec(client, 'tether.propose', argument, function(result)
@@ -230,6 +294,90 @@ function M.propose(opts)
     if opts.on_done then
       opts.on_done(result)
     end
+  end, bufnr, error_hooks(bufnr, start_row, end_row, function(s, e)
+    M.propose(vim.tbl_extend('force', opts, { start_row = s, end_row = e }))
+  end))
+end
+
+--- After an answer that made proposals: say so, move to the first shown one.
+local function answered(result, opts)
+  local shown = type(result) == 'table' and result.shown or {}
+  local ids = type(result) == 'table' and result.proposalIds or {}
+  if #ids == 0 then
+    client_mod.notify('no suggestion for this selection')
+  elseif #shown == 0 then
+    client_mod.notify('Tether decided this one by itself (see :TetherHistory)')
+  end
+  if opts.on_done then
+    opts.on_done(result)
+  end
+end
+
+--- :TetherAsk: a request in your own words on rows of the buffer (0-based, end exclusive);
+--- without `instruction`, asks for it with vim.ui.input.
+--- @param opts { instruction: string?, bufnr: integer?, start_row: integer?, end_row: integer?, on_done: fun(result: any)? }
+function M.ask(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local start_row = opts.start_row or (vim.api.nvim_win_get_cursor(0)[1] - 1)
+  local end_row = opts.end_row or (start_row + 1)
+  if not opts.instruction or vim.trim(opts.instruction) == '' then
+    vim.ui.input({ prompt = 'Ask Tether (in your own words): ' }, function(words)
+      if words and vim.trim(words) ~= '' then
+        M.ask(vim.tbl_extend('force', opts, {
+          instruction = words, bufnr = bufnr, start_row = start_row, end_row = end_row,
+        }))
+      end
+    end)
+    return
+  end
+  local client = client_mod.require_client(bufnr)
+  if not client then
+    return
+  end
+  local argument = {
+    uri = vim.uri_from_bufnr(bufnr),
+    range = M.range_of(bufnr, client, start_row, end_row),
+    instruction = vim.trim(opts.instruction),
+  }
+  client_mod.notify(('asking: %s…'):format(argument.instruction))
+  client_mod.exec(client, 'tether.ask', argument, function(result)
+    answered(result, opts)
+  end, bufnr, error_hooks(bufnr, start_row, end_row, function(s, e)
+    M.ask(vim.tbl_extend('force', opts, { bufnr = bufnr, start_row = s, end_row = e }))
+  end, function()
+    M.ask(vim.tbl_extend('force', opts, { instruction = '', bufnr = bufnr }))
+  end))
+end
+
+--- Regenerate (no words) or refine (`instruction`) the proposal under the cursor or `id`:
+--- the server answers again; the words are recorded as the replaced proposal's reason.
+--- @param opts { id: string?, instruction: string?, refine: boolean?, bufnr: integer?, on_done: fun(result: any)? }
+function M.replace(opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local id = opts.id or M.id_at_cursor(bufnr)
+  if not id then
+    return
+  end
+  if opts.refine and (not opts.instruction or vim.trim(opts.instruction) == '') then
+    vim.ui.input({ prompt = 'What should change? ' }, function(words)
+      if words and vim.trim(words) ~= '' then
+        M.replace(vim.tbl_extend('force', opts, { id = id, instruction = words, bufnr = bufnr }))
+      end
+    end)
+    return
+  end
+  local client = client_mod.require_client(bufnr)
+  if not client then
+    return
+  end
+  local command, argument = 'tether.regenerate', { proposalId = id }
+  if opts.refine then
+    command, argument.instruction = 'tether.refine', vim.trim(opts.instruction)
+  end
+  client_mod.exec(client, command, argument, function(result)
+    answered(result, opts)
   end, bufnr)
 end
 

@@ -133,7 +133,7 @@ function M.on_decision_recorded(_, params)
     data = params,
   })
   require('tether.history').refresh()
-  vim.cmd('redrawstatus')
+  vim.cmd('redrawstatus!') -- every window: the pending count changed
 end
 
 --- The notification handlers to give the client.
@@ -145,8 +145,15 @@ function M.handlers()
   }
 end
 
---- Listen to LspProgress for Tether clients (once).
+--- Listen to LspProgress for Tether clients (once), and redraw statuslines when Tether's
+--- proposals (its diagnostics) change: a decision removes one after the notification.
 function M.attach_autocmds(group)
+  vim.api.nvim_create_autocmd('DiagnosticChanged', {
+    group = group,
+    callback = function()
+      vim.cmd('redrawstatus!')
+    end,
+  })
   vim.api.nvim_create_autocmd('LspProgress', {
     group = group,
     callback = function(args)

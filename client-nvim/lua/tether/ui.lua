@@ -86,36 +86,61 @@ function M.table(rows, columns)
   return lines
 end
 
---- A scratch buffer in a centred floating window; returns buf, win.
+--- Size and place of a centred float for `lines`, sized to the screen: as large as the
+--- content needs (at least `min_width` × `min_height`, so a window opened on "loading…"
+--- is not a sliver), at most the configured share of the screen.
 --- @param lines string[]
---- @param opts { title: string, filetype: string?, name: string? }
---- @return integer buf, integer win
-function M.float(lines, opts)
-  local buf = vim.api.nvim_create_buf(false, true)
-  vim.bo[buf].bufhidden = 'wipe'
-  vim.bo[buf].filetype = opts.filetype or 'tether'
-  M.set_lines(buf, lines)
+--- @param opts? { min_width: integer?, min_height: integer? }
+--- @return { width: integer, height: integer, row: integer, col: integer }
+function M.float_geometry(lines, opts)
+  opts = opts or {}
   local fopts = config.options.float
-  local columns, rows = vim.o.columns, vim.o.lines
+  local columns = vim.o.columns
+  local rows = vim.o.lines - vim.o.cmdheight - (vim.o.laststatus > 0 and 1 or 0)
   local content_width = 0
   for _, l in ipairs(lines) do
     content_width = math.max(content_width, vim.fn.strdisplaywidth(l))
   end
-  local width = math.max(20, math.min(math.floor(columns * fopts.width), content_width + 2))
-  local height = math.max(3, math.min(math.floor(rows * fopts.height), #lines))
-  local win = vim.api.nvim_open_win(buf, true, {
-    relative = 'editor',
+  local max_width = math.max(20, math.min(columns - 4, math.floor(columns * fopts.width)))
+  local max_height = math.max(3, math.min(rows - 4, math.floor(rows * fopts.height)))
+  local width = math.min(max_width, math.max(opts.min_width or 20, content_width + 2))
+  local height = math.min(max_height, math.max(opts.min_height or 3, #lines))
+  return {
     width = width,
     height = height,
     row = math.max(0, math.floor((rows - height) / 2) - 1),
     col = math.max(0, math.floor((columns - width) / 2)),
-    style = 'minimal',
-    border = fopts.border,
-    title = ' ' .. opts.title .. ' ',
-    title_pos = 'center',
-  })
-  vim.wo[win].cursorline = true
-  vim.wo[win].wrap = false
+  }
+end
+
+--- Resize a window to its new content: a float is re-centred, a split gets the height.
+--- @param win integer
+--- @param lines string[]
+--- @param opts? { min_width: integer?, min_height: integer? }
+function M.fit(win, lines, opts)
+  if not vim.api.nvim_win_is_valid(win) then
+    return
+  end
+  local cfg = vim.api.nvim_win_get_config(win)
+  local g = M.float_geometry(lines, opts)
+  if cfg.relative and cfg.relative ~= '' then
+    vim.api.nvim_win_set_config(win, {
+      relative = 'editor', width = g.width, height = g.height, row = g.row, col = g.col,
+    })
+  else
+    vim.api.nvim_win_set_height(win, math.min(g.height, math.floor(vim.o.lines * 0.5)))
+  end
+end
+
+local function scratch(lines, opts)
+  local buf = vim.api.nvim_create_buf(false, true)
+  vim.bo[buf].bufhidden = 'wipe'
+  vim.bo[buf].filetype = opts.filetype or 'tether'
+  M.set_lines(buf, lines)
+  return buf
+end
+
+local function closing_keys(buf, win)
   local function close()
     if vim.api.nvim_win_is_valid(win) then
       vim.api.nvim_win_close(win, true)
@@ -123,6 +148,45 @@ function M.float(lines, opts)
   end
   vim.keymap.set('n', 'q', close, { buffer = buf, nowait = true, desc = 'Close' })
   vim.keymap.set('n', '<Esc>', close, { buffer = buf, nowait = true, desc = 'Close' })
+end
+
+--- A scratch buffer in a centred floating window sized to the screen; returns buf, win.
+--- @param lines string[]
+--- @param opts { title: string, filetype: string?, name: string?, min_width: integer?, min_height: integer? }
+--- @return integer buf, integer win
+function M.float(lines, opts)
+  local buf = scratch(lines, opts)
+  local g = M.float_geometry(lines, opts)
+  local win = vim.api.nvim_open_win(buf, true, {
+    relative = 'editor',
+    width = g.width,
+    height = g.height,
+    row = g.row,
+    col = g.col,
+    style = 'minimal',
+    border = config.options.float.border,
+    title = ' ' .. opts.title .. ' ',
+    title_pos = 'center',
+  })
+  vim.wo[win].cursorline = true
+  vim.wo[win].wrap = false
+  closing_keys(buf, win)
+  return buf, win
+end
+
+--- A scratch buffer in a split at the bottom, full width; returns buf, win.
+--- @param lines string[]
+--- @param opts { title: string, filetype: string?, min_height: integer? }
+--- @return integer buf, integer win
+function M.split(lines, opts)
+  local buf = scratch(lines, opts)
+  local height = math.max(opts.min_height or 3, math.min(#lines, math.floor(vim.o.lines * 0.4)))
+  local win = vim.api.nvim_open_win(buf, true, { split = 'below', win = -1, height = height })
+  vim.wo[win].cursorline = true
+  vim.wo[win].wrap = false
+  vim.wo[win].number = false
+  vim.wo[win].winbar = opts.title
+  closing_keys(buf, win)
   return buf, win
 end
 

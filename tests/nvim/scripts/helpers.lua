@@ -74,8 +74,11 @@ function H.wait(ms, cond, what, opts)
 end
 
 --- Put the plugin on 'runtimepath' and source its plugin/ file, as a plugin manager does.
+--- Where the plugin is loaded from: the test's own copy (setup() may write doc/tags).
+H.plugin_dir = vim.env.TETHER_PLUGIN_DIR or (H.repo .. '/client-nvim')
+
 function H.load_plugin()
-  vim.opt.rtp:prepend(H.repo .. '/client-nvim')
+  vim.opt.rtp:prepend(H.plugin_dir)
   vim.cmd('runtime! plugin/tether.lua')
   -- Record every notification (and still print it to stderr for debugging).
   vim.notify = function(msg, level)
