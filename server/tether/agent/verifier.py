@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import builtins
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -208,6 +209,9 @@ def uses(tree: ast.Module, first: int, last: int) -> _Uses:
     return out
 
 
+_BUILTINS = frozenset(dir(builtins))
+
+
 def _line_count(text: str) -> int:
     return max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
 
@@ -217,6 +221,9 @@ def _lost_inputs(before: _Uses, after: _Uses) -> str | None:
     dropped = sorted(
         r
         for r in before.reads - after.reads - after.stores
+        # a builtin (`len`, `str`) is how a value is computed, not a value: `not items`
+        # may replace `len(items) == 0`
+        if r.split(".")[0] not in _BUILTINS
         # a read of x.y.z is kept when x.y.z is still read, or a longer chain through it
         if not any(a.startswith(r + ".") for a in after.reads)
     )
@@ -272,7 +279,8 @@ class Verifier:
             )
         passed.append(DEFINITIONS)
         if s.keeps_code:
-            if changes_code(s.original, cand.text):
+            # on the whole file: a def header alone (a docstring spot) does not parse
+            if changes_code(s.document, s.with_text(cand.text)):
                 return (
                     "changes code: this task may only add documentation and comments",
                     passed,

@@ -1,0 +1,154 @@
+"""The agent with its tools: ruff's fixes as proposals, the model on located spots, what
+happens when ruff is missing, hangs or crashes, and verifier pairs as a training signal.
+
+Real ruff, a real SQLite store; the model is the replay provider (recorded answers).
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from tether.agent import Agent, AgentRequest, load_spec
+from tether.config import Settings, TrainingSettings
+from tether.core.response_format import render_completion
+from tether.core.types import Range
+from tether.decisions import DecisionStore
+from tether.decisions.signals import load_signals
+from tether.profile.store import rebuild
+from tether.training.dataset import build_training_data
+
+SRC = (
+    "def describe(name, count, location):\n"
+    "    if location == None:\n"
+    '        return "%s x%d (unplaced)" % (name, count)\n'
+    "    return name\n"
+    "\n"
+    "\n"
+    "def is_empty(items):\n"
+    "    if items == None:\n"
+    "        return True\n"
+    "    return len(items) == 0\n"
+)
+DESCRIBE = Range.of(0, 0, 3, 15)
+IS_EMPTY = Range.of(6, 0, 9, 26)
+SPOT_GOOD = render_completion('        return f"{name} x{count} (unplaced)"', "python", "f-string.")
+SPOT_BAD = render_completion('        return f"{name}"', "python", "Shorter.")
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    (root / "src").mkdir(parents=True)
+    (root / "src/items.py").write_text(SRC)
+    return root
+
+
+def agent(ws: Path, tmp_path: Path, answers: list[str] | None = None, **settings: object) -> Agent:
+    model = f"replay:{tmp_path / 'missing.jsonl'}"  # any call to the model fails loudly
+    if answers is not None:
+        replay = tmp_path / "replay.jsonl"
+        replay.write_text(json.dumps({"completions": answers}) + "\n")
+        model = f"replay:{replay}"
+    s = Settings(model=model, candidates=max(1, len(answers or [])), **settings)  # type: ignore[arg-type]
+    return Agent(s, load_spec(ws), None, ws)
+
+
+def request(ws: Path, rng: Range) -> AgentRequest:
+    return AgentRequest(
+        uri=(ws / "src/items.py").as_uri(), path="src/items.py", text=SRC, range=rng, task="improve"
+    )
+
+
+async def test_a_ruff_fix_is_a_proposal_without_asking_the_model(ws: Path, tmp_path: Path) -> None:
+    result = await agent(ws, tmp_path).propose(request(ws, IS_EMPTY))
+    [p] = result.proposals
+    assert p.proposed == SRC.split("\n\n\n")[1].rstrip("\n").replace("== None", "is None")
+    assert (p.kind, p.role, p.candidates[0].source) == ("E711", "tool", "ruff:E711")
+    assert p.rationale_headline.startswith("E711: ")
+    assert "Checked: parses, keeps names and parameters, adds no ruff finding." in p.rationale
+    assert result.tried == "1 ruff fix" and result.prompts == {}  # no model was asked
+    # what training learns: the whole-selection prompt and the fix in the answer format
+    assert "Selected code, lines 7-10" in p.prompt and p.completion.endswith("```")
+
+
+async def test_the_model_fixes_a_spot_and_joins_ruffs_fix(ws: Path, tmp_path: Path) -> None:
+    result = await agent(ws, tmp_path, [SPOT_GOOD, SPOT_BAD]).propose(request(ws, DESCRIBE))
+    [p] = result.proposals
+    lines = p.proposed.split("\n")
+    assert lines[1] == "    if location is None:"  # ruff's fix
+    assert lines[2] == '        return f"{name} x{count} (unplaced)"'  # the model's spot
+    assert [c.source for c in p.candidates][:2] == ["ruff:E711+student", "ruff:E711"]
+    assert [h.index for h in p.hunks] == [0]  # adjacent lines: one hunk
+    # the refused answer is said, in words, and paired with the verified one
+    assert any("drops behaviour" in f for f in result.failures)
+    [pair] = p.meta["verifier_pairs"]
+    assert (pair["chosen"], pair["rejected"]) == (SPOT_GOOD, SPOT_BAD)
+    assert "Problem found by ruff: UP031" in pair["prompt"]
+    assert result.verifier_pairs == 1 and result.tried == "1 ruff fix and 2 model answers on 1 spot"
+
+
+def script(tmp_path: Path, name: str, body: str) -> str:
+    path = tmp_path / name
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return str(path)
+
+
+WHOLE = render_completion(
+    "def is_empty(items):\n    if items is None:\n        return True\n    return not items",
+    "python",
+    "Use `is None` and truthiness.",
+)
+
+
+@pytest.mark.parametrize(
+    "ruff,why",
+    [
+        ("missing", "ruff could not be started"),
+        ("hangs", "did not answer within 0.5 s"),
+        ("crashes", "ruff failed (exit 2: boom)"),
+    ],
+)
+async def test_ruff_missing_hanging_or_crashing_still_gives_a_checked_proposal(
+    ws: Path, tmp_path: Path, ruff: str, why: str
+) -> None:
+    exe = {
+        "missing": str(tmp_path / "no-ruff-here"),
+        "hangs": script(tmp_path, "ruff-hangs", "exec sleep 30"),
+        "crashes": script(tmp_path, "ruff-crashes", "echo boom >&2; exit 2"),
+    }[ruff]
+    a = agent(ws, tmp_path, [WHOLE], ruff=exe, ruff_timeout=0.5)
+    [p] = (await a.propose(request(ws, IS_EMPTY))).proposals
+    assert p.proposed.endswith("return not items")  # the model answered the whole selection
+    assert "parses" in p.meta["checks"] and "adds no ruff finding" not in p.meta["checks"]
+    assert any(why in s for s in p.meta["skipped_checks"]), p.meta["skipped_checks"]
+    assert "Not checked (adds no ruff finding)" in p.rationale
+
+
+async def test_verifier_pairs_are_training_data_of_their_own_and_never_evidence(
+    ws: Path, tmp_path: Path
+) -> None:
+    [p] = (
+        await agent(ws, tmp_path, [SPOT_GOOD, SPOT_BAD]).propose(request(ws, DESCRIBE))
+    ).proposals
+    store = await DecisionStore.open(tmp_path / "tether.db")
+    try:
+        await store.add_proposal(p)
+        signals = await load_signals(store)
+        [pair] = signals.dpo
+        assert (pair.source, pair.chosen, pair.rejected) == ("verifier", SPOT_GOOD, SPOT_BAD)
+        assert signals.labels == 0  # no user label: nothing for the scheduler to count
+        head = await store.head()
+        full = build_training_data(signals, TrainingSettings(verifier_weight=1.0), head=head)
+        assert [x.source for x in full.pairs_train] == ["verifier"] and not full.pairs_heldout
+        assert full.verifier_pairs == 1
+        none = build_training_data(signals, TrainingSettings(verifier_weight=0.0), head=head)
+        assert none.pairs_train == [] and none.verifier_available == 1
+        profile = await rebuild(store, Settings())
+        assert all(c.n == 0 for c in profile.classes())  # a tool's label is not the user's
+    finally:
+        await store.close()
