@@ -14,6 +14,7 @@ from tether.core.response_format import render_completion
 from tether.core.types import Actor, Outcome, Proposal, Range
 from tether.decisions import DecisionRecord, DecisionStore
 from tether.memory import InsightOp, Memory
+from tether.service.components import teacher_generate
 
 CLASS = "improve:python:code:1-3"
 
@@ -185,7 +186,7 @@ async def test_a_teacher_writes_reflections_and_picks_the_rule_operation(
         + "\n"
     )
     teacher = ReplayProvider(f)
-    memory = Memory(store, teacher=teacher)
+    memory = Memory(store, generate=teacher_generate(teacher))
     original = 'log.info("user %s" % "ann@example.com")'
     p = await propose(store, original, "log.info(f\"user {'ann@example.com'}\")")
     await decide(store, memory, p, Outcome.REJECTED, reason="logging should stay lazy")

@@ -22,7 +22,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -55,13 +55,10 @@ from tether.agent.tools.commands import CommandCheck
 from tether.agent.tools.ruff import SAFETY_RULES, Finding, Ruff, ToolUnavailable
 from tether.agent.verifier import Candidate, Subject, Verdict, Verifier
 from tether.config import Settings
+from tether.core.memory import MemoryContext, MemorySource
 from tether.core.response_format import render_completion
 from tether.core.text import RangeError, check_range, full_lines, split_lines
 from tether.core.types import Proposal, Range
-from tether.memory.models import MemoryContext
-
-if TYPE_CHECKING:
-    from tether.memory import Memory
 
 log = logging.getLogger("tether.agent")
 
@@ -132,7 +129,7 @@ class Agent:
         self,
         settings: Settings,
         spec: AgentSpec,
-        memory: Memory | None = None,
+        memory: MemorySource | None = None,
         workspace: Path | None = None,
         adapters: AdapterSource | None = None,
         *,

@@ -16,9 +16,9 @@ from typing import NamedTuple
 from pydantic import BaseModel
 
 from tether.agent.spec import AgentSpec, TaskSpec
+from tether.core.memory import Exemplar, MemoryContext
 from tether.core.response_format import FENCE, render_completion
 from tether.core.types import Range
-from tether.memory.models import Exemplar, MemoryContext
 
 Message = dict[str, str]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from tether.agent.prompting import Message, fenced
 from tether.agent.spec import AgentSpec
 from tether.agent.spots import RangeText, Spot
+from tether.core.memory import MemoryContext
 from tether.core.response_format import render_completion
-from tether.memory.models import MemoryContext
 
 CONTEXT_LINES = 3
 

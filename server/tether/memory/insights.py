@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from tether.agent.providers.base import Provider
-    from tether.memory.models import Rule
+    from tether.core.memory import Generate, Rule
 
 log = logging.getLogger("tether.memory")
 
@@ -123,7 +122,7 @@ def parse_op(text: str, rules: list[Rule]) -> InsightOp | Literal["NONE"] | None
 
 
 async def teacher_op(
-    teacher: Provider, lesson: str, rules: list[Rule], redact_patterns: tuple[str, ...] = ()
+    generate: Generate, lesson: str, rules: list[Rule], redact_patterns: tuple[str, ...] = ()
 ) -> InsightOp | Literal["NONE"] | None:
     from tether.core.redaction import Redactor, redact_messages
 
@@ -141,8 +140,8 @@ async def teacher_op(
     ]
     redactor = Redactor(redact_patterns)
     try:
-        gen = await teacher.generate(redact_messages(messages, redactor), n=1, max_new_tokens=64)
+        answer = await generate(redact_messages(messages, redactor), 64)
     except Exception as exc:
         log.warning("teacher could not update the rules (%s); using the heuristic", exc)
         return None
-    return parse_op(redactor.restore(gen.completions[0] if gen.completions else ""), rules)
+    return parse_op(redactor.restore(answer), rules)

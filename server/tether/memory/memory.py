@@ -13,15 +13,14 @@ import logging
 from typing import TYPE_CHECKING
 
 from tether.core.diff import apply_hunks
+from tether.core.memory import Exemplar, Generate, MemoryContext, Reflection, Rule
 from tether.core.types import ACCEPTS, USER_VERDICTS, Actor, Outcome, Proposal, new_id, utcnow
 from tether.decisions.models import DecisionRecord, MemoryRow
 from tether.memory.insights import InsightOp, heuristic_op, teacher_op
-from tether.memory.models import Exemplar, MemoryContext, Reflection, Rule
 from tether.memory.reflections import reflection_by_teacher, reflection_from_diff
 from tether.memory.retrieval import ExemplarIndex, related
 
 if TYPE_CHECKING:
-    from tether.agent.providers.base import Provider
     from tether.decisions import DecisionStore
 
 log = logging.getLogger("tether.memory")
@@ -68,7 +67,7 @@ class Memory:
         self,
         store: DecisionStore,
         *,
-        teacher: Provider | None = None,
+        generate: Generate | None = None,
         redact_patterns: tuple[str, ...] = (),
         rule_min_votes: int = 2,
         max_rules: int = 20,
@@ -76,7 +75,8 @@ class Memory:
         max_prompt_rules: int = 8,
     ) -> None:
         self.store = store
-        self.teacher = teacher
+        #: The teacher, as a plain function (None: lessons and rules come from the diff).
+        self.generate = generate
         self.redact_patterns = tuple(redact_patterns)
         self.rule_min_votes = rule_min_votes
         self.max_rules = max_rules
@@ -99,9 +99,9 @@ class Memory:
         if wants_reflection:
             lesson = None
             source = "diff"
-            if self.teacher is not None:
+            if self.generate is not None:
                 lesson = await reflection_by_teacher(
-                    self.teacher,
+                    self.generate,
                     record.outcome.value,
                     proposal,
                     reason,
@@ -167,8 +167,8 @@ class Memory:
 
     async def _choose_op(self, lesson: str, reason: str | None) -> InsightOp | None:
         rules = await self.rules(include_weak=True)
-        if self.teacher is not None:
-            op = await teacher_op(self.teacher, lesson, rules, self.redact_patterns)
+        if self.generate is not None:
+            op = await teacher_op(self.generate, lesson, rules, self.redact_patterns)
             if op == "NONE":
                 return None
             if op is not None:

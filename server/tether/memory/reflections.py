@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import difflib
 import logging
-from typing import TYPE_CHECKING
 
+from tether.core.memory import Generate
 from tether.core.types import Proposal
-
-if TYPE_CHECKING:
-    from tether.agent.providers.base import Provider
 
 log = logging.getLogger("tether.memory")
 
@@ -65,7 +62,7 @@ def reflection_from_diff(
 
 
 async def reflection_by_teacher(
-    teacher: Provider,
+    generate: Generate,
     outcome: str,
     proposal: Proposal,
     reason: str | None,
@@ -73,8 +70,8 @@ async def reflection_by_teacher(
     redact_patterns: tuple[str, ...] = (),
 ) -> str | None:
     """The teacher's one-line lesson, or None when it cannot give one."""
-    from tether.core.redaction import Redactor, redact_messages
     from tether.core.diff import unified
+    from tether.core.redaction import Redactor, redact_messages
 
     parts = [
         f"An assistant proposed a {proposal.task} edit to {proposal.path}; the user {outcome} it.",
@@ -100,11 +97,11 @@ async def reflection_by_teacher(
     ]
     redactor = Redactor(redact_patterns)
     try:
-        gen = await teacher.generate(redact_messages(messages, redactor), n=1, max_new_tokens=96)
+        answer = await generate(redact_messages(messages, redactor), 96)
     except Exception as exc:  # the diff-built lesson is the fallback
         log.warning("teacher could not reflect (%s); building the lesson from the diff", exc)
         return None
-    text = redactor.restore(gen.completions[0] if gen.completions else "")
+    text = redactor.restore(answer)
     for line in text.splitlines():
         line = line.strip().lstrip("-*• ").strip()
         if line:

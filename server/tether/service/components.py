@@ -15,11 +15,22 @@ from tether.profile.store import ProfileStore
 from tether.service.context import Context
 
 if TYPE_CHECKING:
-    from tether.agent import Agent
+    from tether.agent import Agent, Provider
+    from tether.core.memory import Generate
     from tether.memory import Memory
     from tether.training import TrainingManager
 
 log = logging.getLogger("tether.service")
+
+
+def teacher_generate(provider: Provider) -> Generate:
+    """A provider as memory's plain `generate` function: its one answer ('' when none)."""
+
+    async def generate(messages: list[dict[str, str]], max_new_tokens: int) -> str:
+        gen = await provider.generate(messages, n=1, max_new_tokens=max_new_tokens)
+        return gen.completions[0] if gen.completions else ""
+
+    return generate
 
 
 class Components:
@@ -79,7 +90,11 @@ class Components:
                 redact: tuple[str, ...] = ()
                 with contextlib.suppress(SpecError):
                     redact = tuple(self.spec().boundaries.redact)
-                self.memory_ = Memory(self.ctx.store, teacher=teacher, redact_patterns=redact)
+                self.memory_ = Memory(
+                    self.ctx.store,
+                    generate=teacher_generate(teacher) if teacher is not None else None,
+                    redact_patterns=redact,
+                )
             return self.memory_
 
     def use_agent(self, agent: Agent) -> None:
