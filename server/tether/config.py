@@ -240,7 +240,9 @@ class Settings(BaseModel):
         600.0,
         ge=0,
         description="Unload the embedded model after this long unused (it loads again on the "
-        "next proposal); 0 keeps it loaded. Takes effect when the model is next created.",
+        "next proposal); 0 keeps it loaded. Takes effect when the model is next created. "
+        "600 by measurement (bench/citizen.py): an unload frees about 560 MB of 1.09 GB and "
+        "costs one reload of about 0.9 s, under 0.2% of the idle time it follows.",
     )
     review_on_save: bool = False
     review_debounce_ms: int = Field(1500, ge=0)
