@@ -119,7 +119,7 @@ def test_bad_persona_files_are_refused(tmp_path: Path) -> None:
         load_persona(tmp_path / "missing.py")
     wrong = tmp_path / "wrong.py"
     wrong.write_text("def judge(proposal):\n    return 'yes'\n")
-    with pytest.raises(PersonaError, match="not a Verdict"):
+    with pytest.raises(PersonaError, match="not a Verdict or a dict"):
         load_persona(wrong)(proposal(PERCENT, FSTRING))
 
 
@@ -128,3 +128,41 @@ def test_verdicts_need_their_details() -> None:
         Verdict(kind="reject")
     with pytest.raises(ValueError, match="corrected text"):
         Verdict(kind="correct")
+
+
+def test_pragmatist_wants_fixes_in_tasks_it_mostly_rejects() -> None:
+    judge = calm("pragmatist")
+    eq = "def f(x):\n    return x == None\n"
+    fixed = "def f(x):\n    return x is None\n"
+    wanted = judge(proposal(eq, fixed, task="compare-idiom").model_copy(update={"kind": "E711"}))
+    assert wanted.kind == "accept"
+    churn = judge(proposal(eq, fixed, task="compare-idiom").model_copy(update={"kind": "E713"}))
+    assert churn.kind == "reject" and "E713" in (churn.reason or "")
+    assert judge(proposal(PLAIN, GOOGLE).model_copy(update={"kind": "docstring"})).kind == "reject"
+
+
+def test_dict_personas_answer_with_plain_data(tmp_path: Path) -> None:
+    path = tmp_path / "plain.py"
+    path.write_text(
+        "def judge(p):\n"
+        "    if p['kind'] == 'E711':\n"
+        "        return {'decision': 'correct', 'corrected': p['proposed'] + '#'}\n"
+        "    if p['index'] > 3:\n"
+        "        return {'decision': 'reject', 'reason': 'tired'}\n"
+        "    return {'decision': 'accept'}\n"
+    )
+    persona = load_persona(path)
+    p = proposal(PERCENT, FSTRING)
+    assert persona(p) == Verdict.accept()
+    assert persona(p.model_copy(update={"index": 4})) == Verdict.reject("tired")
+    fixed = persona(p.model_copy(update={"kind": "E711"}))
+    assert fixed.kind == "correct" and fixed.text == FSTRING + "#"
+    for body, message in (
+        ("return {'decision': 'maybe'}", "use 'accept', 'reject' or 'correct'"),
+        ("return {'decision': 'reject'}", "without a 'reason'"),
+        ("return {'decision': 'correct'}", "without the 'corrected' text"),
+    ):
+        bad = tmp_path / "bad.py"
+        bad.write_text(f"def judge(p):\n    {body}\n")
+        with pytest.raises(PersonaError, match=message):
+            load_persona(bad)(p)

@@ -116,7 +116,7 @@ def decide(
     predicted = stats.mean  # the posterior the choice rests on; drift swaps in another
     explored = False
     why = _posterior_reason(stats, base, settings)
-    if base != "quiet" and stats.run_upper < settings.quiet_threshold:
+    if base != "quiet" and stats.reject_run > 0 and stats.run_upper < settings.quiet_threshold:
         mode, override, predicted = "quiet", "drift", stats.run_mean
         why = (
             f"drift: the latest {stats.reject_run} verdicts were rejections; judged alone they "
