@@ -467,6 +467,7 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
                 "s train loop",
                 "s total",
                 "peak RSS MB",
+                "CPU s",
                 "GFLOP/pair",
                 "GFLOP/s",
                 "of peak",
@@ -483,6 +484,7 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
                     r["seconds_train"],
                     r["seconds"],
                     r["peak_rss_mb"],
+                    r["cpu_seconds"],
                     r["gflop_per_pair"],
                     (r["achieved_flops"] or 0) / 1e9,
                     r["flops_fraction"],
@@ -510,8 +512,12 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
         ),
         Target(
             name="held-out accuracy: stock minus Tether"
-            + (f" (stock on {m['stock_pairs']} pairs)" if m["stock_extrapolated"] else ""),
-            value=m["accuracy_gap"],
+            + (
+                f" (not measured: stock trained on {m['stock_pairs']} pairs only)"
+                if m["stock_extrapolated"]
+                else ""
+            ),
+            value=None if m["stock_extrapolated"] else m["accuracy_gap"],
             target=0.02,
             op="<=",
         ),
@@ -543,6 +549,10 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
         f"Machine load (1/5/15-min load average on {m['matmul_peak']['threads']} threads): "
         + "; ".join(f"{k} {v[0]:.1f}/{v[1]:.1f}/{v[2]:.1f}" for k, v in load.items())
         + ". Other engineers' jobs share these cores, so times are upper bounds.",
+        "CPU s: user + system seconds of the training process (including model loading "
+        "and the held-out eval), a measure less bent by the other jobs on the machine: "
+        f"stock / Tether per epoch {m['cpu_speedup'] or 0:.1f}x, retrain / first "
+        f"{m['retrain_cpu_share'] or 0:.2f}.",
         f"Caches: first run {c1.get('ref_computed', 0)} reference pairs computed, "
         f"{c1.get('writes', 0)} entries written; retrain {c2.get('ref_hits', 0)} reference "
         f"pairs and {c2.get('hits', 0)} cache hits in all, {c2.get('ref_computed', 0)} "

@@ -259,9 +259,10 @@ CONTEXT_LINES = 5
 MEMORY_GUARD_SHARE = 0.55
 
 
-async def _sample_rss(pid: Any, done: asyncio.Event, peak: list[int], guard: int) -> bool:
-    """Track the peak RSS of the process `pid()` names (and its children) until `done`;
-    True when it passed `guard` (the caller stops it)."""
+async def _sample_rss(pid: Any, done: asyncio.Event, peak: list[float], guard: int) -> bool:
+    """Track the peak RSS of the process `pid()` names (and its children) until `done`, and
+    its CPU seconds (peak[1]: user + system, its last sample); True when it passed `guard`
+    (the caller stops it)."""
     import psutil
 
     while not done.is_set():
@@ -273,6 +274,8 @@ async def _sample_rss(pid: Any, done: asyncio.Event, peak: list[int], guard: int
                     c.memory_info().rss for c in proc.children(recursive=True)
                 )
                 peak[0] = max(peak[0], rss)
+                times = proc.cpu_times()
+                peak[1] = times.user + times.system + times.children_user + times.children_system
                 if rss > guard:
                     return True
         with contextlib.suppress(TimeoutError):
@@ -313,7 +316,7 @@ async def train_once(
     paths = WorkspacePaths(ws, settings.data_root).ensure()
     store = await DecisionStore.open(paths.db)
     manager = TrainingManager(store, paths, settings)
-    peak = [0]
+    peak = [0.0, 0.0]
     done = asyncio.Event()
     guard = _guard()
     checkpoint_dir = workdir / f"checkpoints-{name}-{len(train)}"
@@ -352,6 +355,7 @@ async def train_once(
     return {
         "result": result,
         "peak_rss": peak[0],
+        "cpu_seconds": peak[1],
         "adapter": paths.adapters / result.version if result.version else None,
         "checkpoints": saved,
         "settings": settings.training,
@@ -386,7 +390,7 @@ async def stock_once(
         stdout=log,
         stderr=log,
     )
-    peak, done = [0], asyncio.Event()
+    peak, done = [0.0, 0.0], asyncio.Event()
     guard = _guard()
 
     async def watch() -> bool:
@@ -407,7 +411,8 @@ async def stock_once(
         tail = (workdir / "stock.log").read_text(errors="replace")[-1500:]
         why = "passed the memory guard" if guarded else f"exit code {code}"
         return {"status": "failed", "reason": f"stock run: {why}\n{tail}", "peak_rss": peak[0]}
-    return {"status": "done", **json.loads(out_file.read_text()), "peak_rss": peak[0]}
+    out = json.loads(out_file.read_text())
+    return {"status": "done", **out, "peak_rss": peak[0], "cpu_seconds": peak[1]}
 
 
 def score_adapters(
@@ -535,6 +540,7 @@ def _row(
     **extra: Any,
 ) -> dict[str, Any]:
     seconds = prepare + train
+    cpu = extra.pop("cpu_seconds", None)
     return {
         "run": name,
         "pairs": pairs,
@@ -545,6 +551,7 @@ def _row(
         "seconds_train": train,
         "seconds": seconds,
         "peak_rss_mb": rss / 2**20,
+        "cpu_seconds": cpu,  # of the training process, start to end (load-independent-ish)
         "flops": flops,
         "gflop_per_pair": flops / pairs / 1e9 if pairs else None,
         "achieved_flops": flops / seconds if seconds else None,
@@ -566,6 +573,7 @@ def _tether_row(name: str, out: dict[str, Any], flops: float, pairs: int) -> dic
         train=r.train_seconds or 0.0,
         steps=r.steps,
         rss=out["peak_rss"],
+        cpu_seconds=out.get("cpu_seconds"),
         flops=flops,
         accuracy=m.candidate.preference_accuracy if m else None,
         margin=m.candidate.pairs_margin if m else None,
@@ -600,7 +608,10 @@ def run(
         workdir = Path(tmp)
         t0 = time.perf_counter()
         # short functions, so that the prompt and both answers fit in max_length
-        rewrites = [r for r in stream(6 * need, seed=seed) if r.end_line - r.start_line <= 12]
+        # the same rewrites, first pairs and held-out pairs as before the retrain was added
+        # (6 per pair trained or held out), the extra pairs after them
+        base_need = first_n + heldout
+        rewrites = [r for r in stream(6 * base_need, seed=seed) if r.end_line - r.start_line <= 12]
         made = asyncio.run(persona_pairs(persona, rewrites, workdir))
         tok = tokenizer()
         for p in made:
@@ -611,8 +622,9 @@ def run(
         chosen_pairs = fits[:need]
         if len(chosen_pairs) < need:
             raise RuntimeError(f"only {len(chosen_pairs)} persona pairs fit in {MAX_LENGTH} tokens")
-        held, pool = chosen_pairs[-heldout:], chosen_pairs[:-heldout]
-        first, more = pool[:first_n], pool[: first_n + extra_n]
+        first = chosen_pairs[:first_n]
+        held = chosen_pairs[first_n:base_need]
+        more = first + chosen_pairs[base_need:]
         prep_s = time.perf_counter() - t0
         load = {"before": os.getloadavg()}
         peak = matmul_peak()
@@ -671,6 +683,7 @@ def run(
                 train=stock["train_seconds"],
                 steps=stock["steps"],
                 rss=stock["peak_rss"],
+                cpu_seconds=stock.get("cpu_seconds"),
                 flops=stock_flops,
                 accuracy=sm["preference_accuracy"],
                 margin=sm["pairs_margin"],
@@ -699,6 +712,9 @@ def run(
         )
     ours, retrain, base = runs
     stock_seconds_per_pair = base["seconds"] / base["pairs"] if base["seconds"] else None
+    cpu_speedup = None
+    if base.get("cpu_seconds") and ours.get("cpu_seconds"):
+        cpu_speedup = base["cpu_seconds"] / base["pairs"] * len(first) / ours["cpu_seconds"]
     stock_epoch = stock_seconds_per_pair * len(first) if stock_seconds_per_pair else None
     return {
         "persona": persona,
@@ -709,6 +725,12 @@ def run(
         "stock_epoch_seconds": stock_epoch,
         "speedup": stock_epoch / ours["seconds"] if stock_epoch and ours["seconds"] else None,
         "retrain_share": retrain["seconds"] / ours["seconds"] if ours["seconds"] else None,
+        "cpu_speedup": cpu_speedup,  # the same ratio in CPU seconds of the processes
+        "retrain_cpu_share": (
+            retrain["cpu_seconds"] / ours["cpu_seconds"]
+            if retrain.get("cpu_seconds") and ours.get("cpu_seconds")
+            else None
+        ),
         "accuracy_gap": (
             base["preference_accuracy"] - ours["preference_accuracy"]
             if base["preference_accuracy"] is not None and ours["preference_accuracy"] is not None

@@ -33,7 +33,8 @@ from typing import Any
 from tether.training.feature_cache import FeatureCache, token_key
 
 FROZEN = "frozen"
-MEMO_PAIRS = 8  # pairs kept in memory, so a step's reference pass reuses the policy's
+#: Pairs kept in memory next to the disk cache (without one, all are kept for the run).
+MEMO_PAIRS = 8
 
 
 @dataclass
@@ -317,6 +318,8 @@ class SplitForward:
     def _remember(self, key: str, value: Any) -> None:
         self._memo[key] = value
         self._memo.move_to_end(key)
+        if self.cache is None or not self.cache.writable:
+            return  # no disk to come back to: keep every pair's output for the later passes
         while len(self._memo) > MEMO_PAIRS:
             self._memo.popitem(last=False)
 
