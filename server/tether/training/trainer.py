@@ -1,9 +1,12 @@
 """One training run inside the worker process: LoRA with TRL, then the held-out eval.
 
-The candidate is trained from the base model on all training data (not stacked on the
-active adapter): every adapter is then a function of the log alone, reproducible from its
-lineage, and the DPO reference (the base, adapters disabled) is the same one the gate
-and the reranker measure rewards against.
+DPO runs `dpo.TetherDPOTrainer`: LoRA on the top K layers (`training.lora_layers`), the
+frozen layers once per pair and the reference log-probabilities precomputed, both cached
+on disk for the next run (`frozen.py`, `feature_cache.py`). A first run trains from the
+base model on all the data; a retrain continues the active adapter on the new pairs plus a
+replay of older ones (`incremental.py`), and `--force` starts from the base again. The
+DPO reference is always the base (adapters disabled): the same one the gate and the
+reranker measure rewards against. KTO keeps TRL's KTOTrainer with LoRA on every layer.
 """
 
 from __future__ import annotations
