@@ -140,6 +140,20 @@ async def test_editor_process_gone_ends_the_server(ws: Path, replay: dict[str, s
         await wire.kill()
 
 
+async def test_a_process_id_never_seen_is_not_watched(ws: Path, replay: dict[str, str]) -> None:
+    """An editor in another PID namespace (a container) sends a pid that is not ours to
+    see: the server keeps serving instead of exiting at once."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    wire = await Wire.start(ws, replay)
+    try:
+        await wire.initialize(process_id=gone.pid)
+        status = await wire.status()
+        assert status["memory"]["clientPid"] is None and wire.proc.returncode is None
+    finally:
+        await wire.kill()
+
+
 async def test_malformed_json_gets_a_parse_error_and_the_server_goes_on(
     ws: Path, replay: dict[str, str]
 ) -> None:

@@ -73,8 +73,10 @@ class Lifecycle:
         loop = asyncio.get_running_loop()
         try:
             fd = os.pidfd_open(pid)  # readable once the process has ended: no polling
-        except ProcessLookupError:
-            self.end_soon(f"the editor's process {pid} does not exist")
+        except ProcessLookupError:  # never seen: another PID namespace (a container, a
+            # remote host); exiting now would end every such session at once
+            log.warning("the editor's process %s is not visible here; not watching it", pid)
+            self.client_pid = None
             return
         except (AttributeError, OSError):  # not Linux, or a kernel without pidfd
             self._poller = loop.create_task(self._poll_client(pid))
