@@ -41,7 +41,7 @@ def db(tmp_path: Path) -> Path:
 def test_export_then_check_against(db: Path, tmp_path: Path, capsys) -> None:
     assert main(["verify", "--db", str(db), "--export-checkpoint"]) == 0
     exported = json.loads(capsys.readouterr().out)
-    assert (exported["seq"], exported["reason"]) == (6, "shutdown")  # the head, already signed
+    assert (exported["seq"], exported["reason"]) == (6, "manual")
     kept = tmp_path / "kept-elsewhere.json"
     kept.write_text(json.dumps(exported))
     assert main(["verify", "--db", str(db), "--against", str(kept)]) == 0
@@ -64,7 +64,7 @@ def test_a_log_cut_short_fails_against_the_kept_checkpoint(
     assert main(["verify", "--db", str(db), "--against", str(kept)]) == 1
     err = capsys.readouterr().err
     assert "chain BROKEN at row 5: truncated: truncated after row 4" in err
-    assert "checkpoint #1 (row 6, shutdown" in err and f"in {kept}" in err
+    assert "checkpoint #2 (row 6, manual" in err and f"in {kept}" in err
     assert "(missing: 5-6)" in err
 
 

@@ -33,6 +33,9 @@ from tether.decisions.schema import GENESIS_HASH
 
 CheckpointReason = Literal["interval", "training", "publish", "shutdown", "manual"]
 
+#: Reasons that add nothing when the same head is already signed.
+_ROUTINE = frozenset({"interval", "shutdown"})
+
 #: How far back from the end of the file the last line is looked for.
 _TAIL_BYTES = 8192
 
@@ -156,15 +159,17 @@ def _locked(path: Path) -> Iterator[int]:
 def append(
     path: Path, key: StoreKey, *, store_id: str, seq: int, head_hash: str, reason: CheckpointReason
 ) -> Checkpoint:
-    """Sign and append a checkpoint of (seq, head_hash); reuse the last one when it is the same.
+    """Sign and append a checkpoint of (seq, head_hash); reuse the last one when it is the
+    same head (unless this one marks an event: training, publish, manual).
 
     Durable on return (fsync). Several processes may call this at once: the numbering and
     the links stay whole under the file lock.
     """
     with _locked(path) as fd:
         last = _last(fd)
-        if last is not None and last.seq == seq and last.head_hash == head_hash:
-            return last
+        same = last is not None and last.seq == seq and last.head_hash == head_hash
+        if same and last is not None and (last.reason == reason or reason in _ROUTINE):
+            return last  # that head is signed already (an event's own reason is kept)
         cp = Checkpoint(
             n=(last.n + 1) if last else 1,
             store_id=store_id,
@@ -202,7 +207,8 @@ def check(
     anchored = 0
     good: list[Checkpoint] = []
     previous: Checkpoint | None = None
-    for cp in checkpoints:
+    vouched = _vouched(checkpoints, public_key) if linked else [False] * len(checkpoints)
+    for i, cp in enumerate(checkpoints):
         origin = f"{cp.label()} in {source}"
         if store_id is not None and cp.store_id != store_id:
             problems.append(
@@ -214,7 +220,7 @@ def check(
                 )
             )
             continue
-        if not cp.signed_ok(public_key):
+        if not vouched[i] and not cp.signed_ok(public_key):
             whose = (
                 "this store's key"
                 if public_key is None or key_id(public_key) == cp.key_id
@@ -289,6 +295,23 @@ def check(
         agreeing = cp
         anchored = max(anchored, cp.seq)
     return problems, anchored
+
+
+def _vouched(checkpoints: list[Checkpoint], public_key: str | None) -> list[bool]:
+    """Per checkpoint: whether the signed last one vouches for it through unbroken links.
+
+    Each checkpoint's `prev` covers the one before it, signature included, so a validly
+    signed last checkpoint commits to every one it reaches by unbroken links.
+    """
+    vouched = [False] * len(checkpoints)
+    if len(checkpoints) < 2 or not checkpoints[-1].signed_ok(public_key):
+        return vouched
+    for i in range(len(checkpoints) - 2, -1, -1):
+        a, b = checkpoints[i], checkpoints[i + 1]
+        if not (b.n == a.n + 1 and b.prev == a.digest()):
+            break
+        vouched[i] = True
+    return vouched
 
 
 def _origin(cp: Checkpoint, source: str) -> str:

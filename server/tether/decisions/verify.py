@@ -140,14 +140,28 @@ def _lineage_files(conn: sqlite3.Connection) -> list[tuple[str, Path]]:
     return [(v, Path(p) / "lineage.json") for v, p in rows if (Path(p) / "lineage.json").is_file()]
 
 
+def _bundle_files(conn: sqlite3.Connection) -> list[tuple[str, Path]]:
+    """Published bundles still on disk (their `published` rows name the folder)."""
+    out: list[tuple[str, Path]] = []
+    for (body,) in conn.execute("SELECT body FROM decisions WHERE outcome = 'published'"):
+        data = json.loads(body).get("data") or {}
+        folder = data.get("path")
+        if isinstance(folder, str) and (Path(folder) / "lineage.json").is_file():
+            out.append((f"published bundle {data.get('version', folder)}", Path(folder)))
+    return out
+
+
 def _lineages(conn: sqlite3.Connection) -> list[tuple[str, list[cps.Checkpoint]]]:
+    """Checkpoints carried by adapters' lineages and published bundles."""
     out: list[tuple[str, list[cps.Checkpoint]]] = []
-    for version, path in _lineage_files(conn):
+    carriers = [(f"adapter {v}'s lineage", p) for v, p in _lineage_files(conn)]
+    carriers += [(name, folder / "lineage.json") for name, folder in _bundle_files(conn)]
+    for name, path in carriers:
         data = _read_json(path)
         cp = data.get("checkpoint") if isinstance(data, dict) else None
         if isinstance(cp, dict):
             try:
-                out.append((f"adapter {version}'s lineage", [cps.Checkpoint.model_validate(cp)]))
+                out.append((name, [cps.Checkpoint.model_validate(cp)]))
             except ValueError:
                 continue
     return out

@@ -91,7 +91,20 @@ async def _profile_state(store: DecisionStore, settings: Settings) -> tuple[floa
 async def _rules(store: DecisionStore) -> list[dict[str, Any]]:
     from tether.memory.memory import Memory
 
-    return [r.model_dump(mode="json") for r in await Memory(store).rules()]
+    # Rules hold the user's own words (reasons, lessons): redacted like anything that leaves.
+    return [_redacted(r.model_dump(mode="json")) for r in await Memory(store).rules()]
+
+
+def _redacted(value: Any) -> Any:
+    from tether.core.redaction import redact
+
+    if isinstance(value, str):
+        return redact(value)[0]
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
 
 
 def _card(
@@ -152,6 +165,7 @@ def _write_bundle(
     adapter_version: str,
     gate: PublishGate,
     head: tuple[int, str],
+    checkpoint: dict[str, Any] | None = None,
     profile: dict[str, Any],
     rules: list[dict[str, Any]],
     timings: dict[str, float],
@@ -216,6 +230,7 @@ def _write_bundle(
         "gate": gate.model_dump(mode="json"),
         "head_seq": head[0],
         "head_hash": head[1],
+        "checkpoint": checkpoint,  # signed (tether.decisions.checkpoints); verify checks it
         "created_at": utcnow(),
     }
     (staging / "lineage.json").write_text(json.dumps(publication, indent=2) + "\n")
@@ -253,7 +268,8 @@ async def publish(
     if target.exists():
         raise BundleError(f"{target} already exists; choose another folder with -o.")
     target.parent.mkdir(parents=True, exist_ok=True)
-    head = await store.head()
+    signed = await store.checkpoint("publish")  # the head, signed, kept in the bundle
+    head = (signed.seq, signed.head_hash)
     rules = await _rules(store)
     timings: dict[str, float] = {}
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
@@ -269,6 +285,7 @@ async def publish(
             adapter_version=active.version,
             gate=gate,
             head=head,
+            checkpoint=signed.model_dump(mode="json"),
             profile=profile,
             rules=rules,
             timings=timings,
