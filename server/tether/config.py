@@ -249,6 +249,12 @@ class Settings(BaseModel):
     max_file_bytes: int = Field(2_000_000, ge=1)
     correction_window_seconds: float = Field(120.0, ge=0)
     context_lines: int = Field(20, ge=0)
+    checkpoint_every: int = Field(
+        100,
+        ge=1,
+        description="A signed checkpoint of the decision log every this many decisions (and at "
+        "training, publish and shutdown), so a log cut short or rewritten is caught.",
+    )
     home: Path | None = Field(None, description="Data root (default ~/.local/share/tether).")
     policy: PolicySettings = Field(default_factory=PolicySettings)
     classes: ClassSettings = Field(default_factory=ClassSettings)

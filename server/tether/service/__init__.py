@@ -192,7 +192,9 @@ class TetherService:
     ) -> TetherService:
         workspace = Path(workspace).expanduser().resolve()
         paths = WorkspacePaths(workspace, settings.data_root)
-        store = await DecisionStore.open(db or paths.db, create=create)
+        store = await DecisionStore.open(
+            db or paths.db, create=create, checkpoint_every=settings.checkpoint_every
+        )
         return cls(workspace, settings, paths, store, events)
 
     async def close(self) -> None:
