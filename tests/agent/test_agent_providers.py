@@ -35,9 +35,6 @@ async def test_ollama_not_running_is_a_typed_error_saying_what_to_do() -> None:
         await provider.generate(MESSAGES)
     assert str(info.value).startswith(f"Ollama is not running at {host}")
     assert "ollama serve" in str(info.value)
-    with pytest.raises(ProviderUnavailable, match="Ollama is not running"):
-        async for _ in provider.stream(MESSAGES):
-            pass
 
 
 async def test_litellm_without_a_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,7 +44,7 @@ async def test_litellm_without_a_key_names_the_variable(monkeypatch: pytest.Monk
         await provider.generate(MESSAGES)
 
 
-async def test_litellm_candidates_and_stream_through_its_own_mock() -> None:
+async def test_litellm_candidates_through_its_own_mock() -> None:
     """litellm's `mock_response` stands in for the cloud API (the only mocked edge)."""
     provider = LiteLLMProvider(
         "anthropic/claude-3-5-haiku-latest", extra={"mock_response": "```python\nx = 1\n```"}
@@ -56,8 +53,6 @@ async def test_litellm_candidates_and_stream_through_its_own_mock() -> None:
     assert gen.completions == ["```python\nx = 1\n```"] * 2
     assert gen.model == "litellm:anthropic/claude-3-5-haiku-latest"
     assert gen.prompt.startswith("<|im_start|>system\nBe brief.<|im_end|>")
-    pieces = [p async for p in provider.stream(MESSAGES)]
-    assert "".join(pieces) == "```python\nx = 1\n```"
 
 
 async def test_replay_matches_task_and_path_then_falls_back(tmp_path: Path) -> None:

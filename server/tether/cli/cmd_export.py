@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 from tether.cli.common import add_workspace_args, fail, open_for_reading, settings_for
-
-FORMATS = ("dpo", "kto", "sft", "alpaca", "sharegpt", "chatml")  # = tether.publish.FORMATS
+from tether.core.formats import EXPORT_FORMATS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "hold only what you accepted or wrote yourself.",
     )
     add_workspace_args(parser)
-    parser.add_argument("--format", "-f", choices=FORMATS, required=True)
+    parser.add_argument("--format", "-f", choices=EXPORT_FORMATS, required=True)
     parser.add_argument("--output", "-o", required=True, help="output file, or - for stdout")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=run)

@@ -60,11 +60,6 @@ def check_range(text: str, rng: Range) -> tuple[int, int]:
     return start, end
 
 
-def text_in(text: str, rng: Range) -> str:
-    start, end = check_range(text, rng)
-    return text[start:end]
-
-
 def replace_range(text: str, rng: Range, new_text: str) -> str:
     start, end = check_range(text, rng)
     return text[:start] + new_text + text[end:]

@@ -29,11 +29,12 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from tether.config import TrainingSettings
+from tether.core.formats import EXPORT_FORMATS
 from tether.training.dataset import CleanData, clean
 from tether.training.dedupe import dedupe
 
 Format = Literal["dpo", "kto", "sft", "alpaca", "sharegpt", "chatml"]
-FORMATS: tuple[str, ...] = ("dpo", "kto", "sft", "alpaca", "sharegpt", "chatml")
+FORMATS = EXPORT_FORMATS
 
 _TURN = re.compile(r"<\|im_start\|>(\w+)\n(.*?)<\|im_end\|>\n?", re.S)
 _SHAREGPT_ROLE = {"system": "system", "user": "human", "assistant": "gpt"}

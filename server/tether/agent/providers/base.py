@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,26 +91,6 @@ class Provider(ABC):
 
         `hints` (task, path) are for providers that need them (replay); others ignore them.
         """
-
-    async def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_new_tokens: int = 256,
-        temperature: float = 0.2,
-        cancel: asyncio.Event | None = None,
-        hints: dict[str, Any] | None = None,
-    ) -> AsyncIterator[str]:
-        """Text pieces as they are produced; the default yields the whole answer at once."""
-        gen = await self.generate(
-            messages,
-            n=1,
-            max_new_tokens=max_new_tokens,
-            temperature=temperature,
-            cancel=cancel,
-            hints=hints,
-        )
-        yield gen.completions[0] if gen.completions else ""
 
     def render_prompt(self, messages: Sequence[Message]) -> str:
         return render_chatml(messages)

@@ -272,7 +272,6 @@ class EmbeddedProvider(Provider):
         temperature: float,
         stop: threading.Event,
         want: AdapterRef | None,
-        streamer: Any = None,
     ) -> tuple[list[str], list[str], str | None]:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
@@ -312,8 +311,6 @@ class EmbeddedProvider(Provider):
                 )
             else:  # one candidate: the model's most likely answer, reproducibly
                 kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-            if streamer is not None:
-                kwargs["streamer"] = streamer
             adapter_off = (
                 model.disable_adapter()
                 if version is None and self._is_peft() and hasattr(model, "disable_adapter")
@@ -383,59 +380,6 @@ class EmbeddedProvider(Provider):
             model=self.model_id,
             adapter_version=version,
         )
-
-    async def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_new_tokens: int = 256,
-        temperature: float = 0.2,
-        cancel: asyncio.Event | None = None,
-        hints: dict[str, Any] | None = None,
-    ) -> AsyncIterator[str]:
-        async with self._in_use():
-            async for piece in self._stream(messages, max_new_tokens, temperature, cancel):
-                yield piece
-
-    async def _stream(
-        self,
-        messages: Sequence[Message],
-        max_new_tokens: int,
-        temperature: float,
-        cancel: asyncio.Event | None,
-    ) -> AsyncIterator[str]:
-        from transformers import TextIteratorStreamer
-
-        await self._ensure_loaded()
-        want = await resolve_adapter(self._adapters)
-        prompt = self.render_prompt(messages)
-        stop = threading.Event()
-        streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
-
-        def run() -> Any:
-            try:
-                return self._run(prompt, 1, max_new_tokens, temperature, stop, want, streamer)
-            except BaseException:
-                streamer.end()  # unblock the reader; the error surfaces from the task below
-                raise
-
-        task = asyncio.ensure_future(self._guarded(run, stop, cancel))
-        pieces = iter(streamer)
-        try:
-            while True:
-                piece = await asyncio.to_thread(next, pieces, None)
-                if piece is None:
-                    break
-                if piece:
-                    yield piece
-            await task
-        finally:
-            stop.set()
-            if not task.done():
-                with contextlib.suppress(BaseException):
-                    await task
-        if cancel is not None and cancel.is_set():
-            raise GenerationCancelled()
 
     # ------------------------------------------------------------------ scoring
     def _rewards(

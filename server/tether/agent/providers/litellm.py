@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from tether.agent.prompting import Message
 from tether.agent.providers.base import (
     Generation,
-    GenerationCancelled,
     Provider,
     ProviderConfigError,
     ProviderError,
@@ -130,29 +129,3 @@ class LiteLLMProvider(Provider):
 
         results = await until_cancelled(all_candidates(), cancel)
         return self._generation(messages, results)
-
-    async def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_new_tokens: int = 256,
-        temperature: float = 0.2,
-        cancel: asyncio.Event | None = None,
-        hints: dict[str, Any] | None = None,
-    ) -> AsyncIterator[str]:
-        litellm = _litellm()
-        self._check_keys(litellm)
-        try:
-            resp = await litellm.acompletion(
-                messages=list(messages), stream=True, **self._kwargs(max_new_tokens, temperature)
-            )
-            async for chunk in resp:
-                if cancel is not None and cancel.is_set():
-                    raise GenerationCancelled()
-                piece = chunk.choices[0].delta.content if chunk.choices else None
-                if piece:
-                    yield piece
-        except (GenerationCancelled, asyncio.CancelledError):
-            raise
-        except Exception as exc:
-            raise self._error(litellm, exc) from None

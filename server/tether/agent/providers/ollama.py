@@ -8,13 +8,12 @@ this data would see).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from tether.agent.prompting import Message
 from tether.agent.providers.base import (
     Generation,
-    GenerationCancelled,
     Provider,
     ProviderConfigError,
     ProviderError,
@@ -115,30 +114,3 @@ class OllamaProvider(Provider):
 
         results = await until_cancelled(all_candidates(), cancel)
         return self._generation(messages, results)
-
-    async def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_new_tokens: int = 256,
-        temperature: float = 0.2,
-        cancel: asyncio.Event | None = None,
-        hints: dict[str, Any] | None = None,
-    ) -> AsyncIterator[str]:
-        client = self._get_client()
-        try:
-            parts = await client.chat(
-                model=self.name,
-                messages=list(messages),
-                stream=True,
-                options=self._options(max_new_tokens, temperature, None),
-            )
-            async for part in parts:
-                if cancel is not None and cancel.is_set():
-                    raise GenerationCancelled()
-                if part.message.content:
-                    yield part.message.content
-        except (GenerationCancelled, asyncio.CancelledError):
-            raise
-        except Exception as exc:
-            raise self._error(exc) from None
