@@ -148,7 +148,11 @@ def lora_pairs(adapter_dir: Path, base: BaseInfo) -> list[LoraPair]:
         module = match["module"]
         target = names.get_name(module)
         if target is None:
-            raise GGUFAdapterError(f"the adapter adapts {module!r}, which has no GGUF equivalent.")
+            raise GGUFAdapterError(
+                f"the adapter adapts {module!r}, which the base GGUF {base.path.name} "
+                f"(architecture {base.architecture!r}, {base.block_count} blocks) does not have: "
+                "the adapter was trained for another model; give the base it was trained on."
+            )
         halves.setdefault(f"{target}.weight", {})[match["ab"]] = tensor.astype(np.float32)
     pairs = []
     for name, ab in sorted(halves.items()):
