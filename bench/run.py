@@ -22,7 +22,7 @@ from bench.machine import REPO, machine_info
 from bench.personas import BUILTIN
 from bench.results import RESULTS_DIR, BenchResult, Table, Target, write_readme, write_result
 
-BENCHMARKS = ("store", "learning", "latency", "training", "citizen")
+BENCHMARKS = ("store", "learning", "latency", "training", "citizen", "publish")
 
 #: Sizes per mode; --quick must finish in under 5 minutes on a 2-core laptop.
 MODES: dict[str, dict[str, dict[str, Any]]] = {
@@ -32,6 +32,12 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
         "latency": {"starts": 2, "code_actions": 200, "changes": 20, "full_changes": 2},
         "training": {"quick": True, "heldout": 4},  # 8 pairs, +2, stock on 4
         "citizen": {"quick": True},
+        "publish": {
+            "prompts": 8,
+            "tokens": 12,
+            "levels": [(1, 4), (4, 8), (16, 16)],
+            "embedded_levels": [(1, 2), (4, 4), (16, 16)],
+        },
     },
     "full": {
         "store": {"appends": 5000, "verify_rows": 100_000, "verify_repeats": 5},
@@ -39,6 +45,7 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
         "latency": {"starts": 5, "code_actions": 1000, "changes": 100, "full_changes": 10},
         "training": {"pairs": 200, "extra": 20, "heldout": 40},
         "citizen": {},
+        "publish": {"prompts": 10, "tokens": 24, "levels": [(1, 8), (4, 16), (16, 32)]},
     },
 }
 
@@ -581,12 +588,19 @@ def bench_citizen(result: BenchResult, options: dict[str, Any], args: argparse.N
     citizen.bench(result, options, args)
 
 
+def bench_publish(result: BenchResult, options: dict[str, Any], args: argparse.Namespace) -> None:
+    from bench import publish
+
+    publish.bench(result, options)
+
+
 RUNNERS: dict[str, Callable[[BenchResult, dict[str, Any], argparse.Namespace], None]] = {
     "store": bench_store,
     "learning": bench_learning,
     "latency": bench_latency,
     "training": bench_training,
     "citizen": bench_citizen,
+    "publish": bench_publish,
 }
 TITLES = {
     "store": "Decision store: durable appends and verification",
@@ -594,6 +608,7 @@ TITLES = {
     "latency": "LSP latency and footprint",
     "training": "On-device training",
     "citizen": "Good citizen: ending with the editor, memory",
+    "publish": "Publish: bundle, llama.cpp parity, tether serve latency",
 }
 
 
