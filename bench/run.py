@@ -22,7 +22,7 @@ from bench.machine import REPO, machine_info
 from bench.personas import BUILTIN
 from bench.results import RESULTS_DIR, BenchResult, Table, Target, write_readme, write_result
 
-BENCHMARKS = ("store", "learning", "latency", "training", "citizen", "publish")
+BENCHMARKS = ("store", "learning", "latency", "training", "citizen", "trust", "publish")
 
 #: Sizes per mode; --quick must finish in under 5 minutes on a 2-core laptop.
 MODES: dict[str, dict[str, dict[str, Any]]] = {
@@ -32,6 +32,7 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
         "latency": {"starts": 2, "code_actions": 200, "changes": 20, "full_changes": 2},
         "training": {"quick": True, "heldout": 4},  # 8 pairs, +2, stock on 4
         "citizen": {"quick": True},
+        "trust": {"verify_rows": 100_000, "verify_repeats": 3, "checkpoint_rows": 100},
         "publish": {
             "prompts": 8,
             "tokens": 12,
@@ -45,6 +46,7 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
         "latency": {"starts": 5, "code_actions": 1000, "changes": 100, "full_changes": 10},
         "training": {"pairs": 200, "extra": 20, "heldout": 40},
         "citizen": {},
+        "trust": {"verify_rows": 100_000, "verify_repeats": 5, "checkpoint_rows": 300},
         "publish": {"prompts": 10, "tokens": 24, "levels": [(1, 8), (4, 16), (16, 32)]},
     },
 }
@@ -453,7 +455,7 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
     result.metrics = m
     runs = m["runs"]
     peak = m["matmul_peak"]["flops"]
-    ours, retrain = runs[0], runs[1]
+    ours = runs[0]
     load = m["load_average"]
     stock_label = (
         f"stock: {m['stock_pairs']} of the {m['pairs']} pairs, its epoch time extrapolated per pair"
@@ -551,7 +553,7 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
     ]
     if options.get("quick"):  # the everyday run: a smoke test of the path, not the targets
         result.targets = result.targets[-1:]
-    c1, c2 = ours.get("cache") or {}, retrain.get("cache") or {}
+    c1, c2, c3 = (r.get("cache") or {} for r in runs[:3])
     result.notes += [
         f"Machine load (1/5/15-min load average on {m['matmul_peak']['threads']} threads): "
         + "; ".join(f"{k} {v[0]:.1f}/{v[1]:.1f}/{v[2]:.1f}" for k, v in load.items())
@@ -563,7 +565,8 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
         f"Caches: first run {c1.get('ref_computed', 0)} reference pairs computed, "
         f"{c1.get('writes', 0)} entries written; retrain {c2.get('ref_hits', 0)} reference "
         f"pairs and {c2.get('hits', 0)} cache hits in all, {c2.get('ref_computed', 0)} "
-        "computed (the new pairs).",
+        f"computed (the new pairs); from the base on everything {c3.get('hits', 0)} hits, "
+        f"{c3.get('ref_computed', 0)} computed.",
         f"A pair here is {m['mean_tokens_per_pair']:.0f} tokens as two rows (prompt "
         f"{m['mean_prompt_tokens']:.0f}, counted once per answer). FLOPs counted from the "
         "model's shapes and each pair's tokens (bench/training_bench.py): linear layers on "
@@ -588,6 +591,12 @@ def bench_citizen(result: BenchResult, options: dict[str, Any], args: argparse.N
     citizen.bench(result, options, args)
 
 
+def bench_trust(result: BenchResult, options: dict[str, Any], args: argparse.Namespace) -> None:
+    from bench import trust
+
+    trust.bench(result, options)
+
+
 def bench_publish(result: BenchResult, options: dict[str, Any], args: argparse.Namespace) -> None:
     from bench import publish
 
@@ -600,6 +609,7 @@ RUNNERS: dict[str, Callable[[BenchResult, dict[str, Any], argparse.Namespace], N
     "latency": bench_latency,
     "training": bench_training,
     "citizen": bench_citizen,
+    "trust": bench_trust,
     "publish": bench_publish,
 }
 TITLES = {
@@ -608,6 +618,7 @@ TITLES = {
     "latency": "LSP latency and footprint",
     "training": "On-device training",
     "citizen": "Good citizen: ending with the editor, memory",
+    "trust": "Trust: tampering caught, secrets kept in, verify speed, checkpoint cost",
     "publish": "Publish: bundle, llama.cpp parity, tether serve latency",
 }
 

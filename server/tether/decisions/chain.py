@@ -18,7 +18,7 @@ from tether.decisions.models import VerifyProblem
 from tether.decisions.schema import GENESIS_HASH
 
 Sealer = Callable[[str], str]
-#: (seq, body, prev_hash, hash, seal)
+#: (seq, body (str or UTF-8 bytes), prev_hash, hash, seal)
 Row = Sequence[Any]
 
 
@@ -44,17 +44,19 @@ def walk(rows: Sequence[Row], sealer: Sealer | None) -> VerifyProblem | None:
     Per row: its content against its hash, its link to the row before (classifying a
     broken link as deleted, inserted, reordered or a rewritten neighbour), then its seal.
     """
-    position = {r[3]: i for i, r in enumerate(rows)}
     sha = hashlib.sha256
     prev, prev_seq = GENESIS_HASH, 0
     for i, (seq, body, prev_hash, stored, seal) in enumerate(rows):
-        if sha(f"{prev_hash}\n{body}".encode()).hexdigest() != stored:
+        # `body` may come as bytes (CAST AS BLOB: no decode and re-encode per row)
+        data = body if isinstance(body, bytes) else body.encode()
+        if sha(prev_hash.encode() + b"\n" + data).hexdigest() != stored:
             return VerifyProblem(
                 kind="edited",
                 seq=seq,
                 detail=f"row {seq} was edited: its content no longer matches its hash",
             )
         if prev_hash != prev:
+            position = {r[3]: k for k, r in enumerate(rows)}  # only once something broke
             return _broken_link(rows, i, position, prev_seq)
         if seq != prev_seq + 1:
             return VerifyProblem(

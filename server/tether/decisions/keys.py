@@ -1,10 +1,11 @@
-"""The store's own key: Ed25519 for checkpoints, and an HMAC key derived from it for seals.
+"""The store's own key: Ed25519 for checkpoints, and a MAC key derived from it for seals.
 
 Checkpoints leave the machine (an adapter's lineage, a published bundle, a git note), so
 they are signed with Ed25519: anyone holding the public key can check them. Seals (a MAC on
 every chained row, on the recorded head, on profile snapshots and memory items) only ever
-need checking here, thousands at a time, so they use HMAC-SHA256 with a key derived from
-the same secret: a couple of microseconds each, where an Ed25519 check costs ~100.
+need checking here, a hundred thousand at a time, so they use keyed BLAKE2b (a MAC by
+design) with a key derived from the same secret: under a microsecond each, where an
+Ed25519 check costs ~100.
 
 The key lives in a file next to the store, mode 0600, created on first use (written aside,
 then linked into place) so two processes opening a new store at once agree on one key.
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -45,17 +45,23 @@ class StoreKey:
 
     @classmethod
     def of(cls, seed: bytes) -> StoreKey:
-        mac = hashlib.sha256(b"tether seal v1\n" + seed).digest()
+        mac = hashlib.sha256(b"tether seal v1\n" + seed).digest()  # 32 bytes: a BLAKE2b key
         return cls(seed=seed, _mac=mac)
 
-    # ------------------------------------------------------------ seals (HMAC)
+    # ------------------------------------------------------------ seals (keyed BLAKE2b)
     def seal(self, message: str) -> str:
-        return hmac.digest(self._mac, message.encode(), "sha256").hex()[:32]
+        return hashlib.blake2b(message.encode(), key=self._mac, digest_size=16).hexdigest()
 
     def sealer(self) -> Any:
         """A fast `seal(message) -> str` closure for SQLite functions and bulk checks."""
-        key, digest = self._mac, hmac.digest
-        return lambda message: digest(key, message.encode(), "sha256").hex()[:32]
+        keyed = hashlib.blake2b(key=self._mac, digest_size=16)  # key block absorbed once
+
+        def seal(message: str) -> str:
+            h = keyed.copy()
+            h.update(message.encode())
+            return h.hexdigest()
+
+        return seal
 
     # ------------------------------------------------------------ signatures (Ed25519)
     def _private(self) -> Any:

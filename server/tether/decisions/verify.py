@@ -42,7 +42,7 @@ def verify_connection(
     columns = {r[1] for r in conn.execute("PRAGMA table_info(decisions)")}
     seal_col = "seal" if "seal" in columns else "NULL"
     rows = conn.execute(
-        f"SELECT seq, body, prev_hash, hash, {seal_col} FROM decisions ORDER BY seq"
+        f"SELECT seq, CAST(body AS BLOB), prev_hash, hash, {seal_col} FROM decisions ORDER BY seq"
     ).fetchall()
     by_seq = {r[0]: r[3] for r in rows}
     last_seq = rows[-1][0] if rows else 0
