@@ -18,6 +18,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     add_workspace_args(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="forget what decisions taught and learn it again from the decision log "
+        "(your own rules stay; your edits of learnt items do not)",
+    )
     parser.set_defaults(func=run, action="list", kind=None)
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
 
@@ -75,7 +81,7 @@ async def _run(args: argparse.Namespace) -> int:
     from tether.decisions import DecisionStore, StoreError
     from tether.memory import Memory, MemoryItemError
 
-    args.action = args.action or "list"
+    args.action = "rebuild" if getattr(args, "rebuild", False) else (args.action or "list")
     path = db_path(args)
     if not path.exists():
         if args.action == "list":
@@ -91,6 +97,16 @@ async def _run(args: argparse.Namespace) -> int:
         try:
             if args.action == "list":
                 _print_rows(await memory.items(args.kind), args.json)
+                return 0
+            if args.action == "rebuild":
+                learnt = await memory.rebuild()
+                rows = await memory.items()
+                if args.json:
+                    print(
+                        json.dumps({"action": "rebuilt", "decisions": learnt, "items": len(rows)})
+                    )
+                else:
+                    print(f"memory rebuilt from {learnt} decision(s): {len(rows)} item(s)")
                 return 0
             if args.action == "edit":
                 row = await memory.edit(args.id, args.text)

@@ -5,10 +5,17 @@ becomes an exemplar the next similar request is shown, a rejection with a reason
 correction becomes a reflection for its class, and recurring reasons become rules. All of
 it lives in the store's memory items, so it survives restarts and `tether memory` can
 show, edit and remove it.
+
+Memory is a function of the decision log, like the profile: every item learnt from a
+decision is named and dated by that decision (`rf-<seq>`, the row's own timestamp), and
+`catch_up` learns whatever verdicts the log holds beyond the newest one memory has. So a
+failed update is retried at the next decision (it never marked itself done), and
+`rebuild` (`tether memory --rebuild`) gives the same items as learning one by one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -83,16 +90,20 @@ class Memory:
         self.max_reflections = max_reflections
         self.max_prompt_rules = max_prompt_rules
         self._index = ExemplarIndex()
+        self._catching_up = asyncio.Lock()
 
     # ------------------------------------------------------------------ learning
     async def observe(self, record: DecisionRecord, proposal: Proposal) -> list[MemoryRow]:
-        """Learn from one decision row; returns the items written. Policy rows teach nothing."""
+        """Learn from one decision row; returns the items written. Policy rows teach nothing.
+
+        The exemplar is written last: it marks the row learnt (see `cursor`), so a failure
+        before it leaves the row to `catch_up`, and what was written already is rewritten
+        the same (same ids; a rule operation is applied once per row)."""
         if record.actor != Actor.USER or record.outcome not in USER_VERDICTS:
             return []
         written: list[MemoryRow] = []
         final = _final_text(record, proposal)
         reason = (record.reason or "").strip() or None
-        written.append(await self._put_exemplar(record, proposal, final, reason))
         wants_reflection = record.outcome in {Outcome.CORRECTED, Outcome.REWRITTEN} or (
             record.outcome == Outcome.REJECTED and reason
         )
@@ -111,9 +122,9 @@ class Memory:
                 source = "teacher" if lesson else "diff"
             if not lesson:
                 lesson = reflection_from_diff(record.outcome.value, proposal, reason, final)
-            now = utcnow()
+            now = record.ts
             row = MemoryRow(
-                id=f"rf-{new_id()[:12]}",
+                id=f"rf-{record.seq}",
                 kind="reflection",
                 class_key=proposal.class_key,
                 created_at=now,
@@ -130,10 +141,55 @@ class Memory:
             written.append(row)
             op = await self._choose_op(lesson, reason)
             if op is not None:
-                changed = await self.apply(op, evidence=proposal.id)
+                changed = await self.apply(op, evidence=proposal.id, seq=record.seq, at=now)
                 if changed is not None:
                     written.append(changed)
+        written.append(await self._put_exemplar(record, proposal, final, reason))
         return written
+
+    async def cursor(self) -> int:
+        """The newest decision memory has learnt (its exemplars carry their row's seq;
+        removed exemplars are kept inactive for this)."""
+        rows = await self.store.memory(kind="exemplar", active_only=False)
+        return max((int(r.body.get("seq", 0)) for r in rows), default=0)
+
+    async def catch_up(self) -> int:
+        """Learn every user verdict in the log after `cursor`; returns how many.
+
+        The service calls it after each decision, so an update that failed (the teacher
+        down, the store busy) is made at the next one; it never has to be remembered."""
+        async with self._catching_up:
+            learnt = 0
+            for record in await self.store.decisions(after_seq=await self.cursor()):
+                if (
+                    record.actor != Actor.USER
+                    or record.outcome not in USER_VERDICTS
+                    or record.proposal_id is None
+                ):
+                    continue
+                await self.observe(record, await self.store.get_proposal(record.proposal_id))
+                learnt += 1
+            return learnt
+
+    async def rebuild(self) -> int:
+        """Forget what decisions taught and learn it again from the whole log.
+
+        Rules you added yourself stay (with the votes decisions gave them); your edits and
+        removals of learnt items are forgotten: the log does not hold them."""
+        async with self._catching_up:
+            for row in await self.store.memory(active_only=False):
+                if row.kind == "insight" and row.body.get("source") == "user":
+                    await self.store.put_memory(
+                        row.model_copy(
+                            update={
+                                "votes": self.rule_min_votes,
+                                "body": {**row.body, "seqs": [], "evidence": []},
+                            }
+                        )
+                    )
+                    continue
+                await self.store.delete_memory(row.id)
+        return await self.catch_up()
 
     async def _put_exemplar(
         self, record: DecisionRecord, proposal: Proposal, final: str | None, reason: str | None
@@ -141,7 +197,7 @@ class Memory:
         """One exemplar per proposal, updated by later verdicts (accepted, then corrected)."""
         item_id = f"ex-{proposal.id}"
         existing = await self._get(item_id)
-        now = utcnow()
+        now = record.ts
         body = {
             "path": proposal.path,
             "task": proposal.task,
@@ -160,6 +216,7 @@ class Memory:
             class_key=proposal.class_key,
             created_at=existing.created_at if existing else now,
             updated_at=now,
+            active=existing.active if existing else True,
             body=body,
         )
         await self.store.put_memory(row)
@@ -177,15 +234,27 @@ class Memory:
 
     # ------------------------------------------------------------------ insights
     async def apply(
-        self, op: InsightOp, *, evidence: str | None = None, by_user: bool = False
+        self,
+        op: InsightOp,
+        *,
+        evidence: str | None = None,
+        by_user: bool = False,
+        seq: int | None = None,
+        at: str | None = None,
     ) -> MemoryRow | None:
-        """Apply one insight operation; returns the row written (None when one was removed)."""
-        now = utcnow()
+        """Apply one insight operation; returns the row written (None when one was removed).
+
+        From a decision (`seq`, at its time `at`) the operation is applied once: the rule
+        remembers the rows that changed it, and an ADD is named by its row."""
+        now = at or utcnow()
         if op.op == "ADD":
             if not op.text:
                 raise MemoryItemError("ADD needs the rule's text")
+            item_id = f"in-{seq}" if seq is not None else f"in-{new_id()[:12]}"
+            if seq is not None and await self._get(item_id) is not None:
+                return None  # this row's rule exists already
             row = MemoryRow(
-                id=f"in-{new_id()[:12]}",
+                id=item_id,
                 kind="insight",
                 created_at=now,
                 updated_at=now,
@@ -194,6 +263,7 @@ class Memory:
                     "text": op.text,
                     "source": "user" if by_user else "decisions",
                     "evidence": [evidence] if evidence else [],
+                    "seqs": [seq] if seq is not None else [],
                 },
             )
             await self.store.put_memory(row)
@@ -203,6 +273,10 @@ class Memory:
         if row is None or row.kind != "insight":
             raise MemoryItemError(f"no rule {op.rule_id!r}")
         body = dict(row.body)
+        if seq is not None:
+            if seq in body.get("seqs", []):
+                return row  # applied already (a retried row)
+            body["seqs"] = [*body.get("seqs", []), seq]
         if evidence:
             body["evidence"] = [*body.get("evidence", []), evidence][-10:]
         if op.op == "AGREE":
@@ -311,6 +385,10 @@ class Memory:
         return row
 
     async def remove(self, ref: str) -> MemoryRow:
+        """Remove an item; an exemplar is only switched off (it marks its decision learnt)."""
         row = await self.resolve(ref)
-        await self.store.delete_memory(row.id)
+        if row.kind == "exemplar":
+            await self.store.put_memory(row.model_copy(update={"active": False}))
+        else:
+            await self.store.delete_memory(row.id)
         return row

@@ -187,7 +187,7 @@ class Proposing:
     async def _admit(self, proposal: Proposal) -> PlannedProposal:
         """Record a fresh proposal and apply the policy to it."""
         record = await self.ctx.store.add_proposal(proposal)
-        await self.recorder.observed(record, proposal)
+        await self.recorder.observed(record)
         decision = await self.decide(proposal)
         if decision.mode == "quiet":
             await self.recorder.record(

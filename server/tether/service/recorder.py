@@ -1,5 +1,6 @@
 """Recording: every decision goes to the log, then to the profile and the memory, then to
-the front end — in that order, so nobody hears of a decision that is not durable."""
+the front end — in that order, so nobody hears of a decision that is not durable. The
+profile and the memory both catch up from the log, so neither can miss a row."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from tether.core.types import Outcome, Proposal
+from tether.core.types import Outcome
 from tether.decisions import DecisionRecord
 from tether.service.background import Background
 from tether.service.components import Components
@@ -29,7 +30,7 @@ class Recorder:
         await self.observed(record)
         return record
 
-    async def observed(self, record: DecisionRecord, proposal: Proposal | None = None) -> None:
+    async def observed(self, record: DecisionRecord) -> None:
         """Let the profile and memory learn from a row, then tell the front end."""
         try:
             changes = await (await self.components.profile_store()).observe(record)
@@ -39,11 +40,10 @@ class Recorder:
         if self.on_matured is not None and any(c.kind == "profile" and c.mature for c in changes):
             self.on_matured()  # the profile just matured: see whether to train now
         if record.proposal_id is not None and record.outcome is not Outcome.PROPOSED:
-            self.background.spawn(self._remember(record, proposal), "memory", quiet=True)
+            self.background.spawn(self._remember(), "memory", quiet=True)
         self.ctx.events.decision_recorded(record)
 
-    async def _remember(self, record: DecisionRecord, proposal: Proposal | None) -> None:
-        memory = await self.components.memory()
-        if proposal is None and record.proposal_id is not None:
-            proposal = await self.ctx.store.get_proposal(record.proposal_id)
-        await memory.observe(record, proposal)
+    async def _remember(self) -> None:
+        """Memory learns what the log holds beyond what it knows: this row, and any
+        earlier one whose update failed (so a failure is retried, never lost)."""
+        await (await self.components.memory()).catch_up()
