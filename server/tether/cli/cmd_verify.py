@@ -15,7 +15,14 @@ import json
 import sys
 from pathlib import Path
 
-from tether.cli.common import add_workspace_args, db_path, fail
+from tether.cli.common import (
+    add_workspace_args,
+    db_path,
+    empty_store_file,
+    fail,
+    hint_no_store,
+    no_store_yet,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,8 +55,16 @@ def run(args: argparse.Namespace) -> int:
     from tether.decisions.verify import VerifyInputError
 
     path = db_path(args)
+    missing = no_store_yet(args)
     try:
-        result = verify_file(path, against=args.against)
+        if missing is not None:  # nothing recorded yet: an empty chain holds
+            hint_no_store(missing)
+            if args.export_checkpoint:
+                return fail("there is nothing to checkpoint yet: no decision was recorded")
+            with empty_store_file() as empty:
+                result = verify_file(empty, against=args.against)
+        else:
+            result = verify_file(path, against=args.against)
     except StoreError as exc:
         fail(str(exc))
         return 2
