@@ -92,7 +92,11 @@ class PolicySettings(_Section):
 
 class ClassSettings(_Section):
     parts: list[Literal["task", "kind", "language", "area", "size", "risk"]] = Field(
-        default_factory=lambda: ["task", "language", "area", "size"]
+        default_factory=lambda: ["task", "kind", "language", "area", "size"],
+        description="What a decision class is made of, broadest first. `kind` is the kind of "
+        "change (a ruff rule such as E711, or docstring, type-hints, …): with it a kind the "
+        "user wants is not hidden with the rest of its task (learning benchmark: 10% of a "
+        "rejecting persona's wanted edits hidden without it, none with it).",
     )
     areas: dict[str, list[str]] = Field(
         default_factory=lambda: {
@@ -217,7 +221,13 @@ class Settings(BaseModel):
     ollama_host: str = "http://127.0.0.1:11434"
     student_threshold: float = Field(0.6, ge=0, le=1)
     shadow: bool = False
-    candidates: int = Field(1, ge=1, le=8)
+    candidates: int = Field(
+        4,
+        ge=1,
+        le=8,
+        description="Samples the model writes per request (or per spot), in one batch; "
+        "the verifier keeps the valid ones (make bench measures the yield per count).",
+    )
     rerank: bool = Field(
         True,
         description="Order several student candidates by the active adapter's implicit reward.",

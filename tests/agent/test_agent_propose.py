@@ -59,6 +59,7 @@ def request(
 
 
 def agent_for(ws: Path, tmp_path: Path, *entries: dict[str, object], **settings: object) -> Agent:
+    settings = {"candidates": 1, **settings}  # one recorded answer per request
     s = Settings(model=f"replay:{replay_file(tmp_path, *entries)}", **settings)  # type: ignore[arg-type]
     return Agent(s, model_spec(ws), None, ws)
 
@@ -81,7 +82,7 @@ async def test_replay_end_to_end_gives_a_checked_proposal(workspace: Path, tmp_p
         None,
         3,
     )
-    assert p.class_key == "improve:python:code:1-3" and p.risk == []
+    assert p.class_key == f"improve:{p.kind or 'any'}:python:code:1-3" and p.risk == []
     # the hunks applied to the document give a file that still parses
     assert apply_hunks(p.original, p.hunks) == IMPROVED
     new_doc = replace_range(req.text, p.range, apply_hunks(p.original, p.hunks))

@@ -49,7 +49,7 @@ from tether.agent.providers import (
 from tether.agent.redact import Redactor, redact_messages
 from tether.agent.routing import Acceptance, AcceptanceTracker, Route, choose_route
 from tether.agent.spec import AgentSpec, TaskSpec
-from tether.agent.spot_prompting import spot_budget, spot_context, spot_messages
+from tether.agent.spot_prompting import range_budget, spot_budget, spot_context, spot_messages
 from tether.agent.spots import RangeText, apply_edits, disjoint, edits_between, spots
 from tether.agent.tools.commands import CommandCheck
 from tether.agent.tools.ruff import SAFETY_RULES, Finding, Ruff, ToolUnavailable
@@ -281,7 +281,6 @@ class Agent:
             shadow=self.settings.shadow,
         )
         memory = await self._memory_context(key, work.rt.text, req)
-        messages = build_messages(self.spec, task, view, memory, req.diagnostics, req.instruction)
         result = ProposeResult(route=route)
         if cancel is not None and cancel.is_set():
             return ProposeResult(failures=["cancelled"], route=route)
@@ -289,6 +288,9 @@ class Agent:
         rules = [] if work.free_form else list(task.rules)
         findings, ruff_problem = await self._find(req, rules)
         located = [f for f in findings or [] if _selected(rules, f) and work.rt.inside(f)]
+        # what ruff found is part of the request: the model (and training) sees it
+        diagnostics = [*req.diagnostics, *(_diagnostic(f) for f in located)]
+        messages = build_messages(self.spec, task, view, memory, diagnostics, req.instruction)
         tools = tool_candidates(work.rt, located, req.language)
         if findings is not None:
             tools = [await self._settle(work, c, rules) for c in tools]
@@ -457,9 +459,10 @@ class Agent:
         if route.shadow:
             roles.append("teacher" if route.role == "student" else "student")
         n_first = self.settings.candidates
+        budget = range_budget(work.rt.text)
         outcomes = await asyncio.gather(
             *(
-                self._ask(role, messages, n_first if i == 0 else 1, cancel, hints, redactor)
+                self._ask(role, messages, n_first if i == 0 else 1, cancel, hints, redactor, budget)
                 for i, role in enumerate(roles)
             ),
             return_exceptions=True,
@@ -620,6 +623,15 @@ def _label(c: Candidate) -> str:
     if c.target:
         return f"{c.role} on {c.target} (answer {c.sample + 1})"
     return f"{c.role} candidate {c.sample + 1}"
+
+
+def _diagnostic(f: Finding) -> DiagnosticInfo:
+    return DiagnosticInfo(
+        message=f.message,
+        range=Range.of(f.line, max(0, f.location.column - 1), f.end_line, 0),
+        source="ruff",
+        code=f.rule,
+    )
 
 
 def _tree(text: str) -> ast.Module | None:

@@ -1,8 +1,8 @@
 """Decision classes: which proposals the profile should judge together.
 
 A user who always accepts docstrings in tests may never want refactors in migrations; the
-class key groups proposals by the parts that predict a verdict (task, language, path
-area, size), and the risk flags mark what deserves a modal prompt whatever the class's
+class key groups proposals by the parts that predict a verdict (task, kind of change,
+language, path area, size), and the risk flags mark what deserves a modal prompt whatever the class's
 history says.
 """
 
@@ -172,12 +172,16 @@ def route_key(class_key: str, settings: ClassSettings) -> str:
     """The part of a class key known before answering (task, language, area).
 
     Routing must decide before there is an answer, so it judges the student on this
-    family of classes; proposals' full keys map onto it by dropping size and risk.
+    family of classes; proposals' full keys map onto it by dropping size, risk and kind.
+    A key recorded before the parts included the kind (one part short) maps the same way.
     """
-    parts = class_key.split(":")
-    if len(parts) != len(settings.parts):
+    values = class_key.split(":")
+    names = list(settings.parts)
+    if len(values) != len(names) and "kind" in names:
+        names = [n for n in names if n != "kind"]
+    if len(values) != len(names):
         return class_key
-    kept = [v for name, v in zip(settings.parts, parts, strict=True) if name not in ANSWER_PARTS]
+    kept = [v for name, v in zip(names, values, strict=True) if name not in ANSWER_PARTS]
     return ":".join(kept)
 
 

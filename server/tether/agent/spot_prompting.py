@@ -127,3 +127,8 @@ def spot_budget(code: str) -> int:
     keeps a request within seconds on a CPU.
     """
     return 48 + (2 * len(code)) // 3
+
+
+def range_budget(code: str) -> int:
+    """New tokens a whole-selection answer may take: the selection rewritten, plus some."""
+    return 96 + (len(code) * 3) // 4

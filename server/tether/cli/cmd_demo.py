@@ -1,18 +1,18 @@
-"""`tether demo`: the whole loop, end to end, on the embedded model.
+"""`tether demo`: the learning loop on an example workspace, with a simulated user.
 
-Copies an example workspace to a scratch folder, asks the agent for improvements to each
-function, lets a scripted reviewer accept, reject (with a reason) or correct them the way
-a user would in the editor, then shows the profile, verifies the audit log and trains an
-adapter on the decisions just made. Everything goes through `TetherService`, the same
-code path the language server uses, so the demo is an honest smoke test of the product.
+Round 1 sends an "improve" request for most functions of the example workspace and lets a
+simulated user (a benchmark persona) decide on what the policy shows; the profile is shown;
+a training run turns those decisions into an adapter (or the gate refuses it, said
+plainly); round 2 sends the held-out functions; one table compares the rounds. Everything
+runs through `TetherService`, the language server's own code path.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import asyncio
 import shutil
+import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,160 +21,162 @@ from tether.config import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("demo", help="run the main loop end to end on the embedded model")
+    p = sub.add_parser("demo", help="show the learning loop on an example workspace")
     p.add_argument(
-        "--source",
-        type=Path,
-        default=Path("examples"),
-        help="example workspace to copy (default: ./examples)",
+        "--source", type=Path, default=Path("examples"), help="example workspace (./examples)"
     )
     p.add_argument("--workspace", type=Path, help="scratch workspace (default: a temp folder)")
-    p.add_argument("--proposals", type=int, default=6, help="how many functions to ask about")
-    p.add_argument("--train-steps", type=int, default=2, help="training steps (0: skip)")
+    p.add_argument(
+        "--persona",
+        default="modernizer",
+        help="simulated user: a built-in persona (modernizer, conservative, docstrings, "
+        "pragmatist) or a persona file with judge()",
+    )
+    p.add_argument("--train-steps", type=int, default=24, help="training steps (0: skip)")
     p.add_argument("--model", default=None, help="student model (default: embedded:smollm2)")
+    p.add_argument("--home", type=Path, default=None, help="data root (default: a temp folder)")
     p.set_defaults(func=run)
 
 
-def _functions(path: Path) -> list[tuple[int, int, str]]:
-    """(first line, last line, name) of each top-level function or method, zero-based."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found: list[tuple[int, int, str]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno:
-            found.append((node.lineno - 1, node.end_lineno - 1, node.name))
-    return sorted(found)
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.0f} %"
 
 
-def review(original: str, proposed: str) -> tuple[str, str | None]:
-    """The scripted reviewer: what a careful user would do with this proposal.
-
-    Returns ("accept", None), ("reject", reason) or ("correct", corrected_text).
-    """
-    try:
-        ast.parse(proposed)
-    except SyntaxError:
-        return "reject", "it does not parse"
-    old_defs = {n.name for n in ast.walk(ast.parse(original)) if isinstance(n, ast.FunctionDef)}
-    new_defs = {n.name for n in ast.walk(ast.parse(proposed)) if isinstance(n, ast.FunctionDef)}
-    if old_defs - new_defs:
-        return "reject", "it renames or removes a function"
-    if len(proposed.splitlines()) < len(original.splitlines()) // 2:
-        return "reject", "it deletes too much"
-    if "%" in proposed and "%" not in original:
-        return "reject", "prefer f-strings to %-formatting"
-    if "== None" in proposed:
-        return "correct", proposed.replace("== None", "is None")
-    return "accept", None
+def _p50(seconds: list[float]) -> str:
+    return f"{statistics.median(seconds):.1f} s" if seconds else "–"
 
 
 async def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.syntax import Syntax
     from rich.table import Table
 
-    from tether.core.diff import unified
-    from tether.core.text import replace_range
-    from tether.core.types import Range
-    from tether.service import ServiceError, TetherService
+    from tether.demo import personas
+    from tether.demo.rounds import Event, Round, RoundStats, functions, split
+    from tether.service import TetherService
 
     console = Console()
     source = args.source.resolve()
-    if not source.is_dir():
-        console.print(f"[red]no example workspace at {source}[/red] (use --source DIR)")
+    if not (source / "src").is_dir():
+        console.print(f"[red]no example workspace with a src/ folder at {source}[/red] (--source)")
+        return 1
+    try:
+        persona = personas.load(args.persona)
+    except personas.PersonaUnavailable as exc:
+        console.print(f"[red]{exc}[/red]")
         return 1
     workspace = args.workspace or Path(tempfile.mkdtemp(prefix="tether-demo-"))
     if workspace.exists() and any(workspace.iterdir()):
         console.print(f"[red]{workspace} is not empty[/red]; pick an empty --workspace")
         return 1
     shutil.copytree(source, workspace, dirs_exist_ok=True)
-    overrides: dict[str, Any] = {"training": {"max_steps": max(args.train_steps, 1)}}
-    settings = Settings().overlay(overrides)
+    home = args.home or Path(tempfile.mkdtemp(prefix="tether-demo-home-"))
+    overrides: dict[str, Any] = {
+        "home": str(home),
+        "training": {"max_steps": max(args.train_steps, 1)},
+    }
     if args.model:
-        settings = settings.overlay({"model": args.model})
+        overrides["model"] = args.model
+    settings = Settings().overlay(overrides)
+    round1, held = split(functions(workspace))
     console.rule("[bold]Tether demo")
-    console.print(f"workspace: {workspace}\nstudent:   {settings.model}\n")
+    console.print(
+        f"workspace {workspace}\nstudent   {settings.model}\npersona   {persona.name}\n"
+        f"requests  {len(round1)} in round 1, {len(held)} held out for round 2\n"
+    )
+
+    def show(ev: Event) -> None:
+        style = {"accept": "green", "correct": "yellow", "reject": "red"}.get(ev.verdict, "cyan")
+        if ev.what == "no proposal":
+            console.print(f"  [dim]{ev.request}[/dim]  no proposal — {ev.detail}")
+            return
+        verdict = f"[{style}]{ev.verdict or ev.what}[/{style}]"
+        kind = f" [magenta]{ev.kind}[/magenta]" if ev.kind else ""
+        console.print(f"  {ev.request}{kind}  {ev.what} → {verdict}  [dim]{ev.detail[:70]}[/dim]")
+
     service = await TetherService.open(workspace, settings)
-    counts = {"accept": 0, "reject": 0, "correct": 0, "none": 0}
+    rounds: list[RoundStats] = []
+    trained = "not run"
     try:
-        targets = [
-            (path, span)
-            for path in sorted((workspace / "src").rglob("*.py"))
-            for span in _functions(path)
-        ][: args.proposals]
-        for path, (first, last, name) in targets:
-            rel = path.relative_to(workspace).as_posix()
-            lines = path.read_text(encoding="utf-8").split("\n")
-            rng = Range.of(first, 0, last, len(lines[last]))
-            console.print(f"[bold]Improve[/bold] {rel}:{first + 1} {name}() …")
-            try:
-                request = service.request_for(path.as_uri(), rng, "improve")
-                outcome = await service.propose(request)
-            except ServiceError as exc:
-                counts["none"] += 1
-                console.print(f"  [yellow]no proposal[/yellow]: {exc}")
-                continue
-            for planned in outcome.proposals:
-                p = planned.proposal
-                console.print(
-                    f"  policy: [cyan]{planned.decision.mode}[/cyan] — "
-                    f"{planned.decision.reason.splitlines()[0]}"
-                )
-                if planned.decision.mode != "ask":
-                    continue
-                diff = unified(p.original, p.proposed, p.path)
-                console.print(Syntax(diff or "(no change)", "diff", theme="ansi_dark"))
-                verdict, detail = review(p.original, p.proposed)
-                counts[verdict] += 1
-                if verdict == "reject":
-                    await service.reject(p.id, detail)
-                    console.print(f"  [red]rejected[/red]: {detail}")
-                    continue
-                plan = await service.plan_accept(p.id)
-                text = path.read_text(encoding="utf-8")  # the demo is the editor here
-                path.write_text(replace_range(text, p.range, plan.text), encoding="utf-8")
-                await service.accept(plan)
-                if verdict == "correct" and detail is not None:
-                    await service.correct(p.id, detail)
-                    console.print("  [yellow]accepted, then corrected[/yellow]")
-                else:
-                    console.print("  [green]accepted[/green]")
-        await service.idle()
-
-        console.rule("Profile")
-        view = await service.profile_view()
-        table = Table("class", "n", "mean", "interval", "policy")
-        for c in view.get("classes", []):
-            table.add_row(
-                c["class_key"],
-                str(c["n"]),
-                f"{c['mean']:.2f}",
-                f"[{c['lower']:.2f}, {c['upper']:.2f}]",
-                str(c["policy"]),
-            )
-        console.print(table)
-
-        result = await service.verify()
-        console.rule("Audit log")
-        console.print(result.summary())
-
+        player = Round(service, persona, show)
+        console.rule("Round 1: proposals and the simulated user's decisions")
+        with console.status("round 1…"):
+            rounds.append(await player.run(round1))
+        _profile(console, await service.profile_view())
         if args.train_steps > 0:
-            console.rule("Training")
-            try:
-                trained = await service.train_now(
-                    lambda ev: console.print(f"  {getattr(ev, 'message', ev)}")
-                )
-                console.print(f"result: {getattr(trained, 'summary', lambda: trained)()}")
-            except Exception as exc:  # the demo reports every failure plainly
-                console.print(f"[yellow]training did not run[/yellow]: {exc}")
+            console.rule("Training on round 1's decisions")
+            trained = await _train(console, service)
+        console.rule("Round 2: held-out requests, with what was learned")
+        with console.status("round 2…"):
+            rounds.append(await player.run(held))
+        result = await service.verify()
     finally:
         await service.close()
-    console.rule()
-    console.print(
-        f"{counts['accept']} accepted, {counts['correct']} corrected, "
-        f"{counts['reject']} rejected, {counts['none']} without a proposal. "
-        f"History: tether history -w {workspace}"
-    )
+
+    table = Table("", "round 1 (before)", "round 2 (after)", title="Before and after training")
+    rows = [
+        ("requests", lambda s: str(s.requests)),
+        (
+            "verified proposals",
+            lambda s: f"{s.verified} ({_pct(s.verified / s.requests if s.requests else None)})",
+        ),
+        ("prompts asked", lambda s: str(s.shown)),
+        ("accepted by the persona", lambda s: f"{s.accepted} of {s.shown} ({_pct(s.acceptance)})"),
+        ("applied on their own (auto)", lambda s: str(s.auto)),
+        ("kept quiet", lambda s: str(s.quiet)),
+        ("time to a proposal, p50", lambda s: _p50(s.seconds)),
+    ]
+    for name, cell in rows:
+        table.add_row(name, *(cell(s) for s in rounds))
+    console.print(table)
+    console.print(f"training: {trained}")
+    console.print(f"audit log: {result.summary()}")
+    console.print(f"history: tether history -w {workspace}   (data root: {home})")
     return 0 if result.ok else 1
+
+
+def _profile(console: Any, view: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console.rule("The profile after round 1")
+    table = Table("class", "verdicts", "approval", "interval", "policy")
+    for c in view.get("classes", []):
+        table.add_row(
+            c["class_key"],
+            str(c["n"]),
+            f"{c['mean']:.2f}",
+            f"[{c['lower']:.2f}, {c['upper']:.2f}]",
+            str(c["policy"]),
+        )
+    console.print(table)
+
+
+async def _train(console: Any, service: Any) -> str:
+    """Train now; say plainly what the gate decided."""
+    try:
+        with console.status("training…") as status:
+            result = await service.train_now(
+                lambda ev: status.update(f"training: {getattr(ev, 'message', ev)}")
+            )
+    except Exception as exc:  # the demo reports every failure plainly and goes on
+        console.print(f"[yellow]training did not run[/yellow]: {exc}")
+        return f"did not run ({exc})"
+    gate = result.gate
+    numbers = (
+        f"{gate.metric} {gate.candidate:.2f} vs {gate.reference_name} {gate.reference:.2f}"
+        if gate
+        else ""
+    )
+    if result.status == "promoted":
+        took = f"{result.steps} steps, {result.seconds:.0f} s"
+        line = f"adapter {result.version} promoted ({numbers}; {took})"
+        console.print(f"[green]{line}[/green]")
+    elif result.status == "refused":
+        line = f"the gate refused adapter {result.version}: {gate.reason if gate else numbers}"
+        console.print(f"[yellow]{line}[/yellow] — round 2 uses the base model")
+    else:
+        line = f"{result.status}: {result.reason}"
+        console.print(f"[yellow]training {line}[/yellow]")
+    return line
 
 
 def run(args: argparse.Namespace) -> int:

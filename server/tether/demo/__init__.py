@@ -1,0 +1,1 @@
+"""`tether demo`: the learning loop shown on an example workspace with a simulated user."""
