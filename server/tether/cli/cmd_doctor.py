@@ -71,6 +71,18 @@ def _servers(wp: WorkspacePaths) -> list[dict[str, Any]]:
     ]
 
 
+def _engines() -> list[dict[str, Any]]:
+    """Local engines (Ollama, llama.cpp's server, vLLM) on their usual loopback ports."""
+    import asyncio
+
+    try:
+        from tether.serve.engines import discover
+    except ImportError:  # httpx missing: nothing to probe with
+        return []
+    engines = asyncio.run(discover())
+    return [{**e.model_dump(), "choices": e.student_choices} for e in engines]
+
+
 def collect(args: argparse.Namespace) -> dict[str, Any]:
     settings = settings_for(args)
     wp = workspace_paths(args, settings)
@@ -111,6 +123,7 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
         )
     return {
         "servers": _servers(wp),
+        "engines": _engines(),
         "idle_unload_seconds": settings.model_idle_unload_seconds,
         "tether": __version__,
         "python": sys.version.split()[0],
@@ -170,6 +183,14 @@ def run(args: argparse.Namespace) -> int:
             for s in servers
         )
         or "none running on this workspace",
+    )
+    table.add_row(
+        "Local engines",
+        "; ".join(
+            f"{e['kind']} at {e['url']}: {', '.join(e['models']) or 'no models listed'}"
+            for e in report["engines"]
+        )
+        or "none found (Ollama 11434, llama.cpp 8080/8081, vLLM 8000)",
     )
     idle = report["idle_unload_seconds"]
     table.add_row("Model idle unload", f"after {idle:g} s unused" if idle else "off (stays loaded)")

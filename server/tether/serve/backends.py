@@ -103,10 +103,12 @@ async def probe(url: str, *, timeout: float = 0.3) -> list[str] | None:
             response = await client.get(url.rstrip("/") + "/v1/models")
     except httpx.HTTPError:
         return None
+    if response.status_code in (401, 403):
+        return []  # an engine that wants a key
     if response.status_code != 200:
-        return []
+        return None  # something else listens there
     try:
         data = response.json().get("data", [])
         return [str(m.get("id")) for m in data if isinstance(m, dict)]
-    except ValueError:
-        return []
+    except (ValueError, AttributeError):
+        return None
