@@ -50,7 +50,7 @@ class Lifecycle:
         self.server = server
         self.client_pid: int | None = None
         self.reason: str | None = None
-        self._ending: asyncio.Task[None] | None = None
+        self._ending: asyncio.Task[Any] | None = None
         self._client_fd: int | None = None
         self._poller: asyncio.Task[None] | None = None
         self.registrations: list[Registration] = []
@@ -153,6 +153,8 @@ class Lifecycle:
 
     async def end(self, reason: str) -> NoReturn:
         """Stop everything within the bound, then exit."""
+        if self._ending is None:  # called directly: a signal meanwhile must not start another
+            self._ending = asyncio.current_task()
         self.reason = reason
         log.info("ending: %s", reason)
         session = self.server.session
