@@ -193,7 +193,7 @@ const steps = {
    * `accept` through their CodeLenses (the verdict goes out once every hunk is decided),
    * then save the file.
    */
-  async acceptInDiff({ file, first, last, task, accept, reject, expect }) {
+  async acceptInDiff({ file, first, last, task, accept, reject, expect, hunkReason = '' }) {
     await suggest(file, first, last, task);
     // Accept / Reject in the editor title, one CodeLens per hunk
     const titleAccept = page.locator('.editor-actions [aria-label^="Accept Suggestion"]').first();
@@ -203,8 +203,15 @@ const steps = {
     const lens = (text) => page.locator('.codelens-decoration > *', { hasText: text }).first();
     await lens(accept[0]).waitFor({ state: 'visible' });
     const lenses = (await page.locator('.codelens-decoration a').allTextContents()).map((t) => t.trim());
+    let reasonPrompt = null;
     for (const label of reject) {
       await lens(label).click();
+      // a rejected hunk asks for its reason (optional; Enter keeps none)
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      reasonPrompt = (await page.locator('.quick-input-widget').innerText()).replace(/\s+/g, ' ').trim();
+      await input.fill(hunkReason);
+      await page.keyboard.press('Enter');
       await lens(`${label.replace(/^Reject /, '')} rejected`).waitFor(); // the lens turns into "… rejected · Undo"
     }
     const afterReject = (await page.locator('.codelens-decoration > *').allTextContents()).map((t) => t.trim());
@@ -220,7 +227,7 @@ const steps = {
     await page.keyboard.press('Control+S');
     await page.locator('.tab.active.dirty').waitFor({ state: 'detached' });
     await waitPending(0);
-    return { lenses, afterReject, hasReject, status: await statusText() };
+    return { lenses, afterReject, hasReject, reasonPrompt, status: await statusText() };
   },
 
   async rejectWithReason({ file, first, last, task, reason }) {
@@ -331,12 +338,13 @@ const steps = {
     await runCommand('Tether: Show Profile');
     const frame = panelFrame();
     await frame.locator('#tab-profile[aria-selected="true"]').waitFor();
-    await frame.locator('#adapters-rows tr').first().waitFor();
-    await frame.locator('#classes-rows tr').first().waitFor();
+    await frame.locator('#adapters-list > li').first().waitFor();
+    await frame.locator('#classes-list > li').first().waitFor();
     return {
-      adapters: await frame.locator('#adapters-rows tr').allTextContents(),
-      classes: await frame.locator('#classes-rows tr').allTextContents(),
-      training: await frame.locator('#training-state').textContent(),
+      adapters: await frame.locator('#adapters-list > li').allTextContents(),
+      classes: await frame.locator('#classes-list > li').allTextContents(),
+      classTitles: await frame.locator('#classes-list > li').evaluateAll((lis) => lis.map((li) => li.title)),
+      training: await frame.locator('#training').textContent(),
     };
   },
 
@@ -344,28 +352,151 @@ const steps = {
     await page.locator(STATUS).click(); // the status bar item opens the panel
     const frame = panelFrame();
     await frame.locator('#tab-history[aria-selected="true"]').waitFor();
-    await frame.locator('#history-rows tr').first().waitFor();
-    const rows = await frame.locator('#history-rows tr').evaluateAll((trs) =>
-      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
-    );
-    // filter to rejected decisions: the panel asks the server again
+    await frame.locator('#history-list > li').first().waitFor();
+    const read = () =>
+      frame.locator('#history-list > li').evaluateAll((lis) =>
+        lis.map((li) => ({
+          outcome: li.dataset.outcome,
+          where: li.querySelector('.where')?.textContent || '',
+          what: li.querySelector('.what')?.textContent || '',
+          why: li.querySelector('.why')?.textContent || '',
+        })),
+      );
+    const rows = await read();
+    // filters sit behind a button; filter to rejected decisions: the panel asks again
+    await frame.locator('#filters-toggle').click();
     await frame.locator('#history-outcome').selectOption('rejected');
-    await frame.locator('#history-rows tr:not([data-outcome="rejected"])').first().waitFor({ state: 'detached' });
-    await frame.locator('#history-rows tr[data-outcome="rejected"]').first().waitFor();
-    const rejected = await frame.locator('#history-rows tr').count();
+    await frame.locator('#history-list > li:not([data-outcome="rejected"])').first().waitFor({ state: 'detached' });
+    await frame.locator('#history-list > li[data-outcome="rejected"]').first().waitFor();
+    const rejected = await frame.locator('#history-list > li').count();
     await frame.locator('#history-outcome').selectOption('');
-    await frame.locator(`#history-rows tr:nth-child(${rows.length})`).waitFor();
+    await frame.locator(`#history-list > li:nth-child(${rows.length})`).waitFor();
     let opened = null;
+    let details = null;
     if (open) {
-      // keyboard: focus the first accepted row and press Enter; its diff opens
-      const row = frame.locator(`#history-rows tr[data-outcome="${open}"]`).first();
-      await row.focus();
+      // keyboard: Enter on a row expands it (details and diff); "Open diff in editor" opens it
+      const row = frame.locator(`#history-list > li[data-outcome="${open}"]`).first();
+      await row.locator('.summary').focus();
       await page.keyboard.press('Enter');
-      const tab = await diffTab(`${open} by user`);
+      await row.locator('pre.diff .dl').first().waitFor();
+      details = await row.locator('.details').innerText();
+      await row.getByText('Open diff in editor').click();
+      const tab = await diffTab(`${open.replace(/_/g, ' ')} by user`);
       opened = await tab.getAttribute('aria-label');
     }
     const pageInfo = await frame.locator('#history-page').textContent();
-    return { rows, rejected, opened, pageInfo };
+    return { rows, rejected, opened, details, pageInfo };
+  },
+
+  /** "Tether: Ask…" on lines `first`..`last` of `file`, in the user's `words`. */
+  async ask({ file, first, last, words }) {
+    await openFile(file);
+    await selectLines(first, last);
+    await runCommand('Tether: Ask');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    const prompt = (await page.locator('.quick-input-widget').innerText()).replace(/\s+/g, ' ').trim();
+    await input.fill(words);
+    await page.keyboard.press('Enter');
+    return { prompt };
+  },
+
+  /** An error notification: its text and buttons; clicks `click` when given. */
+  async errorToast({ hasText, click }) {
+    const toast = page.locator('.notification-toast', { hasText }).last();
+    await toast.waitFor({ state: 'visible' });
+    const text = (await toast.locator('.notification-list-item-message').innerText()).replace(/\s+/g, ' ').trim();
+    const buttons = (await toast.locator('.monaco-button').allTextContents()).map((t) => t.trim()).filter(Boolean);
+    if (click) {
+      await toast.locator('.monaco-button', { hasText: click }).first().click();
+    }
+    return { text, buttons };
+  },
+
+  /** Waits for a suggestion's diff showing `expect`; saves a screenshot as `shot`. */
+  async diffShown({ expect, shot }) {
+    await page.locator('.tab.active[aria-label*="(Tether"]').waitFor();
+    await page.locator('.editor-actions [aria-label^="Refine Suggestion"]').first().waitFor({ state: 'visible' });
+    // the proposed side of the diff shows this suggestion (not the one it replaced)
+    await page.waitForFunction(
+      (want) =>
+        [...document.querySelectorAll('.editor-group-container.active .modified-in-monaco-diff-editor .view-line')]
+          .map((l) => l.textContent.replace(/\u00a0/g, ' '))
+          .some((t) => t.includes(want)),
+      expect,
+    );
+    await waitPending(1);
+    const file = path.join(shots, shot);
+    await page.screenshot({ path: file });
+    const titleActions = await page.locator('.editor-actions .action-label').evaluateAll((as) =>
+      as.map((a) => a.getAttribute('aria-label') || '').filter(Boolean),
+    );
+    const lenses = (await page.locator('.codelens-decoration a').allTextContents()).map((t) => t.trim());
+    return { screenshot: file, titleActions, lenses, tab: await page.locator('.tab.active').getAttribute('aria-label') };
+  },
+
+  /** "Tether: Refine Suggestion…" on the open diff, in the user's `words`. */
+  async refine({ words }) {
+    await runCommand('Tether: Refine Suggestion');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    const prompt = (await page.locator('.quick-input-widget').innerText()).replace(/\s+/g, ' ').trim();
+    await input.fill(words);
+    await page.keyboard.press('Enter');
+    await input.waitFor({ state: 'hidden' });
+    return { prompt };
+  },
+
+  async regenerate() {
+    await runCommand('Tether: Regenerate Suggestion');
+    return {};
+  },
+
+  /**
+   * The side panel in a 300 px side bar under a colour theme: fits without sideways
+   * scrolling; a screenshot of the side bar is saved as `shot`.
+   */
+  async panelShot({ theme, tab, shot }) {
+    await runCommand('Preferences: Color Theme');
+    await pickQuick(theme);
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    await page.locator(STATUS).click();
+    const frame = panelFrame();
+    await frame.locator(`#tab-${tab}`).click();
+    await frame.locator(`#tab-${tab}[aria-selected="true"]`).waitFor();
+    const list = tab === 'history' ? '#history-list > li' : '#classes-list > li';
+    await frame.locator(list).first().waitFor();
+    // drag the side bar's edge so it is 300 px wide
+    const bar = page.locator('.part.sidebar');
+    let box = await bar.boundingBox();
+    const y = box.y + box.height / 2;
+    await page.mouse.move(box.x + box.width + 1, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 300, y, { steps: 4 });
+    await page.mouse.up();
+    box = await bar.boundingBox();
+    if (tab === 'history') {
+      const first = frame.locator('#history-list > li').first();
+      if ((await first.locator('.summary').getAttribute('aria-expanded')) !== 'true') {
+        await first.locator('.summary').click();
+      }
+      await first.locator('.details pre.diff .dl').first().waitFor();
+    }
+    const fit = await frame.locator('body').evaluate((b) => ({
+      scroll: b.ownerDocument.documentElement.scrollWidth,
+      width: b.ownerDocument.documentElement.clientWidth,
+      tabColor: getComputedStyle(b.ownerDocument.querySelector('[role="tab"][aria-selected="true"]')).color,
+      background: getComputedStyle(b).backgroundColor,
+    }));
+    const file = path.join(shots, shot);
+    await bar.screenshot({ path: file });
+    return { ...fit, sidebarWidth: Math.round(box.width), screenshot: file, items: await frame.locator(list).count() };
+  },
+
+  async restartServer() {
+    await runCommand('Tether: Restart Server');
+    await page.locator(`${STATUS} .codicon-sparkle`).waitFor();
+    return {};
   },
 
   async close() {

@@ -210,10 +210,12 @@ async function suggest(d: CommandDeps): Promise<void> {
   if (!picked) {
     return;
   }
-  const args = { uri: doc.uri.toString(), range: rangeJson, ...picked.args };
   // The server shows its own progress bar (with Cancel) while the model works.
-  const answer = await d.server().command(Commands.propose, args);
-  await review(d, answer);
+  await answered(d, () => {
+    const now = selectionOf();
+    const range = now && now.uri === doc.uri.toString() ? now.range : rangeJson;
+    return d.server().command(Commands.propose, { uri: doc.uri.toString(), ...picked.args, range });
+  });
 }
 
 /** The selection (or the cursor's line) of a file editor, as the contract's range. */
@@ -250,9 +252,29 @@ async function ask(d: CommandDeps): Promise<void> {
   if (!words?.trim()) {
     return;
   }
-  // the server shows its own progress notification (with Cancel) while the model works
-  const answer = await d.server().command(Commands.ask, { ...where, instruction: words.trim() });
-  await review(d, answer);
+  // the server shows its own progress notification (with Cancel) while the model works;
+  // Retry sends the same words again, on the selection as it is then (it may have widened)
+  await answered(d, () => {
+    const now = selectionOf() ?? where;
+    return d.server().command(Commands.ask, { ...now, instruction: words.trim() });
+  });
+}
+
+/**
+ * Run a request that makes suggestions and open the first one; a failure shows in the
+ * server's words with its actions, and Retry (or Select enclosing function) sends it again.
+ */
+async function answered(d: CommandDeps, send: () => Promise<unknown>): Promise<void> {
+  try {
+    await review(d, await send());
+  } catch (error) {
+    void showError(error, {
+      retry: () => answered(d, send),
+      rephrase: () => ask(d),
+      output: d.output,
+      restart: () => d.server().restart(),
+    });
+  }
 }
 
 async function askRefinement(): Promise<string | undefined> {
@@ -268,8 +290,7 @@ async function askRefinement(): Promise<string | undefined> {
 
 /** Regenerate / Refine: the server answers again; the new suggestion opens in its diff. */
 async function replace(d: CommandDeps, proposalId: string, command: string, extra: Record<string, unknown>): Promise<void> {
-  const answer = await d.server().command(command, { proposalId, ...extra });
-  await review(d, answer);
+  await answered(d, () => d.server().command(command, { proposalId, ...extra }));
 }
 
 async function review(d: CommandDeps, answer: unknown): Promise<void> {

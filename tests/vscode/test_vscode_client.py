@@ -23,6 +23,9 @@ PALETTE = {
     "Pin Decision Class": "tether.ui.pin",
     "Open Agent Spec": "tether.ui.openSpec",
     "Restart Server": "tether.ui.restart",
+    "Ask…": "tether.ui.ask",
+    "Regenerate Suggestion": "tether.ui.regenerate",
+    "Refine Suggestion…": "tether.ui.refine",
 }
 
 
@@ -91,5 +94,7 @@ def test_vsix_holds_the_bundle_and_the_contributions() -> None:
     title_menu = {m["command"]: m["when"] for m in contributes["menus"]["editor/title"]}
     assert "tether-proposal" in title_menu["tether.ui.accept"]
     assert "tether-proposal" in title_menu["tether.ui.reject"]
+    assert "tether-proposal" in title_menu["tether.ui.regenerate"]
+    assert "tether-proposal" in title_menu["tether.ui.refine"]
     keys = {k["command"] for k in contributes["keybindings"]}
     assert {"tether.ui.accept", "tether.ui.reject"} <= keys

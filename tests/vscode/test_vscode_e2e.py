@@ -246,7 +246,9 @@ def test_accept_one_hunk_in_diff_changes_the_file_and_records_it(session: Sessio
         reject=["Reject hunk 2 of 2"],
         accept=["Accept hunk 1 of 2"],
         expect="if self.location is None:",
+        hunkReason="keep the %-formatting",
     )
+    assert "Reject hunk 2 of 2" in (result["reasonPrompt"] or ""), result["reasonPrompt"]
     assert result["hasReject"], "the diff's editor title has no Reject"
     for lens in ("Accept hunk 1 of 2", "Reject hunk 1 of 2", "Accept hunk 2 of 2"):
         assert any(lens in t for t in result["lenses"]), result["lenses"]
@@ -256,10 +258,14 @@ def test_accept_one_hunk_in_diff_changes_the_file_and_records_it(session: Sessio
     assert DESCRIBE_HUNK_1 in text
 
     rows, proposals = read_store(session.db)
-    accepted = [r for r in rows if r.outcome == Outcome.ACCEPTED and r.path == "src/inventory.py"]
-    assert len(accepted) == 1
+    accepted = [
+        r for r in rows if r.outcome == Outcome.PARTLY_ACCEPTED and r.path == "src/inventory.py"
+    ]
+    assert len(accepted) == 1  # its own outcome, with the rejected hunk's reason
     assert accepted[0].actor == Actor.USER
     assert accepted[0].hunks == [0]
+    assert accepted[0].reason == "hunk 2: keep the %-formatting"
+    assert accepted[0].data == {"hunks_total": 2}
     proposal = proposals[accepted[0].proposal_id]
     assert proposal.task == "improve"
     assert len(proposal.hunks) == 2
@@ -353,22 +359,23 @@ def test_train_now_shows_progress_and_adds_an_adapter(session: Session) -> None:
     assert [a.version for a in rows] == ["v1"]
     panel = session.driver.step("profile")
     assert any(row.startswith("v1") for row in panel["adapters"]), panel["adapters"]
-    # per class: mean (interval), n, policy and its reason; the class pinned above says so
-    assert all(re.search(r"\d+% \(\d+%–\d+%\)", row) for row in panel["classes"]), panel
-    assert all(re.search(r"\b(ask|auto|quiet)\b", row) for row in panel["classes"]), panel
-    assert any("pinned: always_ask" in row for row in panel["classes"]), panel["classes"]
+    # per class: policy and one sentence; the numbers (mean, interval, n) on hover
+    assert all(re.search(r"\d+% \(\d+%–\d+%\)", t) for t in panel["classTitles"]), panel
+    assert all(re.match(r"(ask|auto|quiet|pinned)", row) for row in panel["classes"]), panel
+    assert any("Pinned: always ask." in row for row in panel["classes"]), panel["classes"]
+    assert not any("null" in row for row in panel["classes"] + panel["adapters"]), panel
 
 
 def test_history_panel_lists_the_decisions_and_opens_a_diff(session: Session) -> None:
-    result = session.driver.step("history", open="accepted")
-    by_outcome = {}
-    for cells in result["rows"]:
-        # time, file, class, outcome, decided by, reason, model / adapter
-        by_outcome.setdefault(cells[3], []).append(cells)
-    mine = [c for c in by_outcome.get("accepted", []) if c[1] == "src/inventory.py"]
-    assert mine and mine[0][4] == "user"
-    rejected = [c for c in by_outcome.get("rejected", []) if c[1] == "src/inventory.py"]
-    assert any(c[5] == REASON and c[4] == "user" for c in rejected), rejected
-    assert any(c[3].startswith("adapter") for c in result["rows"]), "no adapter row"
+    result = session.driver.step("history", open="partly_accepted")
+    by_outcome: dict[str, list[dict]] = {}
+    for row in result["rows"]:  # outcome, file:line, outcome in words, one-line reason
+        by_outcome.setdefault(row["outcome"], []).append(row)
+    mine = [r for r in by_outcome.get("partly_accepted", []) if r["where"] == "inventory.py:15"]
+    assert mine and mine[0]["what"] == "partly accepted: hunk 1 of 2", mine
+    rejected = [r for r in by_outcome.get("rejected", []) if r["where"].startswith("inventory.py")]
+    assert any(r["why"] == REASON for r in rejected), rejected
+    assert any(r["outcome"].startswith("adapter") for r in result["rows"]), "no adapter row"
     assert result["rejected"] >= 4  # the three seeded and ours, after filtering
-    assert "accepted by user" in (result["opened"] or "")
+    assert "Decided by" in (result["details"] or "") and "user" in result["details"]
+    assert "partly accepted by user" in (result["opened"] or "")
