@@ -169,7 +169,9 @@ class EmbeddedProvider(Provider):
     def unload(self) -> bool:
         """Drop the model (and the adapter in it) when nobody is using it; it loads again
         on the next call. True when something was unloaded."""
-        self._idle_timer = None
+        if self._idle_timer is not None:  # called by hand: the pending timer is moot
+            self._idle_timer.cancel()
+            self._idle_timer = None
         if self._users or self._model is None or self._load_lock.locked():
             return False
         self._model = None
