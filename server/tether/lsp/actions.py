@@ -21,15 +21,14 @@ from tether.lsp.errors import INVALID_PARAMS
 from tether.service import ProposalNotPending, TetherService
 
 if TYPE_CHECKING:
-    from tether.lsp.server import TetherServer
-    from tether.lsp.session import Session
+    from tether.lsp.context import Editor, Server
 
 PROPOSE_KIND = lsp.CodeActionKind.RefactorRewrite
 FIX_KIND = lsp.CodeActionKind.QuickFix
 
 
 async def code_action(
-    server: TetherServer, session: Session, params: lsp.CodeActionParams
+    server: Server, session: Editor, params: lsp.CodeActionParams
 ) -> list[lsp.CodeAction] | None:
     uri = params.text_document.uri
     service = await session.service_for(uri)
@@ -67,7 +66,7 @@ async def code_action(
     return actions
 
 
-async def resolve(server: TetherServer, session: Session, action: lsp.CodeAction) -> lsp.CodeAction:
+async def resolve(server: Server, session: Editor, action: lsp.CodeAction) -> lsp.CodeAction:
     data = action.data if isinstance(action.data, dict) else {}
     op = data.get("op")
     if op is None:
@@ -86,13 +85,13 @@ async def resolve(server: TetherServer, session: Session, action: lsp.CodeAction
     return action
 
 
-def _shows_disabled(server: TetherServer) -> bool:
+def _shows_disabled(server: Server) -> bool:
     text = server.client_capabilities.text_document
     ca = text.code_action if text else None
     return bool(ca and ca.disabled_support)
 
 
-def _resolves_command(server: TetherServer) -> bool:
+def _resolves_command(server: Server) -> bool:
     text = server.client_capabilities.text_document
     ca = text.code_action if text else None
     support = ca.resolve_support if ca else None

@@ -12,13 +12,13 @@ from tether.protocol.notifications import DecisionRecorded, TrainingStatusChange
 from tether.service import ProposeOutcome, ServiceEvents
 
 if TYPE_CHECKING:
-    from tether.lsp.session import Folder, Session
+    from tether.lsp.context import Editor, Folder
 
 
 class Bridge(ServiceEvents):
     """Service events as LSP notifications, diagnostics and messages."""
 
-    def __init__(self, session: Session, folder: Folder) -> None:
+    def __init__(self, session: Editor, folder: Folder) -> None:
         self.session = session
         self.folder = folder
 

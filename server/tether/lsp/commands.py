@@ -48,8 +48,7 @@ from tether.protocol.methods import REVIEW_PRODUCTION
 from tether.service import BadRequest, ProposalNotPending, TrainingBusy, WorkCancelled
 
 if TYPE_CHECKING:
-    from tether.lsp.server import TetherServer
-    from tether.lsp.session import Session
+    from tether.lsp.context import Editor, Server
 
 Handler = Callable[..., Awaitable[Any]]
 #: Command name -> handler(server, session, *arguments); server.py registers them.
@@ -65,7 +64,7 @@ def command(name: str) -> Callable[[Handler], Handler]:
 
 
 @command(PROPOSE)
-async def propose(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+async def propose(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     args = ProposeArgs.model_validate(single_argument(arguments))
     service = await session.service_for(args.uri)
     req = service.request_for(
@@ -83,7 +82,7 @@ async def propose(server: TetherServer, session: Session, *arguments: Any) -> di
 
 
 @command(ASK)
-async def ask(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+async def ask(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     """A request in the user's own words, answered through the same verified path."""
     args = AskArgs.model_validate(single_argument(arguments))
     words = args.instruction.strip()
@@ -100,13 +99,13 @@ async def ask(server: TetherServer, session: Session, *arguments: Any) -> dict[s
 
 
 @command(REGENERATE)
-async def regenerate(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+async def regenerate(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     args = ProposalArgs.model_validate(single_argument(arguments))
     return await _replace(server, session, args.proposal_id, "")
 
 
 @command(REFINE)
-async def refine(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+async def refine(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     args = RefineArgs.model_validate(single_argument(arguments))
     words = args.instruction.strip()
     if not words:
@@ -114,9 +113,7 @@ async def refine(server: TetherServer, session: Session, *arguments: Any) -> dic
     return await _replace(server, session, args.proposal_id, words)
 
 
-async def _replace(
-    server: TetherServer, session: Session, proposal_id: str, words: str
-) -> dict[str, Any]:
+async def _replace(server: Server, session: Editor, proposal_id: str, words: str) -> dict[str, Any]:
     """Ask again for a shown proposal's range; the old one is rejected once a new answer
     exists (with the refinement as its reason: the words are training signal). When no
     answer comes back, the old proposal stays as it was."""
@@ -140,7 +137,7 @@ async def _replace(
 
 
 async def _run(
-    server: TetherServer,
+    server: Server,
     service: Any,
     req: Any,
     title: str,
@@ -187,7 +184,7 @@ def _short(words: str, limit: int = 48) -> str:
 
 
 @command(ACCEPT)
-async def accept(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+async def accept(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     args = AcceptArgs.model_validate(single_argument(arguments))
     service = await session.service_of_proposal(args.proposal_id)
     record = await flows.accept(
@@ -199,7 +196,7 @@ async def accept(server: TetherServer, session: Session, *arguments: Any) -> dic
 
 
 @command(REJECT)
-async def reject(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+async def reject(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     args = RejectArgs.model_validate(single_argument(arguments))
     service = await session.service_of_proposal(args.proposal_id)
     reason = args.reason
@@ -215,7 +212,7 @@ async def reject(server: TetherServer, session: Session, *arguments: Any) -> dic
 
 
 @command(SHOW_DIFF)
-async def show_diff(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+async def show_diff(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     args = ProposalArgs.model_validate(single_argument(arguments))
     service = await session.service_of_proposal(args.proposal_id)
     view = await service.proposal_view(args.proposal_id)
@@ -224,7 +221,7 @@ async def show_diff(server: TetherServer, session: Session, *arguments: Any) -> 
 
 
 @command(PIN)
-async def pin(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+async def pin(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     args = PinArgs.model_validate(single_argument(arguments))
     service = await session.service_for(None)
     record = await service.pin(args.class_key, args.mode)
@@ -232,7 +229,7 @@ async def pin(server: TetherServer, session: Session, *arguments: Any) -> dict[s
 
 
 @command(VERIFY)
-async def verify(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+async def verify(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     args = WorkspaceArgs.model_validate(single_argument(arguments))
     service = await session.service_for(args.uri)
     result = await service.verify()
@@ -242,7 +239,7 @@ async def verify(server: TetherServer, session: Session, *arguments: Any) -> dic
 
 
 @command(TRAIN_NOW)
-async def train_now(server: TetherServer, session: Session, *arguments: Any) -> dict[str, Any]:
+async def train_now(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     args = WorkspaceArgs.model_validate(single_argument(arguments))
     service = await session.service_for(args.uri)
     if service.training_running():
@@ -270,15 +267,13 @@ async def train_now(server: TetherServer, session: Session, *arguments: Any) -> 
 
 
 @command(CANCEL_TRAINING)
-async def cancel_training(
-    server: TetherServer, session: Session, *arguments: Any
-) -> dict[str, Any]:
+async def cancel_training(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     args = WorkspaceArgs.model_validate(single_argument(arguments))
     service = await session.service_for(args.uri)
     return CancelTrainingResult(cancelled=await service.cancel_training()).dump()
 
 
-async def _finish_training(session: Session, service: Any, bar: WorkDone, running: Any) -> None:
+async def _finish_training(session: Editor, service: Any, bar: WorkDone, running: Any) -> None:
     """End the progress bar with the result; the bar's cancel button cancels the run."""
 
     async def cancel_on_request() -> None:
@@ -312,9 +307,7 @@ def _progress_message(event: Any) -> str:
 
 
 @command(REVIEW_PRODUCTION)
-async def review_production(
-    server: TetherServer, session: Session, *arguments: Any
-) -> dict[str, Any]:
+async def review_production(server: Server, session: Editor, *arguments: Any) -> dict[str, Any]:
     """Confirm, overturn or discard a decision made through `tether serve` (living tether)."""
     from tether.protocol.commands import ReviewProductionArgs, ReviewProductionResult
     from tether.publish import production

@@ -28,7 +28,7 @@ from tether.service import (
 )
 
 if TYPE_CHECKING:
-    from tether.lsp.session import Session
+    from tether.lsp.context import Editor
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ REJECT_REASONS = (
 
 
 async def accept(
-    session: Session,
+    session: Editor,
     service: TetherService,
     proposal_id: str,
     hunks: Sequence[int] | None = None,
@@ -80,7 +80,7 @@ def _log_failure(work: asyncio.Future[DecisionRecord]) -> None:
 
 
 async def _apply_and_record(
-    session: Session,
+    session: Editor,
     service: TetherService,
     plan: AcceptPlan,
     decision: PolicyDecision | None,
@@ -107,7 +107,7 @@ async def _apply_and_record(
     raise StaleDocument(f"the editor did not apply the edit ({why}); the proposal has expired")
 
 
-async def present(session: Session, service: TetherService, outcome: ProposeOutcome) -> None:
+async def present(session: Editor, service: TetherService, outcome: ProposeOutcome) -> None:
     """Act on the policy: apply `auto` proposals, prompt for risky `ask` ones.
 
     Plain `ask` proposals are already diagnostics; `quiet` ones were recorded as suppressed.
@@ -119,7 +119,7 @@ async def present(session: Session, service: TetherService, outcome: ProposeOutc
             session.spawn(prompt(session, service, planned), "approval prompt")
 
 
-async def auto_apply(session: Session, service: TetherService, planned: PlannedProposal) -> None:
+async def auto_apply(session: Editor, service: TetherService, planned: PlannedProposal) -> None:
     proposal = planned.proposal
     try:
         await accept(session, service, proposal.id, decision=planned.decision)
@@ -135,7 +135,7 @@ async def auto_apply(session: Session, service: TetherService, planned: PlannedP
     )
 
 
-async def prompt(session: Session, service: TetherService, planned: PlannedProposal) -> None:
+async def prompt(session: Editor, service: TetherService, planned: PlannedProposal) -> None:
     """Ask about a risky proposal in a modal prompt; it stays a diagnostic if dismissed."""
     proposal = planned.proposal
     flags = ", ".join(planned.decision.risky_flags)
@@ -192,7 +192,7 @@ def explanation(
     )
 
 
-async def ask_reason(session: Session) -> str | None:
+async def ask_reason(session: Editor) -> str | None:
     """A reason picked from a short list (LSP has no free-text input)."""
     choice = await session.server.window_show_message_request_async(
         lsp.ShowMessageRequestParams(

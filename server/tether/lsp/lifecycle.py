@@ -28,7 +28,7 @@ from tether.core import processes
 
 if TYPE_CHECKING:
     from tether.instances import Registration
-    from tether.lsp.server import TetherServer
+    from tether.lsp.context import Server
     from tether.service import TetherService
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ CLIENT_POLL_SECONDS = 1.0
 class Lifecycle:
     """One per server process: how it ends, and the records it keeps while it lives."""
 
-    def __init__(self, server: TetherServer) -> None:
+    def __init__(self, server: Server) -> None:
         self.server = server
         self.client_pid: int | None = None
         self.reason: str | None = None
@@ -189,7 +189,7 @@ class Lifecycle:
 
 
 # ---------------------------------------------------------------------- transports
-def serve_stdio(server: TetherServer) -> NoReturn:
+def serve_stdio(server: Server) -> NoReturn:
     """pygls' stdio loop, except that the end of input ends the process within the bound."""
     from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 
@@ -216,7 +216,7 @@ def serve_stdio(server: TetherServer) -> NoReturn:
     server.lifecycle.exit_now(server.lifecycle.exit_code)  # not reached: end() exits
 
 
-def serve_tcp(server: TetherServer, host: str, port: int) -> NoReturn:
+def serve_tcp(server: Server, host: str, port: int) -> NoReturn:
     """One client over TCP (for debugging); its connection closing ends the server."""
     from pygls.io_ import run_async
 
@@ -244,7 +244,7 @@ def serve_tcp(server: TetherServer, host: str, port: int) -> NoReturn:
     server.lifecycle.exit_now(server.lifecycle.exit_code)
 
 
-def status(server: TetherServer) -> dict[str, Any]:
+def status(server: Server) -> dict[str, Any]:
     """The memory part of `tether/status`: this server's, the model's, the other servers'."""
     from tether.instances import rss_bytes, running
 

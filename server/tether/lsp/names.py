@@ -51,8 +51,8 @@ __all__ = [
     "REQUESTS",
     "SHOW_DIFF",
     "STATUS",
-    "TRAIN_NOW",
     "TRAINING_STATUS",
+    "TRAIN_NOW",
     "VERIFY",
     "work_done_token",
 ]

@@ -24,8 +24,7 @@ from tether.protocol.views import HistoryPageView, ProposalDetail
 from tether.service import HEAVY_MODULES
 
 if TYPE_CHECKING:
-    from tether.lsp.server import TetherServer
-    from tether.lsp.session import Session
+    from tether.lsp.context import Editor, Server
 
 Handler = Callable[..., Awaitable[Any]]
 #: Method -> handler(server, session, params); server.py registers them.
@@ -45,7 +44,7 @@ def heavy_modules_loaded() -> list[str]:
 
 
 @request(HISTORY)
-async def history(server: TetherServer, session: Session, params: Any) -> dict[str, Any]:
+async def history(server: Server, session: Editor, params: Any) -> dict[str, Any]:
     p = HistoryParams.model_validate(params_dict(params))
     service = await session.service_for(p.uri)
     page = await service.history(p.filter, offset=p.offset, limit=p.limit)
@@ -53,21 +52,21 @@ async def history(server: TetherServer, session: Session, params: Any) -> dict[s
 
 
 @request(PROFILE)
-async def profile(server: TetherServer, session: Session, params: Any) -> dict[str, Any]:
+async def profile(server: Server, session: Editor, params: Any) -> dict[str, Any]:
     p = WorkspaceParams.model_validate(params_dict(params))
     service = await session.service_for(p.uri)
     return ProfileResult.model_validate(await service.profile_view()).dump()
 
 
 @request(PROPOSAL)
-async def proposal(server: TetherServer, session: Session, params: Any) -> dict[str, Any]:
+async def proposal(server: Server, session: Editor, params: Any) -> dict[str, Any]:
     p = ProposalParams.model_validate(params_dict(params))
     service = await session.service_of_proposal(p.proposal_id)
     return ProposalDetail.model_validate(await service.proposal_view(p.proposal_id)).dump()
 
 
 @request(STATUS)
-async def status(server: TetherServer, session: Session, params: Any) -> dict[str, Any]:
+async def status(server: Server, session: Editor, params: Any) -> dict[str, Any]:
     """What the server is and has loaded (the heavy modules list must stay empty
     until a model or training is actually used)."""
     WorkspaceParams.model_validate(params_dict(params))

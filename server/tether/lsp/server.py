@@ -17,10 +17,10 @@ from typing import Any, NoReturn
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcException
-from pygls.lsp.server import LanguageServer
 
 from tether import __version__
 from tether.lsp import names
+from tether.lsp.context import Server
 from tether.lsp.errors import rpc
 from tether.lsp.lifecycle import Lifecycle, serve_stdio, serve_tcp
 from tether.lsp.protocol import TetherProtocol
@@ -32,7 +32,7 @@ INTERNAL_ERROR = -32603
 CODE_ACTION_KINDS = [lsp.CodeActionKind.QuickFix, lsp.CodeActionKind.RefactorRewrite]
 
 
-class TetherServer(LanguageServer):
+class TetherServer(Server):
     def __init__(self) -> None:
         super().__init__(
             "tether",

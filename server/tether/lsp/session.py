@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +18,10 @@ from lsprotocol import types as lsp
 from pygls.uris import to_fs_path
 
 from tether.config import ConfigError, Settings, editor_values, load_settings, merge
+from tether.lsp.context import Folder
 
 if TYPE_CHECKING:
-    from tether.lsp.server import TetherServer
+    from tether.lsp.context import Server
     from tether.service import TetherService
 
 log = logging.getLogger(__name__)
@@ -29,18 +29,8 @@ log = logging.getLogger(__name__)
 SECTION = "tether"
 
 
-@dataclass
-class Folder:
-    root: Path
-    base: Settings  # files + environment
-    settings: Settings  # base + editor overlays (last good)
-    opening: asyncio.Task[TetherService] | None = None
-    service: TetherService | None = None
-    error: str | None = None
-
-
 class Session:
-    def __init__(self, server: TetherServer) -> None:
+    def __init__(self, server: Server) -> None:
         self.server = server
         self.folders: list[Folder] = []
         self.editor: dict[str, Any] = {}  # last good editor overrides
