@@ -57,8 +57,9 @@ TOTAL_IMPROVED = (
     "        result += v\n"
     "    return result\n"
 )
-#: Deletes a line of code: a risky proposal.
-GREET_RISKY = 'def greet(name):\n    message = "Hello, " + name\n    return message\n'
+#: Deletes a line of code: a risky proposal (and one the verifier lets through: it adds no
+#: ruff finding, reads and assigns what the original did).
+GREET_RISKY = 'def greet(name):\n    message = "Hello, " + name\n    print(message)\n'
 
 
 def fenced(code: str, rationale: str) -> str:
@@ -67,7 +68,7 @@ def fenced(code: str, rationale: str) -> str:
 
 IMPROVE = {"task": "improve", "completion": fenced(GREET_IMPROVED, "Annotate greet and flush.")}
 IMPROVE_TOTAL = {"task": "improve", "completion": fenced(TOTAL_IMPROVED, "Annotate total.")}
-RISKY = {"task": "improve", "completion": fenced(GREET_RISKY, "Drop the print call.")}
+RISKY = {"task": "improve", "completion": fenced(GREET_RISKY, "Drop the return.")}
 
 
 @pytest.fixture
@@ -106,7 +107,9 @@ async def launch(ws: Path, tmp_path: Path, tether_home: Path) -> AsyncIterator[L
         editor = make_editor(ws, echo)
         if configuration is not None:
             editor.client.set_configuration(configuration, section="tether")
-        await start(editor, {"TETHER_MODEL": f"replay:{replay_file}", **(env or {})})
+        # one recorded answer per request (the agent samples several by default)
+        base = {"TETHER_MODEL": f"replay:{replay_file}", "TETHER_CANDIDATES": "1"}
+        await start(editor, {**base, **(env or {})})
         editors.append(editor)
         editor.init_result = await editor.client.initialize_session(
             lsp.InitializeParams(

@@ -7,6 +7,7 @@ from pathlib import Path
 from lsprotocol import types as lsp
 
 from tether.agent import classify
+from tether.agent.kinds import kind_of
 from tether.config import ClassSettings
 from tether.core.diff import make_hunks
 from tether.core.types import Actor, Outcome, Position, Proposal, Range
@@ -23,9 +24,9 @@ NO_EXPLORATION = {"policy": {"exploration": 0}, "training": {"autoSchedule": Fal
 
 async def seed(db: Path, outcome: Outcome, count: int) -> str:
     """`count` past verdicts on proposals of the same class as the greet improvement."""
-    key, _ = classify(
-        "app.py", "improve", "python", ORIGINAL, GREET_IMPROVED.rstrip("\n"), ClassSettings()
-    )
+    improved = GREET_IMPROVED.rstrip("\n")
+    kind = kind_of(ORIGINAL, improved)  # the kind the agent gives the replayed answer
+    key, _ = classify("app.py", "improve", "python", ORIGINAL, improved, ClassSettings(), kind)
     store = await DecisionStore.open(db)
     try:
         for i in range(count):
@@ -59,7 +60,7 @@ async def test_risky_ask_prompts_and_approve_applies(
     accepted = await editor.decision("accepted", pid)
     assert accepted["actor"] == "user"
     first, second = editor.prompts
-    assert "risky: deletes_code" in first.message and "Drop the print call." in first.message
+    assert "risky: deletes_code" in first.message and "Drop the return." in first.message
     assert [a.title for a in first.actions or []] == [  # never Approve as the default
         "Explain",
         "Reject",
@@ -68,8 +69,10 @@ async def test_risky_ask_prompts_and_approve_applies(
     ]
     assert second.message == first.message  # asked again after explaining
     explained = await editor.message("Why Tether asks:")
-    assert "-    print(message)" in explained  # the diff
-    await editor.client.wait_until(lambda: "print" not in editor.text(uri), "the edit")
+    assert "-    return message" in explained  # the diff
+    await editor.client.wait_until(
+        lambda: "return" not in editor.text(uri).split("\n\n\n")[0], "the edit"
+    )
     assert proposal_state(store_path(ws, tether_home), pid) == "accepted"
 
 
