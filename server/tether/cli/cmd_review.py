@@ -26,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("seq", type=int, nargs="?", help="the production decision's row")
     parser.add_argument("action", nargs="?", choices=["confirm", "overturn", "discard"])
     parser.add_argument("--reason", help="why (kept with the review)")
+    parser.add_argument(
+        "--savings",
+        action="store_true",
+        help="also show what the local student saved against the configured teacher",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
 
@@ -60,12 +65,19 @@ async def _run(args: argparse.Namespace) -> int:
             return 0
         items = await production.pending(store)
         counts = await production.counts(store)
+        saved = None
+        if args.savings:
+            from tether.cli.common import settings_for
+            from tether.publish.savings import savings
+
+            saved = await savings(store, settings_for(args).teacher)
     if args.json:
         print(
             json.dumps(
                 {
                     "pending": [i.model_dump(mode="json") for i in items],
                     "counts": counts.model_dump(mode="json"),
+                    "savings": saved.model_dump(mode="json") if saved else None,
                 }
             )
         )
@@ -83,4 +95,6 @@ async def _run(args: argparse.Namespace) -> int:
         )
     if items:
         print("settle one with: tether review ROW confirm|overturn|discard")
+    if saved is not None:
+        print(saved.summary())
     return 0
