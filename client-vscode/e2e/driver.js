@@ -456,10 +456,9 @@ const steps = {
    * The side panel in a 300 px side bar under a colour theme: fits without sideways
    * scrolling; a screenshot of the side bar is saved as `shot`.
    */
-  async panelShot({ theme, tab, shot }) {
-    await runCommand('Preferences: Color Theme');
-    await pickQuick(theme);
-    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  async panelShot({ dark, tab, shot }) {
+    // the theme comes from the user settings pytest wrote; wait until the workbench shows it
+    await page.locator(dark ? '.monaco-workbench.vs-dark' : '.monaco-workbench.vs').waitFor();
     await page.locator(STATUS).click();
     const frame = panelFrame();
     await frame.locator(`#tab-${tab}`).click();
