@@ -8,14 +8,16 @@ from tether.config import ClassSettings
 CS = ClassSettings()
 
 
-def test_key_parts_task_language_area_size() -> None:
+def test_key_parts_task_kind_language_area_size() -> None:
     key, flags = classify("src/a.py", "improve", "python", "x = 1\ny = 2", "x = 1\ny = 3", CS)
-    assert key == "improve:python:code:1-3"
+    assert key == "improve:any:python:code:1-3"  # no kind given
     assert flags == []
+    key, _ = classify("src/a.py", "fix", "python", "a == None", "a is None", CS, kind="E711")
+    assert key == "fix:E711:python:code:1-3"
     key, _ = classify("tests/test_a.py", "document", "python", "a = 1", "a = 2", CS)
-    assert key.split(":")[2] == "tests"
+    assert key.split(":")[3] == "tests"
     key, _ = classify("app/migrations/0002.py", "fix", "python", "a = 1", "a = 2", CS)
-    assert key.split(":")[2] == "migrations"
+    assert key.split(":")[3] == "migrations"
 
 
 def test_size_buckets() -> None:
@@ -41,6 +43,8 @@ def test_configurable_parts_and_risk_part() -> None:
     )
     assert key == "improve:public_signature"
     assert flags == ["public_signature"]
+    assert route_key("improve:E711:python:code:1-3", CS) == "improve:python:code"
+    # a key recorded before the parts had the kind routes the same way
     assert route_key("improve:python:code:1-3", CS) == "improve:python:code"
 
 

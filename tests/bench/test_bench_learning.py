@@ -48,7 +48,9 @@ def test_a_persona_file_runs_through_the_service(tmp_path: Path) -> None:
             continue
         # every proposal went through TetherService.propose: it has the classifier's key
         # and the policy's decision with its drift-aware prediction
-        assert s.class_key.startswith(f"{s.task}:python:") and s.mode in ("ask", "auto", "quiet")
+        task, kind, language = s.class_key.split(":")[:3]
+        assert (task, language) == (s.task, "python") and kind  # the agent's kind of change
+        assert s.mode in ("ask", "auto", "quiet")
         assert s.predicted is not None and 0.0 <= s.predicted <= 1.0
         assert s.verdict == ("reject" if "test" in s.path else "accept")
     assert run.metrics["overall"]["ece"] is not None

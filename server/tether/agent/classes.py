@@ -2,8 +2,8 @@
 
 A user who always accepts docstrings in tests may never want refactors in migrations; the
 class key groups proposals by the parts that predict a verdict (task, kind of change,
-language, path area, size), and the risk flags mark what deserves a modal prompt whatever the class's
-history says.
+language, path area, size), and the risk flags mark what deserves a modal prompt whatever
+the class's history says.
 """
 
 from __future__ import annotations
