@@ -121,7 +121,8 @@ class Project:
 def make_project(tmp: Path) -> Project:
     root = tmp / "workspace"
     (root / "src").mkdir(parents=True)
-    (root / "tether.toml").write_text("", encoding="utf-8")  # marks the workspace root
+    # marks the workspace root; one recorded answer per request (the agent samples several)
+    (root / "tether.toml").write_text("candidates = 1\n", encoding="utf-8")
     file = root / "src" / "cart.py"
     shutil.copy(DATA / "cart.py", file)
     shutil.copy(DATA / "report.py", root / "src" / "report.py")

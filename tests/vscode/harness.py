@@ -1,13 +1,14 @@
 """Shared plumbing for the VS Code tests: the project's setup script, the build, code-server.
 
 Everything the tests need is installed by `client-vscode/scripts/setup-e2e.sh` (idempotent,
-quick once done), so a fresh machine with only Python, Node and npm can run them.
+quick once done; `make test` runs it), never by the tests themselves.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -25,6 +26,19 @@ E2E = CLIENT / "e2e"
 CODE_SERVER = E2E / "node_modules" / ".bin" / "code-server"
 VERSION = json.loads((CLIENT / "package.json").read_text(encoding="utf-8"))["version"]
 VSIX = CLIENT / f"tether-{VERSION}.vsix"
+
+
+def copy_examples(dest: Path) -> Path:
+    """The example workspace for an editor test, with ruff off in its agent spec.
+
+    These tests drive the editor's flows with recorded model answers; ruff's own fixes
+    (tested in tests/agent and tests/lsp/test_lsp_tools.py) would replace those answers.
+    """
+    shutil.copytree(REPO / "examples", dest)
+    spec = dest / ".tether" / "agent.md"
+    text = spec.read_text(encoding="utf-8")
+    spec.write_text(text.replace("ruff: true", "ruff: false", 1), encoding="utf-8")
+    return dest
 
 
 def run(
@@ -52,8 +66,33 @@ def run(
 
 
 def setup(e2e: bool) -> None:
-    """The project's own installer: npm trees, and for e2e Debian's chromium and code-server."""
-    run(["bash", str(CLIENT / "scripts" / "setup-e2e.sh"), *(["--e2e"] if e2e else [])])
+    """Check that the machine is set up; tests never install anything.
+
+    `make test` (or `make vscode-setup` / `make vscode-e2e-setup`) runs the project's own
+    installer, client-vscode/scripts/setup-e2e.sh: the npm trees, and for e2e Debian's
+    chromium and ripgrep and code-server. What it left is checked here, so a missing or
+    stale install fails with what to run instead of a confusing error later."""
+    target = "vscode-e2e-setup" if e2e else "vscode-setup"
+    trees = [CLIENT, E2E] if e2e else [CLIENT]
+    missing = [f"{tree.relative_to(REPO)}/node_modules" for tree in trees if not _installed(tree)]
+    if e2e:
+        missing += [tool for tool in ("chromium", "rg") if shutil.which(tool) is None]
+        if not CODE_SERVER.exists():
+            missing.append(str(CODE_SERVER.relative_to(REPO)))
+    if missing:
+        raise AssertionError(
+            f"the VS Code test set-up is missing or out of date ({', '.join(missing)}); "
+            f"run `make {target}` first (it installs them)"
+        )
+
+
+def _installed(tree: Path) -> bool:
+    """node_modules installed from this very package-lock.json (the setup script's stamp)."""
+    stamp = tree / "node_modules" / ".tether-lock-hash"
+    if not stamp.is_file():
+        return False
+    want = hashlib.sha256((tree / "package-lock.json").read_bytes()).hexdigest()
+    return stamp.read_text(encoding="utf-8").strip() == want
 
 
 @functools.cache

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from .harness import (
     CodeServer,
     Driver,
     build_vsix,
+    copy_examples,
     free_port,
     python_for_server,
     run,
@@ -160,8 +160,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     root = tmp_path_factory.mktemp("vscode-e2e")
     out = root / "out"
     out.mkdir()
-    workspace = root / "examples"
-    shutil.copytree(REPO / "examples", workspace)
+    workspace = copy_examples(root / "examples")
     # small training runs: batches of two, one optimizer step (the step cap comes from
     # the VS Code setting below, the rest from the workspace's tether.toml)
     (workspace / "tether.toml").write_text(
@@ -201,6 +200,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
         "XDG_CONFIG_HOME": str(root / "xdg"),
         "TETHER_HOME": str(home),
         "TETHER_MODEL": f"replay:{replay}",
+        "TETHER_CANDIDATES": "1",  # one recorded answer per request
         "TETHER_MODEL_CACHE": str(REPO / ".tether-test" / "models"),
     }
     run(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,16 @@ from typing import Any
 
 from tether.paths import WorkspacePaths
 
-from .harness import CODE_SERVER, REPO, CodeServer, Driver, free_port, python_for_server, run
+from .harness import (
+    CODE_SERVER,
+    REPO,
+    CodeServer,
+    Driver,
+    copy_examples,
+    free_port,
+    python_for_server,
+    run,
+)
 
 USER_SETTINGS = {
     "workbench.startupEditor": "none",
@@ -52,8 +60,7 @@ def workbench(
 ) -> Iterator[Workbench]:
     out = root / "out"
     out.mkdir(parents=True)
-    workspace = root / "examples"
-    shutil.copytree(REPO / "examples", workspace)
+    workspace = copy_examples(root / "examples")
     home = root / "tether-home"
     replay_file = root / "replay.jsonl"
     replay_file.write_text("".join(json.dumps(e) + "\n" for e in replay), encoding="utf-8")
@@ -77,6 +84,7 @@ def workbench(
         "XDG_CONFIG_HOME": str(root / "xdg"),
         "TETHER_HOME": str(home),
         "TETHER_MODEL_CACHE": str(REPO / ".tether-test" / "models"),
+        "TETHER_CANDIDATES": "1",  # one recorded answer per request
     }
     run(
         [
