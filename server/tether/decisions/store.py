@@ -794,9 +794,9 @@ class DecisionStore:
         key = self._sealing()
         text = json.dumps(body)
         async with self._write() as db:
-            at = await self._hash_at(db, head_seq)
-            if at is None:
-                raise StoreError(f"no row {head_seq} in {self.path} to snapshot the profile at")
+            # A snapshot past the log's end cannot be tied to a row: sealed over no hash, it
+            # never matches on reading, so the profile replays the log instead.
+            at = await self._hash_at(db, head_seq) or ""
             await db.execute(
                 "INSERT INTO profile_snapshots(created_at, head_seq, body, seal) "
                 "VALUES (?, ?, ?, ?)",
@@ -819,7 +819,7 @@ class DecisionStore:
         if not rows:
             return None
         sid, created, head_seq, text, seal = rows[0]
-        at = await self._hash_at(self._db, head_seq)
+        at = await self._hash_at(self._db, head_seq)  # None: past the log's end
         if at is None or seal != key.seal(snapshot_seal_message(head_seq, at, text)):
             log.warning(
                 "profile snapshot #%s does not match its seal (changed outside Tether, or the "
