@@ -23,10 +23,12 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/tether demo --source examples
 
-test: setup
+# The VS Code tests need npm trees, chromium and code-server: the set-up script installs
+# them (tests only check they are there).
+test: setup vscode-e2e-setup
 	$(BIN)/python -m pytest -q
 
-test-fast: setup
+test-fast: setup vscode-e2e-setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup
