@@ -83,6 +83,22 @@ def _engines() -> list[dict[str, Any]]:
     return [{**e.model_dump(), "choices": e.student_choices} for e in engines]
 
 
+def _recommendation(current: str, engines: list[dict[str, Any]]) -> str:
+    """A student for this machine: memory, the GPU (when torch sees one), pulled models."""
+    import psutil
+
+    from tether.core.recommend import recommend_student
+
+    gpu = None
+    if _version("torch") is not None and "torch" in sys.modules:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = torch.cuda.get_device_properties(0).total_memory / 2**30
+    pulled = [m for e in engines if e.get("kind") == "ollama" for m in e.get("models", [])]
+    return recommend_student(current, psutil.virtual_memory().total / 2**30, gpu, pulled)
+
+
 def collect(args: argparse.Namespace) -> dict[str, Any]:
     settings = settings_for(args)
     wp = workspace_paths(args, settings)
@@ -121,15 +137,18 @@ def collect(args: argparse.Namespace) -> dict[str, Any]:
                 "fix": "pip install -e '.[teacher]'",
             }
         )
+    engines = _engines()
+    device = _device()  # imports torch when installed: the GPU's memory is known after it
     return {
         "servers": _servers(wp),
-        "engines": _engines(),
+        "engines": engines,
+        "recommended_student": _recommendation(settings.model, engines),
         "idle_unload_seconds": settings.model_idle_unload_seconds,
         "tether": __version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "executable": sys.executable,
-        "torch": _device(),
+        "torch": device,
         "versions": versions,
         "model": settings.model,
         "teacher": settings.teacher,
@@ -167,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
         else "MISSING",
     )
     table.add_row("Student / teacher", f"{report['model']} / {report['teacher'] or 'none'}")
+    table.add_row("Recommended student", report["recommended_student"])
     st = report["store"]
     table.add_row(
         "Store",
