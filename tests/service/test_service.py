@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.lsp.conftest import GREET_IMPROVED, IMPROVE, SOURCE
 
 from tether.agent import Agent
 from tether.agent.providers.base import Generation, Provider, until_cancelled
@@ -28,8 +29,6 @@ from tether.service import (
     TextChange,
     WorkCancelled,
 )
-
-from .conftest import GREET_IMPROVED, IMPROVE, SOURCE
 
 GREET = Range.of(0, 0, 3, 18)
 
