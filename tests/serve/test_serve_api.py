@@ -6,6 +6,8 @@ import asyncio
 import stat
 from pathlib import Path
 
+import pytest
+
 from tether.cli.main import main as cli
 from tether.config import load_settings
 from tether.core.types import Outcome
@@ -112,5 +114,29 @@ def test_rate_limit(api_workspace: Path) -> None:
         codes = [client.get("/v1/models").status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         assert "rate_limit_per_minute" in client.get("/v1/models").json()["error"]["message"]
+    finally:
+        stop_server(s)
+
+
+@pytest.mark.slow
+def test_chat_completions_with_the_in_process_student(api_workspace: Path) -> None:
+    """OpenAI-compatible chat on the real embedded model (transformers, in the server)."""
+    s = start_server(api_workspace, model="embedded:smollm2")
+    try:
+        client = s.client()
+        body = {"model": "tether", "messages": [{"role": "user", "content": "Say hi."}]}
+        answer = client.post(
+            "/v1/chat/completions", json={**body, "max_tokens": 6, "temperature": 0}
+        )
+        assert answer.status_code == 200, answer.text
+        data = answer.json()
+        assert data["object"] == "chat.completion" and data["model"] == "embedded:smollm2"
+        [choice] = data["choices"]
+        assert choice["message"]["role"] == "assistant" and choice["message"]["content"].strip()
+        assert choice["finish_reason"] in {"stop", "length"}
+        streamed = client.post("/v1/chat/completions", json={**body, "stream": True})
+        assert streamed.status_code == 400 and "stream" in streamed.json()["error"]["message"]
+        empty = client.post("/v1/chat/completions", json={"messages": []})
+        assert empty.status_code == 400
     finally:
         stop_server(s)
