@@ -342,6 +342,7 @@ async def test_end_of_input_while_training(ws: Path, tiny_model: Path, tether_ho
     lock = FileLock(str(paths.train_lock), timeout=0)
     lock.acquire()  # usable: the lock went with the processes
     lock.release()
+    assert not paths.jobs.exists() or not list(paths.jobs.iterdir())  # candidate discarded
     store = await DecisionStore.open(paths.db)
     try:
         assert await store.head() == head  # nothing promoted or refused
