@@ -552,6 +552,7 @@ def replay(
     seeds: Sequence[int] = (0,),
     window: int = 50,
     parts: Sequence[str] | None = None,
+    key_kinds: str = "stream",
 ) -> dict[str, dict[str, Any]]:
     """Pooled metrics per persona over `seeds` for one policy setting, by offline replay."""
     out: dict[str, list[LearningRun]] = {}
@@ -561,7 +562,8 @@ def replay(
             persona = load_persona(spec)
             persona.configure(drift_at=decisions // 2)
             t0 = time.perf_counter()
-            steps = replay_trace(verdict_trace(persona, rewrites, parts), policy, seed, parts)
+            trace = verdict_trace(persona, rewrites, parts, key_kinds=key_kinds)
+            steps = replay_trace(trace, policy, seed, parts)
             out.setdefault(persona.name, []).append(
                 LearningRun.of(persona, t0, steps, window, seed, decisions // 2)
             )
@@ -590,6 +592,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--parts", help="class key parts, comma-separated (default: classes.parts' default)"
     )
+    parser.add_argument(
+        "--key-kinds",
+        choices=("stream", "agent"),
+        default="stream",
+        help="the kind in the class key: each proposal's own (ruff rule or agent kind; "
+        "default) or what the agent reads off a replayed answer (the service path today)",
+    )
     args = parser.parse_args(argv)
     changes = dict(item.split("=", 1) for item in args.set)
     policy = PolicySettings.model_validate({**PolicySettings().model_dump(), **changes})
@@ -600,8 +609,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         decisions=args.decisions,
         seeds=args.seeds,
         parts=parts,
+        key_kinds=args.key_kinds,
     )
-    print(f"seeds {args.seeds}, parts {parts or 'default'}, changed settings {changes or 'none'}")
+    print(
+        f"seeds {args.seeds}, parts {parts or 'default'}, key kinds {args.key_kinds}, "
+        f"changed settings {changes or 'none'}"
+    )
     for name, p in pooled.items():
         print(f"{name}: ECE mean {p['ece']:.4f}, worst seed {p['ece_worst']:.3f}")
         print(
