@@ -22,11 +22,21 @@ from bench.machine import REPO, machine_info
 from bench.personas import BUILTIN
 from bench.results import RESULTS_DIR, BenchResult, Table, Target, write_readme, write_result
 
-BENCHMARKS = ("store", "learning", "latency", "training", "citizen", "trust", "publish")
+BENCHMARKS = (
+    "store",
+    "learning",
+    "latency",
+    "training",
+    "citizen",
+    "trust",
+    "publish",
+    "proposals",
+)
 
 #: Sizes per mode; --quick must finish in under 5 minutes on a 2-core laptop.
 MODES: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
+        "proposals": {"functions": 12},
         "store": {"appends": 1000, "verify_rows": 100_000, "verify_repeats": 3},
         "learning": {"decisions": 100, "seeds": (0, 1)},
         "latency": {"starts": 2, "code_actions": 200, "changes": 20, "full_changes": 2},
@@ -41,6 +51,13 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     "full": {
+        "proposals": {
+            "functions": 48,
+            "counts": (1, 2, 4),
+            "count_functions": 12,
+            "persona_training": "modernizer",
+            "train_steps": 24,
+        },
         "store": {"appends": 5000, "verify_rows": 100_000, "verify_repeats": 5},
         "learning": {"decisions": 400, "seeds": tuple(range(10))},
         "latency": {"starts": 5, "code_actions": 1000, "changes": 100, "full_changes": 10},
@@ -560,7 +577,8 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
         + ". Other engineers' jobs share these cores, so times are upper bounds.",
         "CPU s: user + system seconds of the training process (including model loading "
         "and the held-out eval), a measure less bent by the other jobs on the machine: "
-        f"stock / Tether per epoch {m['cpu_speedup'] or 0:.1f}x, retrain / first "
+        + (f"stock / Tether {m['cpu_speedup']:.1f}x, " if m["cpu_speedup"] else "")
+        + "retrain / first "
         f"{m['retrain_cpu_share'] or 0:.2f}.",
         f"Caches: first run {c1.get('ref_computed', 0)} reference pairs computed, "
         f"{c1.get('writes', 0)} entries written; retrain {c2.get('ref_hits', 0)} reference "
@@ -597,6 +615,12 @@ def bench_trust(result: BenchResult, options: dict[str, Any], args: argparse.Nam
     trust.bench(result, options)
 
 
+def bench_proposals(result: BenchResult, options: dict[str, Any], args: argparse.Namespace) -> None:
+    from bench import proposals
+
+    proposals.bench(result, options)
+
+
 def bench_publish(result: BenchResult, options: dict[str, Any], args: argparse.Namespace) -> None:
     from bench import publish
 
@@ -611,8 +635,10 @@ RUNNERS: dict[str, Callable[[BenchResult, dict[str, Any], argparse.Namespace], N
     "citizen": bench_citizen,
     "trust": bench_trust,
     "publish": bench_publish,
+    "proposals": bench_proposals,
 }
 TITLES = {
+    "proposals": "Proposals worth reviewing: ruff, the model and the verifier on real code",
     "store": "Decision store: durable appends and verification",
     "learning": "Learning with simulated users",
     "latency": "LSP latency and footprint",

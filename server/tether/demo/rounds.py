@@ -104,7 +104,11 @@ class Round:
         await self.service.accept(plan, decision=decision)
         return plan.text
 
-    async def run(self, requests: list[Request], task: str = "improve") -> RoundStats:
+    async def run(
+        self, requests: list[Request], task: str = "improve", *, dry: bool = False
+    ) -> RoundStats:
+        """Each request through the service; `dry`: the user judges every proposal (whatever
+        the policy says) but decides nothing, and the proposal expires (benchmarks)."""
         stats = RoundStats()
         for req in requests:
             stats.requests += 1
@@ -123,9 +127,21 @@ class Round:
             stats.seconds.append(time.perf_counter() - started)
             for planned in outcome.proposals:
                 stats.verified += 1
-                await self._one(planned, label, stats)
+                if dry:
+                    await self._dry(planned, label, stats)
+                else:
+                    await self._one(planned, label, stats)
         await self.service.idle()
         return stats
+
+    async def _dry(self, planned: Any, label: str, stats: RoundStats) -> None:
+        p = planned.proposal
+        stats.shown += 1
+        verdict = self._judge(p)
+        if verdict.kind in ("accept", "correct"):
+            stats.accepted += 1
+        await self.service.expire(p.id, "judged by a benchmark without a decision")
+        self.on_event(Event(label, "judged", verdict.kind, verdict.reason or "", p.kind))
 
     async def _one(self, planned: Any, label: str, stats: RoundStats) -> None:
         p, mode = planned.proposal, planned.decision.mode

@@ -38,6 +38,8 @@ DEFAULT_IMPROVE_RULES: tuple[str, ...] = (
     "PIE",
     "PERF",
 )
+#: Never looked for: a star import's names are not a problem of the function that uses them.
+IGNORED_RULES: tuple[str, ...] = ("F403", "F405")
 #: What "document" looks for: missing docstrings.
 DEFAULT_DOCUMENT_RULES: tuple[str, ...] = ("D1",)
 #: Always checked on a candidate, whatever the task: it must still be valid Python.
@@ -142,6 +144,8 @@ class Ruff:
             "--unsafe-fixes",
             "--select",
             ",".join(select) or "E9",
+            "--ignore",
+            ",".join(IGNORED_RULES),
             "--stdin-filename",
             str(self.workspace / path),
             "-",
