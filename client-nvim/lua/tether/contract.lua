@@ -157,7 +157,7 @@ local M = {}
 ---@class tether.PriorFitView
 ---@field alpha number
 ---@field beta number
----@field method 'weak'|'pooled'|'family'
+---@field method 'weak'|'pooled'|'family'|'kind'
 ---@field family string|nil
 ---@field classes integer
 ---@field decisions number
@@ -177,7 +177,7 @@ local M = {}
 ---@field approvals number
 ---@field priorAlpha number
 ---@field priorBeta number
----@field priorMethod 'weak'|'pooled'|'family'
+---@field priorMethod 'weak'|'pooled'|'family'|'kind'
 ---@field priorReason string
 ---@field alpha number
 ---@field beta number
@@ -199,6 +199,10 @@ local M = {}
 ---@field runUpper number
 ---@field evidenceWidth number
 ---@field mature boolean
+---@field kind string|nil
+---@field kindVerdicts integer
+---@field kindRejects integer
+---@field kindUnlabeled integer
 ---@field policy 'auto'|'ask'|'quiet'
 ---@field override 'boundary'|'pin'|'drift'|'recovery'|'exploration'|nil
 ---@field reason string
@@ -352,6 +356,7 @@ local M = {}
 ---@field cache table<string, integer>
 ---@field prepareSeconds number|nil
 ---@field warnings string[]
+---@field warmStart string|nil
 
 --- tether/trainingStatus: the training status, the same shape as in tether/profile.
 ---@alias tether.TrainingStatusChanged tether.TrainingStatusView|tether.TrainingUnavailable
