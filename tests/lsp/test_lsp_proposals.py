@@ -264,7 +264,9 @@ async def test_accept_an_alternative_candidate(launch: Launch, ws: Path, tether_
     uri = editor.open("app.py", SOURCE)
     pid, diag = await _propose_greet(editor, uri)
     actions = await editor.code_actions(uri, GREET, [diag])
-    alternative = next(a for a in actions if a.title == "Tether: Accept alternative 2 of 2")
+    alternative = next(
+        a for a in actions if a.title == "Tether: Accept alternative 2 of 2 — Or this."
+    )
     await editor.run_action(alternative)
     assert editor.text(uri).startswith(other)
     row = rows(store_path(ws, tether_home))[-1]

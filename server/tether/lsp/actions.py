@@ -134,11 +134,14 @@ def _actions_for(
                 )
             )
     n = len(proposal.candidates)
+    described = proposal.meta.get("candidates") or []
     for i in range(n):
         if i != proposal.chosen_candidate:
-            specs.append(
-                (f"Tether: Accept alternative {i + 1} of {n}", {"op": "accept", "candidate": i})
-            )
+            why = described[i].get("rationale", "") if i < len(described) else ""
+            title = f"Tether: Accept alternative {i + 1} of {n}"
+            if why and why.strip():
+                title += f" — {why.strip().splitlines()[0][:80]}"
+            specs.append((title, {"op": "accept", "candidate": i}))
     specs += [
         ("Tether: Reject", {"op": "reject"}),
         ("Tether: Reject with reason…", {"op": "reject", "askReason": True}),
