@@ -41,6 +41,8 @@ SNIPPETS = [
     "def total(values):\n    result = 0\n    for v in values:\n        result = result + v\n"
     "    return result\n",
 ]
+#: The serve runs' answer budget (the agent's default is 256): the same for every backend.
+MAX_NEW_TOKENS = 64
 TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -131,11 +133,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_serve(ws: Path, model: str) -> tuple[subprocess.Popen[str], str, str]:
-    (ws / "tether.toml").write_text(f'model = "{model}"\n[serve]\nrate_limit_per_minute = 100000\n')
+def _start_serve(
+    ws: Path, model: str, extra: list[str] | None = None
+) -> tuple[subprocess.Popen[str], str, str]:
+    (ws / "tether.toml").write_text(
+        f'model = "{model}"\nmax_new_tokens = {MAX_NEW_TOKENS}\nrequest_timeout = 900\n'
+        "[serve]\nrate_limit_per_minute = 100000\n"
+    )
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tether", "serve", "-w", str(ws), "--port", str(port)],
+        [sys.executable, "-m", "tether", "serve", "-w", str(ws), "--port", str(port)]
+        + (extra or []),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -198,18 +206,68 @@ async def _load(url: str, token: str, clients: int, requests: int) -> dict[str, 
     }
 
 
-def _serve(tmp: Path, model: str, levels: list[tuple[int, int]]) -> list[dict[str, Any]]:
-    ws = tmp / f"serve-{model.split(':')[0]}"
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _serve(
+    tmp: Path, model: str, levels: list[tuple[int, int]], *, engine: str | None = None
+) -> list[dict[str, Any]]:
+    ws = tmp / f"serve-{model.split(':')[0]}-{'engine' if engine else 'local'}"
     ws.mkdir()
-    proc, url, token = _start_serve(ws, model)
+    extra = ["--backend", "llamacpp", "--engine-url", engine] if engine else []
+    proc, url, token = _start_serve(ws, model, extra)
     try:
         return [asyncio.run(_load(url, token, c, n)) for c, n in levels]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
+
+
+def _llama_server(base: Path, adapter: Path) -> tuple[subprocess.Popen[str], str]:
+    """llama.cpp's OpenAI-compatible server (llama-cpp-python[server]) on base + adapter."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(base),
+            "--lora_path",
+            str(adapter),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "tether",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "Uvicorn running on" in line:
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(300) or proc.poll() is not None:
+        proc.kill()
+        raise RuntimeError("llama.cpp's server did not start:\n" + "".join(lines[-20:]))
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def bench(result: Any, options: dict[str, Any]) -> None:
@@ -253,10 +311,19 @@ def bench(result: Any, options: dict[str, Any]) -> None:
             + "\n"
         )
         levels = options.get("levels", [(1, 8), (4, 16), (16, 32)])
+        embedded_levels = options.get("embedded_levels", levels)
         serve = {
-            "embedded": _serve(tmp, "embedded:smollm2", options.get("embedded_levels", levels)),
-            "replay": _serve(tmp, f"replay:{replay}", levels),
+            "embedded (in process)": _serve(tmp, "embedded:smollm2", embedded_levels),
+            "replay (no model)": _serve(tmp, f"replay:{replay}", levels),
         }
+        # The same through llama.cpp's server (f32 base: its AMX buffers crash on Q4_1).
+        engine, engine_url = _llama_server(f32, bundle / ADAPTER_GGUF)
+        try:
+            serve["llama.cpp server (f32 + adapter)"] = _serve(
+                tmp, "embedded:smollm2", embedded_levels, engine=engine_url
+            )
+        finally:
+            _stop(engine)
     result.metrics = {
         "publish_s": published.seconds,
         "publish_timings": published.timings,
@@ -320,7 +387,7 @@ def bench(result: Any, options: dict[str, Any]) -> None:
             ],
         ),
         Table(
-            title="tether serve: POST /v1/propose",
+            title=f"tether serve: POST /v1/propose (max_new_tokens {MAX_NEW_TOKENS})",
             headers=["model", "clients", "requests", "errors", "p50 ms", "p99 ms", "req/s"],
             rows=[
                 [
