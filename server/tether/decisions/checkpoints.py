@@ -7,15 +7,14 @@ cut short or rewritten, and the checkpoint is the proof. Each one is signed with
 store's Ed25519 key and links to the one before it, so a copy kept elsewhere (an adapter's
 lineage, a published bundle, a git note) can be checked on its own.
 
-The file is `<store>.checkpoints`, one JSON object per line. Writers take an exclusive
-`flock` on it, read the last line, append one line and fsync, so several processes
-writing checkpoints for one store keep the numbering and links whole.
+The file is `<store>.checkpoints`, one JSON object per line. Writers take a lock
+(`<store>.checkpoints.lock`), read the last line, append one line and fsync, so several
+processes writing checkpoints for one store keep the numbering and links whole.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
+from filelock import FileLock
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tether.core.types import utcnow
@@ -148,12 +148,14 @@ def _last(fd: int) -> Checkpoint | None:
 
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[int]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield fd
-    finally:
-        os.close(fd)  # releases the lock
+    """The checkpoint file open for appending, under a lock every writer takes (filelock:
+    the same on every platform), held until the line is written and synced."""
+    with FileLock(str(path) + ".lock"):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
 
 
 def append(

@@ -136,8 +136,7 @@ def load_or_create_key(path: Path) -> StoreKey:
     # Written in full to a private temporary file, then linked into place: a second process
     # never reads half a key, and whoever links first wins (link fails when the name exists).
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
+    try:  # mkstemp makes the file 0600 (owner only) already
         with os.fdopen(fd, "w", encoding="ascii") as f:
             f.write(f"{KEY_HEADER}\n{seed.hex()}\n")
             f.flush()
