@@ -357,8 +357,10 @@ export class TetherServer implements vscode.Disposable {
     }
     const client = this.client;
     if (client && client.state === State.Running) {
+      // "something changed": the server pulls the whole section (workspace/configuration),
+      // so a setting the user cleared stops applying too
       void client
-        .sendNotification('workspace/didChangeConfiguration', { settings: { [CLIENT_ID]: this.settingsForServer() } })
+        .sendNotification('workspace/didChangeConfiguration', { settings: null })
         .catch((error: unknown) => this.output.warn(`didChangeConfiguration: ${String(error)}`));
     }
   }

@@ -89,3 +89,20 @@ async def test_settings_from_workspace_configuration_and_changes(launch: Launch)
     )
     await editor.log("settings from workspace/configuration applied")
     assert await editor.propose(uri, Range.of(0, 0, 3, 18))
+
+
+async def test_a_cleared_setting_stops_applying(launch: Launch) -> None:
+    """The editor's whole section after a change replaces the last one (issue 18: a
+    setting removed in the editor must not stay in force until the server restarts)."""
+    editor = await launch(configuration={"maxFileBytes": 40})
+    await editor.log("settings from workspace/configuration applied (maxFileBytes)")
+    uri = editor.open("app.py", SOURCE)
+    with pytest.raises(JsonRpcException):
+        await editor.propose(uri, Range.of(0, 0, 3, 18))
+    editor.client.log_messages.clear()
+    editor.client.set_configuration({"reviewOnSave": False}, section="tether")
+    editor.client.workspace_did_change_configuration(
+        lsp.DidChangeConfigurationParams(settings=None)
+    )
+    await editor.log("settings from workspace/configuration applied (reviewOnSave)")
+    assert await editor.propose(uri, Range.of(0, 0, 3, 18))  # the default limit again

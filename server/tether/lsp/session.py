@@ -111,7 +111,9 @@ class Session:
                 )
         await self.pull_configuration()
 
-    async def pull_configuration(self) -> None:
+    async def pull_configuration(self, *, replace: bool = False) -> None:
+        """Read the editor's `tether` section. `replace`: the answer is the whole section as
+        it is now (after a change), so a setting the user cleared stops applying."""
         caps = self.server.client_capabilities.workspace
         if not (caps and caps.configuration):
             return
@@ -124,21 +126,23 @@ class Session:
             return
         value = result[0] if result else None
         if isinstance(value, dict):
-            self.apply_editor_settings(value, source="workspace/configuration")
+            self.apply_editor_settings(value, source="workspace/configuration", replace=replace)
 
     def did_change_configuration(self, settings: Any) -> None:
         if isinstance(settings, dict) and isinstance(settings.get(SECTION), dict):
             self.apply_editor_settings(settings[SECTION], source="workspace/didChangeConfiguration")
         else:  # the pull model: the notification only says "something changed"
-            self.spawn(self.pull_configuration(), "reading settings")
+            self.spawn(self.pull_configuration(replace=True), "reading settings")
 
-    def apply_editor_settings(self, values: dict[str, Any], *, source: str) -> bool:
+    def apply_editor_settings(
+        self, values: dict[str, Any], *, source: str, replace: bool = False
+    ) -> bool:
         """Overlay editor settings on every folder, all or nothing.
 
         Keys may be camelCase; a null value means "not set here" (editors send their
         declared defaults), so it leaves the files' value in force.
         """
-        merged = merge(self.editor, editor_values(values))
+        merged = editor_values(values) if replace else merge(self.editor, editor_values(values))
         updated: list[tuple[Folder, Settings]] = []
         for folder in self.folders:
             try:
