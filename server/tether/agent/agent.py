@@ -26,17 +26,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tether.agent.assembly import assign_kinds, build_proposal, heuristic_order
+from tether.agent.assembly import assign_kinds, build_proposal
 from tether.agent.candidates import (
     Rejected,
-    combine,
     range_candidates,
     spot_candidates,
     tool_candidates,
     tried,
     verifier_pairs,
 )
-from tether.agent.classes import changed_lines, request_key
+from tether.agent.classes import request_key
 from tether.agent.prompting import CodeView, DiagnosticInfo, Message, build_messages
 from tether.agent.providers import (
     AdapterSource,
@@ -48,12 +47,13 @@ from tether.agent.providers import (
 )
 from tether.agent.redact import Redactor, redact_messages
 from tether.agent.routing import Acceptance, AcceptanceTracker, Route, choose_route
+from tether.agent.shortlist import Shortlist
 from tether.agent.spec import AgentSpec, TaskSpec
 from tether.agent.spot_prompting import range_budget, spot_budget, spot_context, spot_messages
 from tether.agent.spots import RangeText, apply_edits, disjoint, edits_between, spots
 from tether.agent.tools.commands import CommandCheck
 from tether.agent.tools.ruff import SAFETY_RULES, Finding, Ruff, ToolUnavailable
-from tether.agent.verifier import Candidate, Subject, Verdict, Verifier
+from tether.agent.verifier import Candidate, Subject, Verifier
 from tether.config import Settings
 from tether.core.memory import MemoryContext, MemorySource
 from tether.core.response_format import render_completion
@@ -331,7 +331,15 @@ class Agent:
             ruff_problem=ruff_problem,
         )
         try:
-            ranked, verdicts = await self._verify_and_rank(work, verifier, messages)
+            shortlist = Shortlist(
+                work.rt,
+                req.language,
+                max_lines=self.spec.boundaries.max_lines,
+                alternatives=self.settings.alternatives,
+                rewards=self.student.rewards if self.settings.rerank else None,
+            )
+            ranked, verdicts = await shortlist.select(work.candidates, verifier, messages)
+            work.rejected += shortlist.rejected
         finally:
             if commands is not None:
                 await asyncio.to_thread(commands.close)
@@ -502,111 +510,6 @@ class Agent:
             work.candidates += good
             work.rejected += bad
 
-    async def _verify_and_rank(
-        self, work: _Work, verifier: Verifier, messages: list[Message]
-    ) -> tuple[list[Candidate], dict[int, Verdict]]:
-        """Bounded, verified, combined, ranked, deduplicated: what the user may see."""
-        max_lines = self.spec.boundaries.max_lines
-        bounded: list[Candidate] = []
-        for c in work.candidates:
-            n_changed = changed_lines(work.rt.text, c.text)
-            if n_changed > max_lines:
-                work.rejected.append(
-                    Rejected(
-                        _label(c),
-                        f"the edit changes {n_changed} lines; the spec allows at most "
-                        f"{max_lines} (boundaries.max_lines)",
-                        c.prompt,
-                        c.completion,
-                    )
-                )
-            else:
-                bounded.append(c)
-        verdicts: dict[int, Verdict] = {}
-        survivors = await self._verified(bounded, verifier, verdicts, work)
-        best_per_part = _best_per_part(survivors)
-        joint = combine(work.rt, best_per_part, work.req.language)
-        if joint is not None and changed_lines(work.rt.text, joint.text) <= max_lines:
-            ok = await self._verified([joint], verifier, verdicts, work, quiet=True)
-            survivors = ok + survivors
-        unique: list[Candidate] = []
-        seen: set[str] = set()
-        for c in survivors:
-            if c.text not in seen:
-                seen.add(c.text)
-                unique.append(c)
-        ranked = await self._rank(messages, unique, work)
-        if verifier.commands is not None:
-            ranked = await self._run_commands(ranked, verifier, verdicts, work)
-        return ranked[: self.settings.alternatives], verdicts
-
-    async def _verified(
-        self,
-        cands: list[Candidate],
-        verifier: Verifier,
-        verdicts: dict[int, Verdict],
-        work: _Work,
-        *,
-        quiet: bool = False,
-    ) -> list[Candidate]:
-        out: list[Candidate] = []
-        for c, v in zip(cands, await verifier.verify_all(cands), strict=True):
-            verdicts[id(c)] = v
-            if v.ok:
-                out.append(c)
-            elif not quiet:
-                work.rejected.append(Rejected(_label(c), v.reason, c.prompt, c.completion))
-        return out
-
-    async def _run_commands(
-        self,
-        ranked: list[Candidate],
-        verifier: Verifier,
-        verdicts: dict[int, Verdict],
-        work: _Work,
-    ) -> list[Candidate]:
-        """The spec's commands on the best candidates, in order, until enough pass."""
-        kept: list[Candidate] = []
-        for c in ranked:
-            if len(kept) >= self.settings.alternatives:
-                break
-            v = await verifier.verify(c, run_commands=True)
-            verdicts[id(c)] = v
-            if v.ok:
-                kept.append(c)
-            else:
-                work.rejected.append(Rejected(_label(c), v.reason, c.prompt, c.completion))
-        return kept
-
-    async def _rank(
-        self, messages: list[Message], cands: list[Candidate], work: _Work
-    ) -> list[Candidate]:
-        """Best-first by the active adapter's implicit reward; without one, by what they fix.
-
-        The adapter was promoted because this reward ranked the user's held-out choices
-        first, so among verified candidates it is the best guess at the one the user takes.
-        Every candidate is scored as an answer to the whole-selection prompt, the prompt
-        training learns from. A scoring error keeps the heuristic order (reranking helps,
-        it must never stop a proposal).
-        """
-        ordered = heuristic_order(cands)
-        if not self.settings.rerank or len(ordered) < 2:
-            return ordered
-        from tether.agent.assembly import completion_for
-
-        try:
-            scores = await self.student.rewards(
-                messages, [completion_for(c, work.req.language) for c in ordered]
-            )
-        except Exception:
-            log.exception("reranking failed; keeping the heuristic order")
-            return ordered
-        if len(scores) != len(ordered):  # no adapter to ask
-            return ordered
-        for c, score in zip(ordered, scores, strict=True):
-            c.score = score
-        return sorted(ordered, key=lambda c: -(c.score or 0.0))  # stable for ties
-
     async def _memory_context(self, key: str, original: str, req: AgentRequest) -> MemoryContext:
         if self.memory is None:
             return MemoryContext()
@@ -615,14 +518,6 @@ class Agent:
         except Exception:  # memory helps; it must never stop a proposal
             log.exception("memory lookup failed; proposing without memory")
             return MemoryContext()
-
-
-def _label(c: Candidate) -> str:
-    if c.role == "tool":
-        return f"{c.source.replace(':', ' ')} fix"
-    if c.target:
-        return f"{c.role} on {c.target} (answer {c.sample + 1})"
-    return f"{c.role} candidate {c.sample + 1}"
 
 
 def _diagnostic(f: Finding) -> DiagnosticInfo:
@@ -639,14 +534,3 @@ def _tree(text: str) -> ast.Module | None:
         return ast.parse(text)
     except (SyntaxError, ValueError):
         return None
-
-
-def _best_per_part(survivors: list[Candidate]) -> list[Candidate]:
-    """For combining: each ruff rule's fix, and the model's first verified answer per spot."""
-    best: dict[str, Candidate] = {}
-    for c in heuristic_order(survivors):
-        if c.role == "tool":
-            best.setdefault(c.source, c)
-        elif c.target is not None and c.edits:
-            best.setdefault(f"spot:{c.edits[0].start}", c)
-    return list(best.values())
