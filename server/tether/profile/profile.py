@@ -40,11 +40,6 @@ SNAPSHOT_FORMAT = 5
 SURPRISE = 0.5
 
 
-def task_family(class_key: str) -> str:
-    """The task part of a class key (`task:language:area:size`): what a change of mind is about."""
-    return class_key.partition(":")[0]
-
-
 class SnapshotError(ValueError):
     """A snapshot this profile cannot continue from (other format or settings, or damaged)."""
 
