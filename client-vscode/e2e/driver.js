@@ -456,8 +456,24 @@ const steps = {
    * The side panel in a 300 px side bar under a colour theme: fits without sideways
    * scrolling; a screenshot of the side bar is saved as `shot`.
    */
-  async panelShot({ dark, tab, shot }) {
-    // the theme comes from the user settings pytest wrote; wait until the workbench shows it
+  async panelShot({ theme, dark, tab, shot }) {
+    // pick the colour theme with the keyboard, as a person would, and wait until it shows
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('>Preferences: Color Theme');
+    await page.locator('.quick-input-list .monaco-list-row[aria-label^="Preferences: Color Theme"]').first().waitFor();
+    const wanted = page.locator('.quick-input-list .monaco-list-row.focused[aria-label^="Preferences: Color Theme"]');
+    for (let i = 0; i < 8 && (await wanted.count()) === 0; i++) {
+      await page.keyboard.press('ArrowDown'); // past "Browse Color Themes in Marketplace"
+    }
+    await wanted.waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-list .monaco-list-row[aria-label*="Modern"]').first().waitFor();
+    await input.fill(theme);
+    await page.locator(`.quick-input-list .monaco-list-row.focused[aria-label^="${theme}"]`).waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
     await page.locator(dark ? '.monaco-workbench.vs-dark' : '.monaco-workbench.vs').waitFor();
     await page.locator(STATUS).click();
     const frame = panelFrame();
