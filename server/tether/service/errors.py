@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tether.core.messages import no_proposal
+
 
 class ServiceError(Exception):
     """A request the service cannot carry out; the message is for the user, as is."""
@@ -73,8 +75,6 @@ class AgentFailed(ServiceError):
     @classmethod
     def nothing_survived(cls, failures: Sequence[str], tried: str = "") -> AgentFailed:
         """No candidate passed the checks: the message says what was tried, why, what to do."""
-        from tether.core.messages import no_proposal
-
         return cls(no_proposal(list(failures), tried).text(), failures, tried)
 
 
