@@ -177,3 +177,23 @@ def test_llama_cpp_parity_on_a_few_prompts(trained: Path, base_gguf: Path, tmp_p
     for p in report.prompts:
         assert p.tokenizer_equal
         assert p.adapter_effect > 20 * p.max_logit_diff, report.summary()
+
+
+def test_merged_gguf_holds_base_plus_scaled_delta(
+    trained: Path, base_gguf: Path, tmp_path: Path
+) -> None:
+    """`--merge`: W + (alpha / r)·B·A in the base's own row order, every other tensor as is."""
+    import gguf
+
+    base = gguf_adapter.read_base(base_gguf)
+    pairs = gguf_adapter.lora_pairs(trained, base)
+    merged = export_float(base_gguf, tmp_path / "merged.gguf", merge=pairs, scale=8.0 / 4)
+    before = {t.name: t for t in gguf.GGUFReader(base_gguf).tensors}
+    after = {t.name: t for t in gguf.GGUFReader(merged).tensors}
+    assert after.keys() == before.keys()
+    pair = next(p for p in pairs if p.name == "blk.29.attn_q.weight")
+    w = gguf.quants.dequantize(before[pair.name].data, before[pair.name].tensor_type)
+    assert np.allclose(after[pair.name].data, w + 2.0 * pair.b @ pair.a, atol=1e-5)
+    untouched = "blk.0.attn_q.weight"
+    w0 = gguf.quants.dequantize(before[untouched].data, before[untouched].tensor_type)
+    assert np.array_equal(after[untouched].data, w0)
