@@ -29,6 +29,9 @@ const OUTCOMES = [
   'adapter_promoted',
   'adapter_refused',
   'adapter_rollback',
+  'published',
+  'production',
+  'reviewed',
 ];
 
 function escapeAttr(value: string): string {
