@@ -468,6 +468,8 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
         options = {**options, "stock_pairs": args.stock_pairs}
     if args.lora_layers is not None:
         options = {**options, "lora_layers": args.lora_layers}
+    if args.no_forced_retrain:
+        options = {**options, "forced": False}
     m = training_bench.run(**options, seed=args.seed)
     result.metrics = m
     runs = m["runs"]
@@ -570,7 +572,8 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
     ]
     if options.get("quick"):  # the everyday run: a smoke test of the path, not the targets
         result.targets = result.targets[-1:]
-    c1, c2, c3 = (r.get("cache") or {} for r in runs[:3])
+    c1, c2 = (r.get("cache") or {} for r in runs[:2])
+    c3 = (runs[2].get("cache") or {}) if len(runs) > 3 else {}
     result.notes += [
         f"Machine load (1/5/15-min load average on {m['matmul_peak']['threads']} threads): "
         + "; ".join(f"{k} {v[0]:.1f}/{v[1]:.1f}/{v[2]:.1f}" for k, v in load.items())
@@ -583,8 +586,13 @@ def bench_training(result: BenchResult, options: dict[str, Any], args: argparse.
         f"Caches: first run {c1.get('ref_computed', 0)} reference pairs computed, "
         f"{c1.get('writes', 0)} entries written; retrain {c2.get('ref_hits', 0)} reference "
         f"pairs and {c2.get('hits', 0)} cache hits in all, {c2.get('ref_computed', 0)} "
-        f"computed (the new pairs); from the base on everything {c3.get('hits', 0)} hits, "
-        f"{c3.get('ref_computed', 0)} computed.",
+        "computed (the new pairs)"
+        + (
+            f"; from the base on everything {c3.get('hits', 0)} hits, "
+            f"{c3.get('ref_computed', 0)} computed."
+            if c3
+            else "."
+        ),
         f"A pair here is {m['mean_tokens_per_pair']:.0f} tokens as two rows (prompt "
         f"{m['mean_prompt_tokens']:.0f}, counted once per answer). FLOPs counted from the "
         "model's shapes and each pair's tokens (bench/training_bench.py): linear layers on "
@@ -736,6 +744,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="N",
         help="training: run stock TRL on the first N pairs only and extrapolate its epoch "
         "time (labelled so in the results)",
+    )
+    parser.add_argument(
+        "--no-forced-retrain",
+        action="store_true",
+        help="training: skip the retrain from the base model on cached features",
     )
     parser.add_argument(
         "--lora-layers",

@@ -154,7 +154,9 @@ def _training_data(train: Sequence[dict[str, Any]], heldout: Sequence[dict[str, 
         pairs_heldout=rows(heldout, 10_000),
         labels_train=[],
         labels_heldout=[],
-        decision_range=DecisionRange(),
+        # as if read from a log whose head is the newest training pair, so a later run with
+        # more pairs sees which are new (an incremental retrain)
+        decision_range=DecisionRange(first_seq=1, last_seq=len(train), head_seq=len(train)),
         data_hash="",
     )
     data.data_hash = data_hash(data)
@@ -299,10 +301,12 @@ async def train_once(
     training: dict[str, Any] | None = None,
     max_steps: int | None = None,
     checkpoint_steps: Sequence[int] = (),
+    force: bool = False,
 ) -> dict[str, Any]:
     """One TrainingManager run on prepared data in workspace `name` (a second run in the
-    same workspace finds the first one's training cache); returns its result, the worker's
-    peak RSS, the adapter's folder and the checkpoints saved on the way."""
+    same workspace finds the first one's training cache and continues its adapter, unless
+    `force`); returns its result, the worker's peak RSS, the adapter's folder and the
+    checkpoints saved on the way."""
     from tether.config import Settings
     from tether.decisions import DecisionStore
     from tether.paths import WorkspacePaths
@@ -336,7 +340,7 @@ async def train_once(
             data=_training_data(train, heldout),
             max_steps=max_steps,
             checkpoints=checkpoints,
-            force=True,
+            force=force,
         )
     finally:
         done.set()
@@ -598,6 +602,7 @@ def run(
     stock_pairs: int | None = None,
     lora_layers: int | None = None,
     generate: int = 0,
+    forced: bool = True,
 ) -> dict[str, Any]:
     """Tether's first run, its retrain after `extra` new pairs, and stock TRL (on the first
     `stock_pairs` pairs only, when given: its epoch time is then extrapolated per pair)."""
@@ -611,7 +616,8 @@ def run(
         # the same rewrites, first pairs and held-out pairs as before the retrain was added
         # (6 per pair trained or held out), the extra pairs after them
         base_need = first_n + heldout
-        rewrites = [r for r in stream(6 * base_need, seed=seed) if r.end_line - r.start_line <= 12]
+        count = 6 * (need if quick else base_need)
+        rewrites = [r for r in stream(count, seed=seed) if r.end_line - r.start_line <= 12]
         made = asyncio.run(persona_pairs(persona, rewrites, workdir))
         tok = tokenizer()
         for p in made:
@@ -635,6 +641,12 @@ def run(
         load["after_first"] = os.getloadavg()
         two = asyncio.run(train_once(more, held, workdir, name="ws", training=training))
         load["after_retrain"] = os.getloadavg()
+        three = None
+        if forced:  # the same data from the base model (--force): every feature cached
+            three = asyncio.run(
+                train_once(more, held, workdir, name="ws", training=training, force=True)
+            )
+            load["after_forced"] = os.getloadavg()
         from tether.training.models import Hyperparameters
 
         hyper = Hyperparameters.of(one["settings"])
@@ -660,16 +672,42 @@ def run(
         tether_pair_flops(shapes, p["tokens"], lora_r, top, cached=False) for p in first
     )
     known = {p["proposal_id"] for p in first}
+    r2 = two["result"]
+    trained = list(more)
+    if r2.warm_start is not None:  # the new pairs and the replayed ones (incremental.plan)
+        import hashlib
+
+        def order(p: dict[str, Any]) -> str:
+            return hashlib.sha256(f"{hyper.seed}:{p['proposal_id']}".encode()).hexdigest()
+
+        new = [p for p in more if p["proposal_id"] not in known]
+        replayed = sorted(first, key=order)[: max(0, r2.train_examples - len(new))]
+        trained = new + replayed
     retrain_flops = sum(
         tether_pair_flops(shapes, p["tokens"], lora_r, top, cached=p["proposal_id"] in known)
-        for p in more
+        for p in trained
+    )
+    forced_flops = sum(
+        tether_pair_flops(shapes, p["tokens"], lora_r, top, cached=True) for p in more
     )
     runs = [
         _tether_row("Tether, first run", one, first_flops, len(first)),
         _tether_row(
-            f"Tether, retrain (+{len(more) - len(first)} pairs)", two, retrain_flops, len(more)
+            f"Tether, retrain after +{len(more) - len(first)} pairs (incremental)",
+            two,
+            retrain_flops,
+            len(trained),
         ),
     ]
+    if three is not None:
+        runs.append(
+            _tether_row(
+                f"Tether, the same from the base model (--force, {len(more)} pairs cached)",
+                three,
+                forced_flops,
+                len(more),
+            )
+        )
     stock_flops = sum(stock_pair_flops(shapes, p["tokens"], lora_r) for p in first[:stock_n])
     if stock["status"] == "done":
         sm = stock["metrics"]["candidate"]
@@ -710,12 +748,16 @@ def run(
         row["flops_fraction"] = (
             row["achieved_flops"] / peak["flops"] if row["achieved_flops"] else None
         )
-    ours, retrain, base = runs
-    stock_seconds_per_pair = base["seconds"] / base["pairs"] if base["seconds"] else None
+    ours, retrain, base = runs[0], runs[1], runs[-1]
+    # a reduced stock run is scaled by FLOPs (its pairs' share of the whole epoch's work),
+    # not by pair count, so shorter or longer pairs in the sample do not bend the estimate
+    all_stock_flops = sum(stock_pair_flops(shapes, p["tokens"], lora_r) for p in first)
+    scale = all_stock_flops / stock_flops if stock_flops else None
     cpu_speedup = None
-    if base.get("cpu_seconds") and ours.get("cpu_seconds"):
-        cpu_speedup = base["cpu_seconds"] / base["pairs"] * len(first) / ours["cpu_seconds"]
-    stock_epoch = stock_seconds_per_pair * len(first) if stock_seconds_per_pair else None
+    # (whole processes, loading and eval included: not scaled for a reduced stock run)
+    if base.get("cpu_seconds") and ours.get("cpu_seconds") and stock_n == len(first):
+        cpu_speedup = base["cpu_seconds"] / ours["cpu_seconds"]
+    stock_epoch = base["seconds"] * scale if base["seconds"] and scale else None
     return {
         "persona": persona,
         "pairs": len(first),
