@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.lsp.conftest import GREET_IMPROVED, IMPROVE, SOURCE
+from tests.lsp.conftest import GREET_IMPROVED, IMPROVE, SOURCE, fenced
 
 from tether.agent import Agent
 from tether.agent.providers.base import Generation, Provider, until_cancelled
@@ -139,8 +139,16 @@ async def test_one_model_call_at_a_time(setup) -> None:
     assert all(len(o.proposals) == 1 for o in outcomes)
 
 
-async def test_a_newer_save_drops_the_running_review(setup) -> None:
+async def test_a_newer_save_drops_the_running_review(setup, tmp_path: Path) -> None:
     service, provider, events = setup
+    # a review is an "improve" of the whole file: its answer is the whole file (the verifier
+    # refuses an answer that drops `total`)
+    whole = tmp_path / "whole.jsonl"
+    rest = SOURCE.split("\n", 4)[4]
+    whole.write_text(
+        json.dumps({**IMPROVE, "completion": fenced(GREET_IMPROVED + rest, "Annotate.")})
+    )
+    provider.inner = ReplayProvider(whole)
     await service.save_document(_uri(service))
     await provider.started.wait()  # the first review is with the model
     await service.save_document(_uri(service))

@@ -19,10 +19,18 @@ SAME_CLASS_BONUS = 1.5
 
 
 def related(a: str | None, b: str | None) -> bool:
-    """Whether two class keys are the same class, or one is a family of the other."""
+    """Whether two class keys are the same class, or one is a family of the other.
+
+    A family leaves parts out, and not only at the end: a request's key has no kind or
+    size yet (`improve:python:code`) while its proposals' keys do
+    (`improve:E711:python:code:1-3`). So the shorter key's parts must appear, in order, in
+    the longer one.
+    """
     if not a or not b:
         return False
-    return a == b or a.startswith(b + ":") or b.startswith(a + ":")
+    short, long = sorted((a.split(":"), b.split(":")), key=len)
+    rest = iter(long)
+    return all(part in rest for part in short)
 
 
 def document_text(e: Exemplar) -> str:
