@@ -308,7 +308,7 @@ const steps = {
     const picked = (await classes.first().getAttribute('aria-label')) || '';
     await classes.first().click();
     await pickQuick(mode);
-    const toast = page.locator('.notification-toast', { hasText: /Tether: .*(always ask|never apply)/ }).last();
+    const toast = page.locator(".notification-toast", { hasText: /: (always ask|never apply automatically)\./ }).last();
     await toast.waitFor();
     return { picked, toast: (await toast.locator('.notification-list-item-message').innerText()).trim() };
   },
