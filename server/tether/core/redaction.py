@@ -73,20 +73,6 @@ _PATTERNS: list[tuple[str, str, int]] = [
         r"(?i)(?:^|[;\s\"'])(?:password|pwd|accountkey|sharedaccesskey)=([^;\"'\s]{4,})",
         1,
     ),
-    # quoted, with an optional type hint: password: str = "…", "api_key": "…", KEY='…'
-    (
-        "secret",
-        rf"(?i)\b[\w.\-]*{_SECRET_NAME}[\w.\-]*[\"']?"
-        r"(?:\s*:\s*[\w\[\]., |]+?(?=\s*=))?\s*[:=]{1,2}\s*[rbf]?([\"'])([^\"'\n]{6,})\1",
-        2,
-    ),
-    # unquoted, .env / ini / yaml / shell: DB_PASSWORD=…, export API_TOKEN=…, secret: …
-    (
-        "secret",
-        rf"(?im)(?<![\w.])(?:export\s+|-e\s+)?[\w.\-]*{_SECRET_NAME}[\w.\-]*[ \t]*[=:][ \t]*"
-        + _BARE_VALUE,
-        1,
-    ),
     ("docker_auth", r"(?i)\"auth\"\s*:\s*\"([A-Za-z0-9+/=]{12,})\"", 1),
     # a bare hex key (signing keys, HMAC secrets): 32+ hex digits with letters and digits
     ("hex_key", r"(?i)(?<![\w/])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{32,}(?![\w/])", 0),
@@ -94,6 +80,34 @@ _PATTERNS: list[tuple[str, str, int]] = [
 ]
 
 _COMPILED = [(kind, re.compile(p), g) for kind, p, g in _PATTERNS]
+
+#: Secrets assigned to a secret-sounding name. Found name first (one pass over the
+#: identifiers), then the assignment right after it: a single regex with `[\w.-]*` around
+#: the name backtracks at every position and costs ~10x more.
+_IDENT = re.compile(r"(?<![\w.\-])[\w.\-]{3,}")
+_NAME = re.compile(_SECRET_NAME, re.IGNORECASE)
+#: quoted, with an optional type hint: password: str = "…", "api_key": "…", KEY='…'
+_QUOTED_AFTER = re.compile(
+    r"[\"']?(?:\s*:\s*[\w\[\]., |]+?(?=\s*=))?\s*[:=]{1,2}\s*[rbf]?([\"'])([^\"'\n]{6,})\1",
+    re.IGNORECASE,
+)
+#: unquoted, .env / ini / yaml / shell: DB_PASSWORD=…, export API_TOKEN=…, secret: …
+_BARE_AFTER = re.compile(r"[ \t]*[=:][ \t]*" + _BARE_VALUE, re.MULTILINE)
+
+
+def _assigned_spans(text: str) -> Iterable[Span]:
+    for ident in _IDENT.finditer(text):
+        if not _NAME.search(ident.group()):
+            continue
+        end = ident.end()
+        quoted = _QUOTED_AFTER.match(text, end)
+        if quoted:
+            yield quoted.start(2), quoted.end(2), "secret"
+            continue
+        bare = _BARE_AFTER.match(text, end)
+        if bare and not _NOT_A_VALUE.match(bare.group(1)):
+            yield bare.start(1), bare.end(1), "secret"
+
 
 #: Values the unquoted pattern must not take for secrets: code, not data.
 _NOT_A_VALUE = re.compile(
@@ -156,9 +170,8 @@ def find_spans(text: str, extra: Sequence[re.Pattern[str]] = ()) -> list[Span]:
             start, end = m.span(group)
             if end <= start:
                 continue
-            if kind == "secret" and group == 1 and _NOT_A_VALUE.match(text[start:end]):
-                continue
             spans.append((start, end, kind))
+    spans += _assigned_spans(text)
     for pattern in extra:
         spans += [(m.start(), m.end(), "custom") for m in pattern.finditer(text) if m.group()]
     spans += _detect_secrets_spans(text)
