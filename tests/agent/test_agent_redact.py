@@ -96,3 +96,37 @@ def test_restore_puts_values_back_and_same_value_same_placeholder(
         r.restore(answer) == 'API_KEY = "sk-abcdefghijklmnopqrstuvwx1234"\nmail("ops@example.com")'
     )
     assert messages[1]["content"].startswith('KEY = "sk-')  # the caller's messages are untouched
+
+
+def test_code_that_only_names_secrets_is_left_alone() -> None:
+    """Model code is full of tokens and keys that are names, not values."""
+    code = (
+        "tokenizer = AutoTokenizer.from_pretrained(name)\n"
+        "out = model.generate(ids, max_new_tokens=max_new_tokens)\n"
+        "token_count: int = 0\n"
+        "def connect(password_hint: str | None = None, api_key: Optional[str] = None):\n"
+        "    secret_key = settings.secret_key\n"
+        '    token = f"{prefix}-{uuid.uuid4().hex}"\n'
+        "    access_key: SettingsSource = source\n"
+    )
+    out, count = redact(code)
+    assert (out, count) == (code, 0)
+
+
+@pytest.mark.parametrize(
+    "text,secret",
+    [
+        ("DB_PASSWORD=hunter2hunter2", "hunter2hunter2"),
+        ('    password: str = "Tr0ub4dor&3"', "Tr0ub4dor&3"),
+        ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "9f86d081884c7d659"),
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCY", "wJalrXUtnFEMI"),
+        ("export API_TOKEN=q8Zr2mX7vP4kL9nB3cT6", "q8Zr2mX7vP4kL9nB3cT6"),
+        ("//registry.npmjs.org/:_authToken=abc123def456ghi789", "abc123def456ghi789"),
+        ("Authorization: Basic dXNlcjpwYXNzd29yZDEyMw==", "dXNlcjpwYXNzd29yZDEyMw=="),
+        ("PASSWORD=correcthorsebattery", "correcthorsebattery"),
+    ],
+    ids=["dotenv", "type hint", "bare hex", "aws file", "export", "npmrc", "basic", "env words"],
+)
+def test_the_leaks_the_probes_found_are_closed(text: str, secret: str) -> None:
+    out, count = redact(text)
+    assert secret not in out and count >= 1

@@ -30,7 +30,7 @@ log = logging.getLogger("tether.redaction")
 
 #: Words that make a name a secret's name (env vars, ini keys, dict keys, attributes).
 _SECRET_NAME = (
-    r"(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|"
+    r"(?:passw(?:or)?d|passphrase|pwd|secret|token(?!s|iz)|api[_\-]?key|apikey|access[_\-]?key|"
     r"private[_\-]?key|signing[_\-]?key|secret[_\-]?key|auth[_\-]?(?:key|token)|"
     r"credentials?|client[_\-]?secret|account[_\-]?key|encryption[_\-]?key|"
     r"master[_\-]?key|session[_\-]?key|webhook[_\-]?secret|dsn)"
@@ -102,11 +102,30 @@ def _assigned_spans(text: str) -> Iterable[Span]:
         end = ident.end()
         quoted = _QUOTED_AFTER.match(text, end)
         if quoted:
-            yield quoted.start(2), quoted.end(2), "secret"
+            if not _TEMPLATE.search(quoted.group(2)):  # f"{…}" builds a value, holds none
+                yield quoted.start(2), quoted.end(2), "secret"
             continue
         bare = _BARE_AFTER.match(text, end)
-        if bare and not _NOT_A_VALUE.match(bare.group(1)):
+        if bare and _bare_secret(bare.group(1), ident.group(), bare.group(0)):
             yield bare.start(1), bare.end(1), "secret"
+
+
+_TEMPLATE = re.compile(r"\{[^{}]*\}")
+_WORDS = re.compile(r"^[A-Za-z_]+$")
+
+
+def _bare_secret(value: str, name: str, assignment: str) -> bool:
+    """Whether an unquoted value is data rather than code.
+
+    Code assigns names (`tokenizer=tokenizer`, `key: SettingsSource`); secrets carry digits
+    or symbols, except in an env-style `UPPER_NAME=value` line, where a value of letters
+    alone is still somebody's password.
+    """
+    if _NOT_A_VALUE.match(value):
+        return False
+    if not _WORDS.match(value):
+        return True
+    return name.isupper() and "=" in assignment
 
 
 #: Values the unquoted pattern must not take for secrets: code, not data.
