@@ -10,7 +10,9 @@ on a read-only connection; nothing is repaired.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +122,15 @@ def _key(
             )
         )
         return None, None
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if os.name == "posix" and mode & 0o077:
+        problems.append(
+            VerifyProblem(
+                kind="checkpoint",
+                detail=f"the store key {path} is readable by others (mode {mode:o}): anyone "
+                f"who can read it can forge seals and checkpoints; run chmod 600 {path}",
+            )
+        )
     if key.seal(KEY_CHECK_MESSAGE) != check:
         problems.append(
             VerifyProblem(
