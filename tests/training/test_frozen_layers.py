@@ -126,3 +126,25 @@ def test_lower_layers_with_an_adapter_are_refused() -> None:
     model = get_peft_model(LlamaForCausalLM(config), LoraConfig(r=2, target_modules=MODULES))
     with pytest.raises(ValueError, match="top layers only"):
         SplitForward(model.get_base_model(), TOP).install()
+
+
+def test_without_a_disk_cache_every_pair_is_kept_for_the_run() -> None:
+    """No cache (turned off, or the disk refused it): the frozen output of every pair seen
+    stays in memory, so later passes over the same pairs still skip the frozen layers."""
+    import torch
+
+    from tether.training.frozen import MEMO_PAIRS
+
+    model = _model()
+    split = SplitForward(model.get_base_model(), TOP).install()
+    ids, mask, labels = _batch()
+    batches = []
+    for shift in range(MEMO_PAIRS + 2):  # more pairs than the memory next to a disk cache
+        batches.append((ids[[0, 2]] + 0, mask[[0, 2]], labels[[0, 2]]))
+        batches[-1][0][:, 0] = 3 + shift  # a different first token: a different pair
+    with torch.no_grad():
+        for _ in range(2):  # an epoch, then the same pairs again
+            for b_ids, b_mask, b_labels in batches:
+                model(input_ids=b_ids, attention_mask=b_mask, labels=b_labels, fused_lm_head=True)
+    assert split.stats.frozen_computed == len(batches)
+    assert split.stats.frozen_reused == len(batches)
