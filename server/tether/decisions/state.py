@@ -104,30 +104,38 @@ def _check_proposals(
 ) -> list[VerifyProblem]:
     outcomes = state_outcomes(transitions)
     marks = ",".join("?" * len(outcomes))
-    logged: dict[str, tuple[str, int]] = {}
-    proposed: dict[str, tuple[int, dict[str, Any]]] = {}
-    for seq, pid, outcome, body in conn.execute(
-        f"SELECT seq, proposal_id, outcome, body FROM decisions WHERE proposal_id IS NOT NULL "
-        f"AND outcome IN ({marks}) ORDER BY seq",
+    after = {o: state_after(o, transitions) for o in outcomes}
+    # Per proposal, in SQL (index on proposal_id): its last state-changing row and the
+    # texts of its proposed row, next to what the proposals table holds.
+    rows = conn.execute(
+        f"""
+        SELECT p.id, p.state, p.body, last.seq, last.outcome, first.seq,
+               json_extract(first.body, '$.before'), json_extract(first.body, '$.after'),
+               first.class_key, first.path
+        FROM proposals p
+        LEFT JOIN decisions last ON last.seq = (
+            SELECT seq FROM decisions WHERE proposal_id = p.id AND outcome IN ({marks})
+            ORDER BY seq DESC LIMIT 1)
+        LEFT JOIN decisions first ON first.seq = (
+            SELECT seq FROM decisions WHERE proposal_id = p.id AND outcome = 'proposed'
+            ORDER BY seq LIMIT 1)
+        ORDER BY p.id
+        """,
         outcomes,
-    ):
-        state = state_after(outcome, transitions)
-        if state is not None:
-            logged[pid] = (state.value, seq)
-        if outcome == Outcome.PROPOSED.value:
-            proposed[pid] = (seq, json.loads(body))
+    ).fetchall()
     out: list[VerifyProblem] = []
-    for pid, column, body in conn.execute("SELECT id, state, body FROM proposals ORDER BY id"):
+    for pid, column, body, seq, outcome, at, before, proposed, class_key, path in rows:
         short = pid[:12]
-        if pid not in logged:
+        state = after.get(outcome) if outcome is not None else None
+        if state is None:
             out.append(
                 VerifyProblem(
                     kind="state",
-                    detail=f"proposal {short} is not in the log (inserted outside the chain)",
+                    detail=f"proposal {short} is in the proposals table but has no row in the log",
                 )
             )
             continue
-        want, seq = logged[pid]
+        want = state.value
         inner = json.loads(body)
         for where, have in (("proposals table", column), ("proposal's body", inner.get("state"))):
             if have != want:
@@ -140,25 +148,19 @@ def _check_proposals(
                     )
                 )
                 break
-        if pid not in proposed:
+        if at is None:
             continue  # its proposed row is gone: the chain walk names that
-        at, row = proposed[pid]
-        for field, logged_field in (
-            ("original", "before"),
-            ("proposed", "after"),
-            ("class_key", "class_key"),
-            ("path", "path"),
-        ):
-            if inner.get(field) != row.get(logged_field):
-                out.append(
-                    VerifyProblem(
-                        kind="state",
-                        seq=at,
-                        detail=f"proposal {short}'s {field} differs from its proposed row "
-                        f"{at}: changed outside the chain",
-                    )
+        logged = {"original": before, "proposed": proposed, "class_key": class_key, "path": path}
+        changed = [k for k, v in logged.items() if inner.get(k) != v]
+        if changed:
+            out.append(
+                VerifyProblem(
+                    kind="state",
+                    seq=at,
+                    detail=f"proposal {short}'s {changed[0]} differs from its proposed row "
+                    f"{at}: changed outside the chain",
                 )
-                break
+            )
     return out
 
 
