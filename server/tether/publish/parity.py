@@ -134,19 +134,24 @@ def chat_prompt(tokenizer: Any, request: str) -> list[int]:
 
 
 def _hf_greedy(model: Any, prompt: list[int], max_new: int, eos: set[int]) -> tuple[list[int], Any]:
+    """Greedy decoding by transformers' own `generate` (KV cache), with every step's logits."""
     import torch
 
-    out: list[int] = []
-    steps = []
+    ids = torch.tensor([prompt])
     with torch.no_grad():
-        for _ in range(max_new):  # the whole sequence each step: short, and no cache API
-            logits = model(input_ids=torch.tensor([prompt + out])).logits[0, -1].float()
-            steps.append(logits.numpy().copy())
-            token = int(torch.argmax(logits))
-            out.append(token)
-            if token in eos:
-                break
-    return out, steps
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new,
+            do_sample=False,
+            output_logits=True,
+            return_dict_in_generate=True,
+            eos_token_id=sorted(eos) or None,
+            pad_token_id=sorted(eos)[0] if eos else None,
+        )
+    tokens = [int(t) for t in out.sequences[0, len(prompt) :]]
+    steps = [logits[0].float().numpy().copy() for logits in out.logits]
+    return tokens, steps
 
 
 def _llama_greedy(
