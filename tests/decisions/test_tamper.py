@@ -209,7 +209,7 @@ CASES: dict[str, Case] = {
     "corrupted row hash": Case(corrupt_hash, "edited", 6, "row 6 was edited"),
     "edited link": Case(edit_prev_hash, "edited", 6, "row 6 was edited"),
     "rewritten and re-hashed row": Case(
-        rewrite_and_rehash_middle, "edited", 6, "row 6 was rewritten and re-hashed outside"
+        rewrite_and_rehash_middle, "edited", 6, "row 6 was rewritten and re-hashed"
     ),
     "deleted row": Case(delete_middle, "deleted", 7, "row(s) 7 were deleted", [7]),
     "deleted rows": Case(delete_several, "deleted", 5, "row(s) 5-7 were deleted", [5, 6, 7]),

@@ -9,10 +9,12 @@ on a read-only connection; nothing is repaired.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +48,12 @@ def verify_connection(
     rows = conn.execute(
         f"SELECT seq, CAST(body AS BLOB), prev_hash, hash, {seal_col} FROM decisions ORDER BY seq"
     ).fetchall()
-    by_seq = {r[0]: r[3] for r in rows}
+    hash_at = _hash_lookup(rows)
     last_seq = rows[-1][0] if rows else 0
     head_hash = rows[-1][3] if rows else GENESIS_HASH
 
     key_problems: list[VerifyProblem] = []
     key, sealer = _key(db, meta, key_problems)
-    walked = walk(rows, sealer)
     anchored_problems: list[VerifyProblem] = []
     cp_problems: list[VerifyProblem] = []
     checkpoint_list: list[cps.Checkpoint] = []
@@ -68,7 +69,7 @@ def verify_connection(
     for source, items, linked in sources:
         found, upto = cps.check(
             items,
-            hash_at=by_seq.get,
+            hash_at=hash_at,
             last_seq=last_seq,
             store_id=meta.get("store_id"),
             public_key=public_key,
@@ -78,9 +79,12 @@ def verify_connection(
         anchored = max(anchored, upto)
         for p in found:
             (anchored_problems if p.kind in ("truncated", "edited") else cp_problems).append(p)
-    lineage_problems = _lineage_heads(conn, by_seq, last_seq)
+    # Rows up to a signed checkpoint that agrees are proven by it and the hash links (the
+    # walk still checks every hash and link); seals are checked on the rows after it.
+    walked = walk(rows, sealer, sealed_after=anchored)
+    lineage_problems = _lineage_heads(conn, hash_at, last_seq)
     head = check_head(rows, meta, sealer)
-    state = check_state(conn, sealer, STATE_AFTER, by_seq.get)
+    state = check_state(conn, sealer, STATE_AFTER, hash_at)
     problems = [
         *([walked] if walked else []),
         *anchored_problems,
@@ -98,6 +102,17 @@ def verify_connection(
         anchored_seq=anchored,
         sealed=sealer is not None,
     )
+
+
+def _hash_lookup(rows: list[Any]) -> Callable[[int], str | None]:
+    """hash_at(seq) over rows sorted by seq, without a dict of every row."""
+    seqs = [r[0] for r in rows]
+
+    def hash_at(seq: int) -> str | None:
+        i = bisect.bisect_left(seqs, seq)
+        return rows[i][3] if i < len(seqs) and seqs[i] == seq else None
+
+    return hash_at
 
 
 def _key(
@@ -179,7 +194,7 @@ def _lineages(conn: sqlite3.Connection) -> list[tuple[str, list[cps.Checkpoint]]
 
 
 def _lineage_heads(
-    conn: sqlite3.Connection, by_seq: dict[int, str], last_seq: int
+    conn: sqlite3.Connection, hash_at: Callable[[int], str | None], last_seq: int
 ) -> list[VerifyProblem]:
     """Each adapter's lineage names the log head its data was read at: it must still be so."""
     out: list[VerifyProblem] = []
@@ -202,13 +217,13 @@ def _lineage_heads(
                     f"rows up to {seq} (its lineage.json)",
                 )
             )
-        elif by_seq.get(seq) not in (None, head_hash):
+        elif hash_at(seq) not in (None, head_hash):
             out.append(
                 VerifyProblem(
                     kind="edited",
                     seq=seq,
                     detail=f"adapter {version}'s lineage.json records row {seq} as "
-                    f"{head_hash[:12]}, the log has {by_seq[seq][:12]}: rows up to {seq} "
+                    f"{head_hash[:12]}, the log has {(hash_at(seq) or '')[:12]}: rows up to {seq} "
                     "were rewritten since it was trained",
                 )
             )
