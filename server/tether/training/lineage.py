@@ -59,6 +59,7 @@ class Lineage(BaseModel):
     duplicates_removed: int
     steps: int
     train_seconds: float
+    prepare_seconds: float | None = None  # frozen layers + reference log-probs, before the loop
     seconds_per_step: float | None
     device: str
     job_id: str

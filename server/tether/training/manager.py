@@ -324,6 +324,7 @@ class TrainingManager:
             duplicates_removed=data.exact_duplicates + data.near_duplicates,
             steps=report.steps,
             train_seconds=report.train_seconds,
+            prepare_seconds=report.prepare_seconds,
             seconds_per_step=report.seconds_per_step,
             device=report.device,
             job_id=job_id,
