@@ -220,7 +220,8 @@ def _lost_inputs(before: _Uses, after: _Uses) -> str | None:
     """What the new code no longer uses that the old code did, or None."""
     dropped = sorted(
         r
-        for r in before.reads - after.reads - after.stores
+        # a name the code itself assigns (a loop's total) is its working, not an input
+        for r in before.reads - before.stores - after.reads - after.stores
         # a builtin (`len`, `str`) is how a value is computed, not a value: `not items`
         # may replace `len(items) == 0`
         if r.split(".")[0] not in _BUILTINS
