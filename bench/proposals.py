@@ -120,7 +120,7 @@ def request_for(ws: Path, t: Target) -> Any:
 async def recheck(ws: Path, t: Target, proposal: Any) -> str:
     """Why a shown proposal is not valid, checked here with the tools directly ('' if it is)."""
     from tether.agent.tools.ruff import DEFAULT_IMPROVE_RULES, SAFETY_RULES, Ruff, counts
-    from tether.agent.verifier import definitions
+    from tether.agent.verifier import signature_change
     from tether.core.text import replace_range
 
     text = (ws / t.rel).read_text(encoding="utf-8")
@@ -129,8 +129,9 @@ async def recheck(ws: Path, t: Target, proposal: Any) -> str:
         before, after = ast.parse(text), ast.parse(new)
     except SyntaxError as exc:
         return f"does not parse: {exc}"
-    if definitions(before) != definitions(after):
-        return "a definition's name or parameters changed"
+    broken = signature_change(before, after)
+    if broken:
+        return broken
     if proposal.range.start.line < t.first or proposal.range.end.line > t.last:
         return "outside the requested range"
     rules = (*DEFAULT_IMPROVE_RULES, *SAFETY_RULES)

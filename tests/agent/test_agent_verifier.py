@@ -110,6 +110,11 @@ async def test_a_renamed_definition_is_refused(ws: Path) -> None:
     renamed = whole.replace("def describe(name, count, location)", "def describe(name, count)")
     bad = await v.verify(model(renamed, target=None))
     assert not bad.ok and bad.reason.startswith("changes a signature")
+    assert "so existing calls break" in bad.reason
+    # a parameter added at the end with a default keeps every caller working: it is
+    # allowed (the class's public_signature risk flag makes it a modal prompt instead)
+    extended = whole.replace("location):", "location, sep=' '):")
+    assert (await v.verify(model(extended, target=None))).ok
 
 
 async def test_documentation_tasks_keep_the_code(ws: Path) -> None:

@@ -18,7 +18,6 @@ import ast
 import asyncio
 import builtins
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from tether.agent.parsing import changes_code
@@ -102,35 +101,85 @@ def _parse(source: str) -> ast.Module | None:
         return None
 
 
-def _shape(args: ast.arguments) -> tuple[object, ...]:
-    return (
-        tuple(a.arg for a in (*args.posonlyargs, *args.args)),
-        len(args.posonlyargs),
-        len(args.defaults),
-        args.vararg.arg if args.vararg else None,
-        tuple(a.arg for a in args.kwonlyargs),
-        tuple(d is not None for d in args.kw_defaults),
-        args.kwarg.arg if args.kwarg else None,
-    )
+@dataclass(frozen=True)
+class Shape:
+    """How a function can be called: what existing callers depend on."""
+
+    positional: tuple[str, ...]
+    posonly: int
+    defaults: int  # how many of the last positional parameters have a default
+    vararg: str | None
+    kwonly: tuple[tuple[str, bool], ...]  # (name, has a default)
+    kwarg: str | None
+
+    @classmethod
+    def of(cls, args: ast.arguments) -> Shape:
+        kwonly = zip(args.kwonlyargs, args.kw_defaults, strict=True)
+        return cls(
+            tuple(a.arg for a in (*args.posonlyargs, *args.args)),
+            len(args.posonlyargs),
+            len(args.defaults),
+            args.vararg.arg if args.vararg else None,
+            tuple((a.arg, d is not None) for a, d in kwonly),
+            args.kwarg.arg if args.kwarg else None,
+        )
+
+    def accepts_calls_of(self, old: Shape) -> bool:
+        """Every call that worked with `old` still works, meaning the same: parameters are
+        only added, at the end, each with a default (a keyword-only one anywhere)."""
+        n = len(old.positional)
+        added = len(self.positional) - n
+        if added < 0 or self.positional[:n] != old.positional or self.posonly != old.posonly:
+            return False
+        if self.defaults < old.defaults + added:
+            return False
+        if (self.vararg, self.kwarg) != (old.vararg, old.kwarg):
+            return False
+        new_kw = dict(self.kwonly)
+        if any(name not in new_kw or (had and not new_kw[name]) for name, had in old.kwonly):
+            return False
+        old_kw = {name for name, _ in old.kwonly}
+        return all(has for name, has in self.kwonly if name not in old_kw)
 
 
-def definitions(tree: ast.Module) -> Counter[tuple[str, object]]:
-    """(qualified name, call shape) of every def and class in a module."""
-    found: Counter[tuple[str, object]] = Counter()
+def definitions(tree: ast.Module) -> dict[str, list[Shape | str]]:
+    """Qualified name -> call shapes (one per definition of the name) of every def and class."""
+    found: dict[str, list[Shape | str]] = {}
 
     def visit(node: ast.AST, prefix: str) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                found[(prefix + child.name, _shape(child.args))] += 1
+                found.setdefault(prefix + child.name, []).append(Shape.of(child.args))
                 visit(child, f"{prefix}{child.name}.")
             elif isinstance(child, ast.ClassDef):
-                found[(prefix + child.name, "class")] += 1
+                found.setdefault(prefix + child.name, []).append("class")
                 visit(child, f"{prefix}{child.name}.")
             else:
                 visit(child, prefix)
 
     visit(tree, "")
     return found
+
+
+def signature_change(before: ast.Module, after: ast.Module) -> str | None:
+    """What breaks existing callers (a definition renamed, removed, added or re-shaped), or
+    None. Parameters added at the end with a default keep every caller working: that is a
+    public-signature change the user is asked about (a risk flag), not a broken one."""
+    old, new = definitions(before), definitions(after)
+    if old.keys() != new.keys():
+        gone = sorted(old.keys() - new.keys())
+        return f"it removes or renames `{gone[0]}`" if gone else "it adds a definition"
+    for name, shapes in old.items():
+        again = new[name]
+        if len(again) != len(shapes):
+            return f"it changes how often `{name}` is defined"
+        for a, b in zip(shapes, again, strict=True):
+            if isinstance(a, str) or isinstance(b, str):
+                if a != b:
+                    return f"it turns `{name}` into another kind of definition"
+            elif not b.accepts_calls_of(a):
+                return f"it changes the parameters of `{name}` so existing calls break"
+    return None
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -272,12 +321,9 @@ class Verifier:
         passed.append(PARSES)
         if self._tree is None or new_tree is None:
             return None, passed, new_tree
-        if not s.free_form and definitions(self._tree) != definitions(new_tree):
-            return (
-                "changes a signature: it renames, removes or re-shapes a definition",
-                passed,
-                None,
-            )
+        broken = None if s.free_form else signature_change(self._tree, new_tree)
+        if broken:
+            return f"changes a signature: {broken}", passed, None
         passed.append(DEFINITIONS)
         if s.keeps_code:
             # on the whole file: a def header alone (a docstring spot) does not parse
