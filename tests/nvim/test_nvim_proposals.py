@@ -56,7 +56,7 @@ def test_suggest_accept_reject_and_approve(nvim: Nvim, project: Project) -> None
         ("rejected", "user", "it says nothing new"),
         ("rejected", "user", "too wordy"),
         ("accepted", "user", None),
-        ("accepted", "user", None),
+        ("partly_accepted", "user", None),  # hunks accepted in part are their own outcome
     ]
     assert rows[-1]["body"]["hunks"] == [1]  # only the second hunk was accepted
     by_outcome = {r["proposal_id"]: r for r in rows if r["outcome"] == "accepted"}

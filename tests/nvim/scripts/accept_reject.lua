@@ -137,9 +137,9 @@ diag, id = only_proposal(report, 'the two-hunk proposal')
 vim.api.nvim_win_set_cursor(0, { diag.lnum + 1, 0 })
 vim.cmd('TetherAccept 2')
 H.wait(20000, function()
-  return decided('accepted', id) ~= nil
+  return decided('partly_accepted', id) ~= nil
 end, 'the partial accept')
-H.emit('partial', { id = id, text = H.text(report), hunks = decided('accepted', id).hunks })
+H.emit('partial', { id = id, text = H.text(report), hunks = decided('partly_accepted', id).hunks })
 H.emit('decisions', vim.tbl_map(function(d)
   return { outcome = d.outcome, proposal_id = d.proposalId, reason = d.reason, actor = d.actor }
 end, decisions))
