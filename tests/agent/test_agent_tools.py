@@ -152,3 +152,16 @@ async def test_verifier_pairs_are_training_data_of_their_own_and_never_evidence(
         assert all(c.n == 0 for c in profile.classes())  # a tool's label is not the user's
     finally:
         await store.close()
+
+
+async def test_a_provider_that_knows_the_kind_labels_the_candidate(
+    ws: Path, tmp_path: Path
+) -> None:
+    """Recorded answers carry their kind (benchmark streams); the agent keeps it."""
+    replay = tmp_path / "kinds.jsonl"
+    replay.write_text(json.dumps({"completion": WHOLE, "kind": "SIM103"}) + "\n")
+    s = Settings(model=f"replay:{replay}", candidates=1)
+    spec = load_spec(ws)
+    spec = spec.model_copy(update={"tools": spec.tools.model_copy(update={"ruff": False})})
+    [p] = (await Agent(s, spec, None, ws).propose(request(ws, IS_EMPTY))).proposals
+    assert p.kind == "SIM103" and p.candidates[0].kind == "SIM103"

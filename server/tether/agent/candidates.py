@@ -160,7 +160,9 @@ def range_candidates(
                 # a sentence copied from the prompt's worked example says nothing about this edit
                 rationale="" if parsed.rationale in EXAMPLE_RATIONALES else parsed.rationale,
                 source=role,
-                kind="",  # assigned from the change itself (`kinds.kind_of`)
+                # the provider's own label when it has one, else read off the change
+                # (`kinds.kind_of`)
+                kind=gen.kinds[i] if i < len(gen.kinds) else "",
                 prompt=gen.prompt,
                 role=role,
                 model=gen.model,

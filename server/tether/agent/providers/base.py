@@ -49,6 +49,9 @@ class Generation(BaseModel):
     finish_reasons: list[str] = Field(default_factory=list)  # stop | length | …
     model: str
     adapter_version: str | None = None
+    # the kind of change each completion is, when the provider knows it (recorded answers
+    # in benchmarks); empty: the agent reads the kind off the change itself
+    kinds: list[str] = Field(default_factory=list)
 
 
 #: Several candidates from one prompt need some sampling spread to differ at all.

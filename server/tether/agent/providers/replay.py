@@ -39,6 +39,7 @@ class ReplayEntry(BaseModel):
     task: str | None = None
     path: str | None = None
     finish_reason: str = "stop"
+    kind: str = ""  # the kind of change the recorded answer is (benchmarks' streams)
 
     @model_validator(mode="after")
     def _one_kind(self) -> ReplayEntry:
@@ -104,15 +105,18 @@ class ReplayProvider(Provider):
         key = (task, path)
         texts: list[str] = []
         reasons: list[str] = []
+        kinds: list[str] = []
         while len(texts) < n:
             entry = entries[self._cursor.get(key, 0) % len(entries)]
             self._cursor[key] = self._cursor.get(key, 0) + 1
             for text in entry.texts():
                 texts.append(text)
                 reasons.append(entry.finish_reason)
+                kinds.append(entry.kind)
         return Generation(
             prompt=self.render_prompt(messages),
             completions=texts[:n],
             finish_reasons=reasons[:n],
             model=self.model_id,
+            kinds=kinds[:n] if any(kinds) else [],
         )
