@@ -66,13 +66,19 @@ def read_base(path: Path) -> BaseInfo:
         reader = gguf.GGUFReader(path)
     except (OSError, ValueError) as exc:
         raise GGUFAdapterError(f"{path} is not a readable GGUF file ({exc}).") from None
-    fields = {name: field.contents() for name, field in reader.fields.items() if "." in name}
-    if fields.get("general.type", "model") != "model":
-        raise GGUFAdapterError(f"{path} is a GGUF {fields.get('general.type')}, not a base model.")
-    arch = str(fields.get("general.architecture", ""))
+
+    def _field(name: str, default: Any = None) -> Any:
+        # only the few fields needed: reading the tokenizer's arrays takes seconds
+        field = reader.fields.get(name)
+        return default if field is None else field.contents()
+
+    kind = _field("general.type", "model")
+    if kind != "model":
+        raise GGUFAdapterError(f"{path} is a GGUF {kind}, not a base model.")
+    arch = str(_field("general.architecture", ""))
 
     def _int(key: str, default: int = 0) -> int:
-        value = fields.get(f"{arch}.{key}", default)
+        value = _field(f"{arch}.{key}", default)
         return int(value[0] if isinstance(value, list) else value)
 
     heads = _int("attention.head_count")
