@@ -143,7 +143,7 @@ async def recheck(ws: Path, t: Target, proposal: Any) -> str:
 
 async def run_all(agent: Any, ws: Path, targets: list[Target]) -> list[Outcome]:
     out: list[Outcome] = []
-    for t in targets:
+    for i, t in enumerate(targets, start=1):
         started = time.perf_counter()
         result = await agent.propose(request_for(ws, t))
         o = Outcome(
@@ -159,6 +159,8 @@ async def run_all(agent: Any, ws: Path, targets: list[Target]) -> list[Outcome]:
             why = await recheck(ws, t, o.proposal)
             o.valid, o.invalid_why = not why, why
         out.append(o)
+        shown = "proposal" if o.proposal is not None else "none"
+        print(f"  [{i}/{len(targets)}] {t.rel}:{t.name} {shown} {o.seconds:.1f}s", flush=True)
     return out
 
 

@@ -53,10 +53,10 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
     "full": {
         "proposals": {
             "functions": 48,
-            "counts": (1, 2, 4),
-            "count_functions": 12,
+            "counts": (1, 4),
+            "count_functions": 8,
             "persona_training": "modernizer",
-            "train_steps": 24,
+            "train_steps": 12,
         },
         "store": {"appends": 5000, "verify_rows": 100_000, "verify_repeats": 5},
         "learning": {"decisions": 400, "seeds": tuple(range(10))},
