@@ -368,6 +368,7 @@ async def _bench(result: Any, options: dict[str, Any]) -> None:
         count_rows = []
         need_model = [o.target for o in outcomes if o.model_answers][: options["count_functions"]]
         for k in options["counts"]:
+            print(f"  samples per spot: {k}", flush=True)
             a = Agent(
                 Settings(home=tmp / "home", candidates=k),
                 load_spec(ws),
@@ -392,6 +393,7 @@ async def _bench(result: Any, options: dict[str, Any]) -> None:
             )
         )
     await agent.close()
+    print("  training an adapter on verifier pairs alone", flush=True)
     vp = await verifier_pair_training(outcomes, tmp / "train")
     result.metrics["verifier_training"] = vp
     result.notes.append(

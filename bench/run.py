@@ -54,8 +54,10 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
         "proposals": {
             "functions": 48,
             "counts": (1, 4),
-            "count_functions": 8,
-            "persona_training": "modernizer",
+            "count_functions": 6,
+            # one persona's training round before/after: set a persona name to run it (about
+            # 150 requests and a training run; not run by default on 2 cores)
+            "persona_training": None,
             "train_steps": 12,
         },
         "store": {"appends": 5000, "verify_rows": 100_000, "verify_repeats": 5},
