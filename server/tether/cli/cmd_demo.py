@@ -33,6 +33,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "pragmatist) or a persona file with judge()",
     )
     p.add_argument("--train-steps", type=int, default=24, help="training steps (0: skip)")
+    p.add_argument(
+        "--tasks",
+        default="improve,document",
+        help="tasks asked of each function (improve,document)",
+    )
+    p.add_argument(
+        "--verifier-weight",
+        type=float,
+        default=1.0,
+        help="how much a verifier pair counts in training (the demo trains on all of them)",
+    )
     p.add_argument("--model", default=None, help="student model (default: embedded:smollm2)")
     p.add_argument("--home", type=Path, default=None, help="data root (default: a temp folder)")
     p.set_defaults(func=run)
@@ -72,12 +83,16 @@ async def _run(args: argparse.Namespace) -> int:
     home = args.home or Path(tempfile.mkdtemp(prefix="tether-demo-home-"))
     overrides: dict[str, Any] = {
         "home": str(home),
-        "training": {"max_steps": max(args.train_steps, 1)},
+        "training": {
+            "max_steps": max(args.train_steps, 1),
+            "verifier_weight": args.verifier_weight,
+        },
     }
     if args.model:
         overrides["model"] = args.model
     settings = Settings().overlay(overrides)
-    round1, held = split(functions(workspace))
+    tasks = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+    round1, held = split(functions(workspace, tasks=tasks))
     console.rule("[bold]Tether demo")
     console.print(
         f"workspace {workspace}\nstudent   {settings.model}\npersona   {persona.name}\n"

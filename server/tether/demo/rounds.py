@@ -28,9 +28,11 @@ class Request:
     first: int  # zero-based lines of the function
     last: int
     name: str
+    task: str = "improve"
 
     def label(self, workspace: Path) -> str:
-        return f"{self.path.relative_to(workspace).as_posix()}:{self.first + 1} {self.name}()"
+        where = f"{self.path.relative_to(workspace).as_posix()}:{self.first + 1}"
+        return f"{self.task} {where} {self.name}()"
 
 
 @dataclass
@@ -60,8 +62,11 @@ class Event:
     kind: str = ""
 
 
-def functions(workspace: Path, folder: str = "src") -> list[Request]:
-    """Every function and method in the workspace's source folder, in file order."""
+def functions(
+    workspace: Path, folder: str = "src", tasks: tuple[str, ...] = ("improve",)
+) -> list[Request]:
+    """Every function and method in the workspace's source folder, in file order, once per
+    task."""
     found: list[Request] = []
     for path in sorted((workspace / folder).rglob("*.py")):
         try:
@@ -70,14 +75,19 @@ def functions(workspace: Path, folder: str = "src") -> list[Request]:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno:
-                found.append(Request(path, node.lineno - 1, node.end_lineno - 1, node.name))
-    return sorted(found, key=lambda r: (str(r.path), r.first))
+                for task in tasks:
+                    found.append(
+                        Request(path, node.lineno - 1, node.end_lineno - 1, node.name, task)
+                    )
+    return sorted(found, key=lambda r: (str(r.path), r.first, tasks.index(r.task)))
 
 
 def split(requests: list[Request], every: int = 3) -> tuple[list[Request], list[Request]]:
-    """(round 1, held out): every `every`-th request is held out for round 2."""
-    held = [r for i, r in enumerate(requests) if i % every == every - 1]
-    return [r for r in requests if r not in held], held
+    """(round 1, held out): every `every`-th function (all its tasks) waits for round 2."""
+    spots = sorted({(str(r.path), r.first) for r in requests})
+    later = {s for i, s in enumerate(spots) if i % every == every - 1}
+    held = [r for r in requests if (str(r.path), r.first) in later]
+    return [r for r in requests if (str(r.path), r.first) not in later], held
 
 
 class Round:
@@ -104,9 +114,7 @@ class Round:
         await self.service.accept(plan, decision=decision)
         return plan.text
 
-    async def run(
-        self, requests: list[Request], task: str = "improve", *, dry: bool = False
-    ) -> RoundStats:
+    async def run(self, requests: list[Request], *, dry: bool = False) -> RoundStats:
         """Each request through the service; `dry`: the user judges every proposal (whatever
         the policy says) but decides nothing, and the proposal expires (benchmarks)."""
         stats = RoundStats()
@@ -118,7 +126,7 @@ class Round:
             rng = Range.of(req.first, 0, last, len(lines[last]))
             started = time.perf_counter()
             try:
-                request = self.service.request_for(req.path.as_uri(), rng, task)
+                request = self.service.request_for(req.path.as_uri(), rng, req.task)
                 outcome = await self.service.propose(request)
             except ServiceError as exc:
                 stats.seconds.append(time.perf_counter() - started)
