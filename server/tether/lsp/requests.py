@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from tether import __version__
+from tether.lsp import lifecycle
 from tether.lsp.errors import params_dict
 from tether.lsp.names import HISTORY, PROFILE, PROPOSAL, STATUS
 from tether.protocol.requests import (
@@ -84,5 +85,6 @@ async def status(server: Server, session: Editor, params: Any) -> dict[str, Any]
                 }
                 for f in session.folders
             ],
+            "memory": lifecycle.status(server),
         }
     ).dump()
