@@ -19,10 +19,9 @@ from pathlib import Path
 import pytest
 
 from tether.core.types import Range
-from tether.lsp.lifecycle import END_BOUND_SECONDS
 
 from .conftest import IMPROVE, SOURCE
-from .wire import Wire, children, frame, gone_within
+from .wire import ENDS_WITHIN, Wire, children, frame, gone_within
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -49,7 +48,7 @@ async def test_end_of_input_while_idle_ends_the_server(ws: Path, replay: dict[st
     status = await wire.status()
     assert status["memory"]["rssBytes"] > 0
     since = wire.close_stdin()
-    code, _ = await wire.exit_within(END_BOUND_SECONDS, since)
+    code, _ = await wire.exit_within(ENDS_WITHIN, since)
     assert code == 1  # no shutdown came first
 
 
@@ -73,7 +72,7 @@ async def test_a_signal_ends_the_server_the_same_way(
     """SIGTERM (editors, systemd) and SIGHUP (a closed SSH session or terminal)."""
     wire = await _started(ws, replay)
     wire.proc.send_signal(sig)
-    code, _ = await wire.exit_within(END_BOUND_SECONDS, time.monotonic())
+    code, _ = await wire.exit_within(ENDS_WITHIN, time.monotonic())
     assert code == 1
     assert (await wire.status_file_count(ws)) == 0  # its record in servers/ is gone
 
@@ -112,7 +111,7 @@ async def test_closed_tcp_connection_ends_the_server(tmp_path: Path) -> None:
         assert await reader.readline()  # the reply has begun: the connection is live
         writer.close()
         since = time.monotonic()
-        async with asyncio.timeout(END_BOUND_SECONDS):
+        async with asyncio.timeout(ENDS_WITHIN):
             code = await proc.wait()
         assert code == 1, f"{time.monotonic() - since:.2f} s"
     finally:
@@ -133,7 +132,7 @@ async def test_editor_process_gone_ends_the_server(ws: Path, replay: dict[str, s
         assert editor.stdin is not None
         editor.stdin.close()  # the "editor" ends; the server's own stdin stays open
         editor.wait()
-        code, _ = await wire.exit_within(END_BOUND_SECONDS, time.monotonic())
+        code, _ = await wire.exit_within(ENDS_WITHIN, time.monotonic())
         assert code == 1
     finally:
         editor.kill()
@@ -279,7 +278,7 @@ async def test_end_of_input_while_generating(ws: Path, tiny_model: Path) -> None
     )
     assert busy
     since = wire.close_stdin()
-    code, _ = await wire.exit_within(END_BOUND_SECONDS, since)
+    code, _ = await wire.exit_within(ENDS_WITHIN, since)
     assert code == 1
 
 
@@ -336,8 +335,8 @@ async def test_end_of_input_while_training(ws: Path, tiny_model: Path, tether_ho
     assert workers, "the trainer runs in a child process"
 
     since = wire.close_stdin()
-    await wire.exit_within(END_BOUND_SECONDS, since)
-    await gone_within(workers, END_BOUND_SECONDS, since)
+    await wire.exit_within(ENDS_WITHIN, since)
+    await gone_within(workers, ENDS_WITHIN, since)
 
     lock = FileLock(str(paths.train_lock), timeout=0)
     lock.acquire()  # usable: the lock went with the processes

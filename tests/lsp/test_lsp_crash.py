@@ -22,12 +22,11 @@ import pytest
 
 from tether.core import processes
 from tether.core.types import Range
-from tether.lsp.lifecycle import END_BOUND_SECONDS
 from tether.recovery import ORPHAN_REASON
 
 from .conftest import IMPROVE, SOURCE
 from .test_lsp_citizen import _training_env, _training_step, tiny_model  # noqa: F401
-from .wire import Wire, children, gone_within
+from .wire import ENDS_WITHIN, Wire, children, gone_within
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -80,7 +79,7 @@ async def test_kill_9_during_training_then_the_next_start_recovers(
     first.proc.kill()  # SIGKILL: no handler runs, nothing is closed
     since = time.monotonic()
     await first.proc.wait()
-    await gone_within(workers, END_BOUND_SECONDS, since)  # the trainer saw its parent go
+    await gone_within(workers, ENDS_WITHIN, since)  # the trainer saw its parent go
 
     second = await Wire.start(ws, env)
     try:
@@ -199,7 +198,7 @@ async def test_children_and_their_children_die_with_a_kill_9_parent() -> None:
         parent.send_signal(signal.SIGKILL)
         since = time.monotonic()
         parent.wait()
-        await gone_within(kids, END_BOUND_SECONDS, since)
+        await gone_within(kids, ENDS_WITHIN, since)
     finally:
         for k in kids:
             with contextlib.suppress(psutil.NoSuchProcess):
@@ -211,7 +210,7 @@ async def test_a_timed_out_command_ends_with_its_children() -> None:
     try:
         assert words[0] == "True"  # timed out
         grandchild = psutil.Process(int(words[1]))
-        await gone_within([grandchild], END_BOUND_SECONDS, time.monotonic())
+        await gone_within([grandchild], ENDS_WITHIN, time.monotonic())
     finally:
         parent.kill()
         parent.wait()
