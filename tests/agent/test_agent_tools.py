@@ -165,3 +165,20 @@ async def test_a_provider_that_knows_the_kind_labels_the_candidate(
     spec = spec.model_copy(update={"tools": spec.tools.model_copy(update={"ruff": False})})
     [p] = (await Agent(s, spec, None, ws).propose(request(ws, IS_EMPTY))).proposals
     assert p.kind == "SIM103" and p.candidates[0].kind == "SIM103"
+
+
+async def test_a_missing_docstring_is_the_models_sentence_in_a_built_docstring(
+    ws: Path, tmp_path: Path
+) -> None:
+    answers = ["Tell whether there are no items.", "```python\ndef is_empty(items):\n```"]
+    req = request(ws, IS_EMPTY)
+    req.task = "document"
+    result = await agent(ws, tmp_path, answers).propose(req)
+    [p] = result.proposals
+    assert p.proposed.split("\n")[:2] == [
+        "def is_empty(items):",
+        '    """Tell whether there are no items."""',
+    ]
+    assert p.kind == "docstring" and "changes only docs and comments" in p.meta["checks"]
+    [pair] = p.meta["verifier_pairs"]  # the sentence beats the answer that gave none
+    assert (pair["chosen"], pair["rejected"]) == tuple(answers)

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tether.agent.assembly import assign_kinds, build_proposal
 from tether.agent.candidates import (
     Rejected,
+    docstring_candidates,
     range_candidates,
     spot_candidates,
     tool_candidates,
@@ -36,6 +37,7 @@ from tether.agent.candidates import (
     verifier_pairs,
 )
 from tether.agent.classes import request_key
+from tether.agent.docstrings import docstring_messages
 from tether.agent.prompting import CodeView, DiagnosticInfo, Message, build_messages
 from tether.agent.providers import (
     AdapterSource,
@@ -61,6 +63,9 @@ from tether.core.text import RangeError, check_range, full_lines, split_lines
 from tether.core.types import Proposal, Range
 
 log = logging.getLogger("tether.agent")
+
+#: New tokens for a docstring's sentence (MAX_CHARS of text, with room for a preamble).
+DOCSTRING_TOKENS = 48
 
 AcceptanceSource = Callable[[str, str], Awaitable[Acceptance]]
 
@@ -420,16 +425,16 @@ class Agent:
         """The model on each spot ruff could not fix, several samples each."""
         work.n_spots = len(todo)
         for spot in todo:
-            msgs = spot_messages(self.spec, work.req.path, work.rt, spot, memory)
+            docstring = spot.kind == "docstring"
+            if docstring:  # the model writes the sentence; the docstring is built here
+                msgs = docstring_messages(self.spec, work.req.path, work.rt, spot)
+                budget = DOCSTRING_TOKENS
+            else:
+                msgs = spot_messages(self.spec, work.req.path, work.rt, spot, memory)
+                budget = spot_budget(work.rt.text[spot.start : spot.end])
             try:
                 gen = await self._ask(
-                    route.role,
-                    msgs,
-                    self.settings.candidates,
-                    cancel,
-                    hints,
-                    redactor,
-                    spot_budget(work.rt.text[spot.start : spot.end]),
+                    route.role, msgs, self.settings.candidates, cancel, hints, redactor, budget
                 )
             except ProviderError as exc:
                 if work.candidates:  # ruff's fixes still stand on their own
@@ -439,15 +444,18 @@ class Agent:
             result.prompts.setdefault(f"{route.role}:spot", gen.prompt)
             result.raw.setdefault(route.role, []).extend(gen.completions)
             work.n_model += len(gen.completions)
-            good, bad = spot_candidates(
-                work.rt,
-                spot,
-                gen,
-                route.role,
-                work.req.language,
-                work.task.keeps_code,
-                spot_context(work.rt, spot),
-            )
+            if docstring:
+                good, bad = docstring_candidates(work.rt, spot, gen, route.role)
+            else:
+                good, bad = spot_candidates(
+                    work.rt,
+                    spot,
+                    gen,
+                    route.role,
+                    work.req.language,
+                    work.task.keeps_code,
+                    spot_context(work.rt, spot),
+                )
             work.candidates += good
             work.rejected += bad
 

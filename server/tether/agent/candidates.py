@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tether.agent.docstrings import body_indent, sentence, with_docstring
 from tether.agent.parsing import ParseFailure, parse_completion
 from tether.agent.prompting import EXAMPLE_RATIONALES
 from tether.agent.providers import Generation
@@ -71,6 +72,44 @@ def tool_candidates(rt: RangeText, findings: Sequence[Finding], language: str) -
             )
         )
     return out
+
+
+def docstring_candidates(
+    rt: RangeText, spot: Spot, gen: Generation, role: str
+) -> tuple[list[Candidate], list[Rejected]]:
+    """Sentences the model wrote for a missing docstring, built into docstrings."""
+    header = rt.text[spot.start : spot.end].rstrip("\n")
+    end = spot.start + len(header)
+    indent = body_indent(rt, spot)
+    good: list[Candidate] = []
+    bad: list[Rejected] = []
+    where = f"{role} on {spot.rule} at line {spot.first + 1}"
+    for i, completion in enumerate(gen.completions):
+        label = f"{where} (answer {i + 1})" if len(gen.completions) > 1 else where
+        text = sentence(completion)
+        if text is None:
+            reason = "no code block: the model gave no usable sentence for the docstring"
+            bad.append(Rejected(label, reason, gen.prompt, completion))
+            continue
+        edit = Edit(spot.start, end, with_docstring(header, text, indent))
+        good.append(
+            Candidate(
+                text=apply_edits(rt.text, [edit]),
+                completion=completion,
+                rationale=f"Document it: {text}",
+                source=role,
+                kind="docstring",
+                prompt=gen.prompt,
+                target=spot.rule,
+                fixes=(spot.rule,),
+                role=role,
+                model=gen.model,
+                adapter_version=gen.adapter_version,
+                sample=i,
+                edits=(edit,),
+            )
+        )
+    return good, bad
 
 
 def spot_candidates(
