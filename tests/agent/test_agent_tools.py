@@ -182,3 +182,20 @@ async def test_a_missing_docstring_is_the_models_sentence_in_a_built_docstring(
     assert p.kind == "docstring" and "changes only docs and comments" in p.meta["checks"]
     [pair] = p.meta["verifier_pairs"]  # the sentence beats the answer that gave none
     assert (pair["chosen"], pair["rejected"]) == tuple(answers)
+
+
+async def test_a_methods_missing_docstring_is_its_own_spot(ws: Path, tmp_path: Path) -> None:
+    source = "class Box:\n    def size(self):\n        return 1\n"
+    (ws / "src/box.py").write_text(source)
+    req = AgentRequest(
+        uri=(ws / "src/box.py").as_uri(),
+        path="src/box.py",
+        text=source,
+        range=Range.of(1, 0, 2, 16),
+        task="document",
+    )
+    [p] = (await agent(ws, tmp_path, ["Return the size of the box."]).propose(req)).proposals
+    assert (
+        p.proposed
+        == '    def size(self):\n        """Return the size of the box."""\n        return 1'
+    )

@@ -169,6 +169,8 @@ def spot_for(tree: ast.Module, rt: RangeText, f: Finding) -> Spot | None:
         if f.rule.startswith(DOCSTRING_PREFIX):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 continue
+            if row_b > _header_end(node):
+                continue  # the finding is a method's, inside this class's body
             span = (start, _header_end(node))
         elif loop_rule:
             if not isinstance(node, ast.For | ast.AsyncFor):
