@@ -74,6 +74,34 @@ def tool_candidates(rt: RangeText, findings: Sequence[Finding], language: str) -
     return out
 
 
+def _at_spot(
+    rt: RangeText,
+    spot: Spot,
+    gen: Generation,
+    role: str,
+    i: int,
+    edit: Edit,
+    rationale: str,
+    kind: str,
+) -> Candidate:
+    """The range with answer `i` for one spot in place."""
+    return Candidate(
+        text=apply_edits(rt.text, [edit]),
+        completion=gen.completions[i],
+        rationale=rationale,
+        source=role,
+        kind=kind,
+        prompt=gen.prompt,
+        target=spot.rule,
+        fixes=(spot.rule,),
+        role=role,
+        model=gen.model,
+        adapter_version=gen.adapter_version,
+        sample=i,
+        edits=(edit,),
+    )
+
+
 def docstring_candidates(
     rt: RangeText, spot: Spot, gen: Generation, role: str
 ) -> tuple[list[Candidate], list[Rejected]]:
@@ -92,23 +120,7 @@ def docstring_candidates(
             bad.append(Rejected(label, reason, gen.prompt, completion))
             continue
         edit = Edit(spot.start, end, with_docstring(header, text, indent))
-        good.append(
-            Candidate(
-                text=apply_edits(rt.text, [edit]),
-                completion=completion,
-                rationale=f"Document it: {text}",
-                source=role,
-                kind="docstring",
-                prompt=gen.prompt,
-                target=spot.rule,
-                fixes=(spot.rule,),
-                role=role,
-                model=gen.model,
-                adapter_version=gen.adapter_version,
-                sample=i,
-                edits=(edit,),
-            )
-        )
+        good.append(_at_spot(rt, spot, gen, role, i, edit, f"Document it: {text}", "docstring"))
     return good, bad
 
 
@@ -145,23 +157,7 @@ def spot_candidates(
             continue
         edit = Edit(spot.start, end, parsed.text)
         rationale = parsed.rationale or f"Fix {spot.rule}: {spot.finding.message}"
-        good.append(
-            Candidate(
-                text=apply_edits(rt.text, [edit]),
-                completion=completion,
-                rationale=rationale,
-                source=role,
-                kind=spot.kind,
-                prompt=gen.prompt,
-                target=spot.rule,
-                fixes=(spot.rule,),
-                role=role,
-                model=gen.model,
-                adapter_version=gen.adapter_version,
-                sample=i,
-                edits=(edit,),
-            )
-        )
+        good.append(_at_spot(rt, spot, gen, role, i, edit, rationale, spot.kind))
     return good, bad
 
 
