@@ -82,6 +82,25 @@ def functions(
     return sorted(found, key=lambda r: (str(r.path), r.first, tasks.index(r.task)))
 
 
+def locate(text: str, req: Request) -> tuple[int, int]:
+    """Where the request's function is now: accepted edits above it move it down or up."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        tree = None
+    spans = [
+        (node.lineno - 1, node.end_lineno - 1)
+        for node in (ast.walk(tree) if tree is not None else ())
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name == req.name
+        and node.end_lineno
+    ]
+    if not spans:
+        last = min(req.last, text.count("\n"))
+        return min(req.first, last), last
+    return min(spans, key=lambda span: abs(span[0] - req.first))
+
+
 def split(requests: list[Request], every: int = 3) -> tuple[list[Request], list[Request]]:
     """(round 1, held out): every `every`-th function (all its tasks) waits for round 2."""
     spots = sorted({(str(r.path), r.first) for r in requests})
@@ -121,9 +140,10 @@ class Round:
         for req in requests:
             stats.requests += 1
             label = req.label(self.service.workspace)
-            lines = req.path.read_text(encoding="utf-8").split("\n")
-            last = min(req.last, len(lines) - 1)
-            rng = Range.of(req.first, 0, last, len(lines[last]))
+            text = req.path.read_text(encoding="utf-8")
+            first, last = locate(text, req)
+            lines = text.split("\n")
+            rng = Range.of(first, 0, last, len(lines[last]))
             started = time.perf_counter()
             try:
                 request = self.service.request_for(req.path.as_uri(), rng, req.task)
