@@ -44,7 +44,7 @@ async function pickQuick(label) {
  * Picks `title` in the code action menu with the keyboard (the menu puts a pointer-blocking
  * layer over the page while it is open, so clicks do not reach it).
  */
-async function pickCodeAction(title) {
+async function pickCodeAction(title, reposition = async () => {}) {
   const menu = page.locator('.action-widget');
   const none = page.locator('.monaco-editor-overlaymessage', { hasText: 'No code actions available' });
   // Ctrl+. while the server republishes diagnostics can come back empty (the editor cancels
@@ -56,6 +56,8 @@ async function pickCodeAction(title) {
     if (attempt === 3) throw new Error('no code actions after three tries');
     log(`no code actions on try ${attempt}; again`);
     await page.keyboard.press('Escape');
+    // the "no code actions" message only goes away when the cursor moves: put it back
+    await reposition();
     await none.waitFor({ state: 'hidden' });
   }
   const target = menu.locator('.monaco-list-row.focused', { hasText: title });
@@ -282,14 +284,18 @@ const steps = {
     await openFile(file);
     await selectLines(first, last);
     const before = await pendingCount();
-    await pickCodeAction(`Tether: ${task}`);
+    await pickCodeAction(`Tether: ${task}`, () => selectLines(first, last));
     await waitPending(before + 1);
     // the suggestion is a diagnostic: its quick fixes sit under the cursor
     await page.keyboard.press('Control+G');
     await page.locator('.quick-input-widget input').fill(`:${first + 1}`);
     await page.keyboard.press('Enter');
     await page.locator('[id="status.editor.selection"]', { hasText: `Ln ${first + 1}, Col 1` }).waitFor();
-    const fixes = await pickCodeAction('Tether: Reject with reason');
+    const toLine = async () => {
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowUp');
+    };
+    const fixes = await pickCodeAction('Tether: Reject with reason', toLine);
     const input = page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible' });
     await input.fill(reason);
