@@ -147,9 +147,7 @@ async def test_real_smollm2_answers_a_request_through_the_agent(
     from tether.core.text import replace_range
     from tether.core.types import Range
 
-    settings = Settings(
-        model="embedded:smollm2", context_lines=3, max_new_tokens=48, candidates=1
-    )
+    settings = Settings(model="embedded:smollm2", context_lines=3, max_new_tokens=48, candidates=1)
     spec = load_spec(workspace)  # ruff off: ruff's own fix would answer before the model
     spec = spec.model_copy(update={"tools": spec.tools.model_copy(update={"ruff": False})})
     agent = Agent(settings, spec, None, workspace)
