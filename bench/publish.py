@@ -133,6 +133,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _wait_until_serving(proc: subprocess.Popen[str], what: str) -> list[str]:
+    """Block until a uvicorn-based server says it is running (its output keeps draining);
+    the lines it printed so far (and, as it goes on, after)."""
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "Uvicorn running on" in line:
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    if not ready.wait(300) or proc.poll() is not None:
+        proc.kill()
+        raise RuntimeError(f"{what} did not start:\n" + "".join(lines[-20:]))
+    return lines
+
+
 def _start_serve(
     ws: Path, model: str, extra: list[str] | None = None
 ) -> tuple[subprocess.Popen[str], str, str]:
@@ -149,21 +170,7 @@ def _start_serve(
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "Uvicorn running on" in line:
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not ready.wait(300) or proc.poll() is not None:
-        proc.kill()
-        raise RuntimeError("tether serve did not start:\n" + "".join(lines))
+    lines = _wait_until_serving(proc, "tether serve")
     token = next(line for line in lines if "new token" in line).rsplit(": ", 1)[1].strip()
     return proc, f"http://127.0.0.1:{port}", token
 
@@ -260,21 +267,7 @@ def _llama_server(base: Path, adapter: Path) -> tuple[subprocess.Popen[str], str
         stderr=subprocess.STDOUT,
         text=True,
     )
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "Uvicorn running on" in line:
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    if not ready.wait(300) or proc.poll() is not None:
-        proc.kill()
-        raise RuntimeError("llama.cpp's server did not start:\n" + "".join(lines[-20:]))
+    _wait_until_serving(proc, "llama.cpp's server")
     return proc, f"http://127.0.0.1:{port}"
 
 
