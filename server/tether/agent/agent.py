@@ -17,7 +17,6 @@ Proposals come back unsaved: the caller records them.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
@@ -301,18 +300,6 @@ class Agent:
             tools = [await self._settle(work, c, rules) for c in tools]
         work.n_tool = len(tools)
         work.candidates += tools
-        tree = _tree(req.text) if req.language == "python" else None
-        todo = spots(tree, work.rt, located, self.settings.spots)
-        redactor = Redactor(self.spec.boundaries.redact)
-        hints = {"task": req.task, "path": req.path}
-        try:
-            if todo:
-                await self._ask_spots(work, todo, route, memory, cancel, hints, redactor, result)
-            elif not tools:
-                await self._ask_range(work, view, messages, route, cancel, hints, redactor, result)
-        except GenerationCancelled:
-            return ProposeResult(failures=["cancelled"], route=route)
-
         subject = Subject(
             path=req.path,
             language=req.language,
@@ -323,6 +310,17 @@ class Agent:
             free_form=work.free_form,
             rules=(*rules, *SAFETY_RULES),
         )
+        todo = spots(subject.tree, work.rt, located, self.settings.spots)
+        redactor = Redactor(self.spec.boundaries.redact)
+        hints = {"task": req.task, "path": req.path}
+        try:
+            if todo:
+                await self._ask_spots(work, todo, route, memory, cancel, hints, redactor, result)
+            elif not tools:
+                await self._ask_range(work, view, messages, route, cancel, hints, redactor, result)
+        except GenerationCancelled:
+            return ProposeResult(failures=["cancelled"], route=route)
+
         commands = None
         if self.spec.tools.verify and self.spec.tools.commands:
             commands = CommandCheck(
@@ -535,10 +533,3 @@ def _diagnostic(f: Finding) -> DiagnosticInfo:
         source="ruff",
         code=f.rule,
     )
-
-
-def _tree(text: str) -> ast.Module | None:
-    try:
-        return ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None

@@ -97,8 +97,7 @@ def spot_messages(
             "Rules this user agreed on:\n" + "\n".join(f"- {r.text}" for r in memory.rules)
         )
     shot = _shot_for(spot.rule)
-    doc_lines = rt.document.split("\n")
-    before = "\n".join(doc_lines[max(0, spot.first - CONTEXT_LINES) : spot.first])
+    before, _ = spot_context(rt, spot)
     code = rt.text[spot.start : spot.end].rstrip("\n")
     return [
         {"role": "system", "content": "\n\n".join(system)},

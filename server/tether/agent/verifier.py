@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import builtins
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -91,6 +92,12 @@ class Subject:
     @property
     def first_line(self) -> int:
         return self.document.count("\n", 0, self.start)
+
+    @functools.cached_property
+    def tree(self) -> ast.Module | None:
+        """The document's syntax tree (None: not Python, or it does not parse); parsed once
+        for the whole request: spots are found in it and candidates compared with it."""
+        return _parse(self.document) if self.language == "python" else None
 
 
 # --------------------------------------------------------------------------- AST facts
@@ -306,7 +313,7 @@ class Verifier:
         self.commands = commands
         self._baseline = counts(baseline) if baseline is not None else None
         self._ruff_problem = ruff_problem
-        self._tree = _parse(subject.document) if subject.language == "python" else None
+        self._tree = subject.tree
         self._lock = asyncio.Semaphore(4)
 
     def _static(self, cand: Candidate) -> tuple[str | None, list[str], ast.Module | None]:
