@@ -432,6 +432,8 @@ const steps = {
       expect,
     );
     await waitPending(1);
+    // CodeLenses are resolved after the diff opens; read them once the first one is drawn
+    await page.locator('.codelens-decoration a', { hasText: 'Accept' }).first().waitFor({ state: 'visible' });
     const file = path.join(shots, shot);
     await page.screenshot({ path: file });
     const titleActions = await page.locator('.editor-actions .action-label').evaluateAll((as) =>
