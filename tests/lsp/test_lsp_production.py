@@ -43,6 +43,17 @@ async def test_a_production_decision_reviewed_from_the_lsp_side(
     history = await editor.request("tether/history", {"filter": {"outcome": ["production"]}})
     assert [i["seq"] for i in history["items"]] == [seq]
     profile_before = await editor.request("tether/profile", {})
+    assert profile_before["production"]["pending"] == 1
+    assert profile_before["savings"]["teacher"] is None  # no teacher: nobody was replaced
+    listed = await editor.request("tether/production", {"pendingOnly": True})
+    [item] = listed["items"]
+    assert (item["seq"], item["proposalId"], item["verdict"], item["review"]) == (
+        seq,
+        proposal["id"],
+        "reject",
+        "pending",
+    )
+    assert item["tokenId"] and listed["counts"]["byVerdict"] == {"reject": 1}
 
     result = await editor.command("tether.reviewProduction", {"seq": seq, "action": "confirm"})
     assert result["proposalId"] == proposal["id"] and result["pending"] == 0
@@ -55,6 +66,13 @@ async def test_a_production_decision_reviewed_from_the_lsp_side(
     # now it is the user's verdict: the profile counts it
     profile_after = await editor.request("tether/profile", {})
     assert profile_after["classes"] != profile_before["classes"]
+    assert (profile_after["production"]["pending"], profile_after["production"]["confirmed"]) == (
+        0,
+        1,
+    )
+    assert (await editor.request("tether/production", {"pendingOnly": True}))["items"] == []
+    [done] = (await editor.request("tether/production", {}))["items"]
+    assert (done["review"], done["reviewedSeq"]) == ("confirm", result["recorded"][-1])
 
     with pytest.raises(JsonRpcException) as again:
         await editor.command("tether.reviewProduction", {"seq": seq, "action": "discard"})

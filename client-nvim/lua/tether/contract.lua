@@ -166,6 +166,38 @@ local M = {}
 ---@field mean number
 ---@field strength number
 
+--- The profile's separate tally: production decisions count as evidence only once
+--- reviewed (confirmed or overturned); pending and discarded ones teach nothing.
+---@class tether.ProductionCountsView
+---@field pending integer
+---@field confirmed integer
+---@field overturned integer
+---@field discarded integer
+---@field byVerdict table<string, integer>
+
+--- A verdict an API client gave on a proposal `tether serve` made, and its review.
+---@class tether.ProductionItemView
+---@field seq integer
+---@field ts string
+---@field proposalId string
+---@field classKey string|nil
+---@field path string|nil
+---@field verdict 'accept'|'reject'|'correct'
+---@field text string|nil
+---@field reason string|nil
+---@field tokenId string|nil
+---@field review 'pending'|'confirm'|'overturn'|'discard'
+---@field reviewedSeq integer|nil
+
+---@class tether.ProductionParams
+---@field pendingOnly? boolean
+---@field limit? integer
+---@field uri? string|nil
+
+---@class tether.ProductionResult
+---@field items tether.ProductionItemView[]
+---@field counts tether.ProductionCountsView
+
 --- A class's numbers with the policy it gets now (without the exploration draw).
 ---@class tether.ProfileClassView
 ---@field classKey string
@@ -214,6 +246,8 @@ local M = {}
 ---@field profile tether.ProfileSummaryView
 ---@field adapters tether.AdapterView[]
 ---@field training tether.TrainingStatusView|tether.TrainingUnavailable
+---@field production tether.ProductionCountsView|nil
+---@field savings tether.SavingsView|nil
 
 ---@class tether.ProfileSummaryView
 ---@field headSeq integer
@@ -314,6 +348,16 @@ local M = {}
 ---@field proposalId string
 ---@field recorded integer[]
 ---@field pending integer
+
+--- What the teacher would have cost for the proposals the local student answered.
+---@class tether.SavingsView
+---@field teacher string|nil
+---@field proposals integer
+---@field promptTokens integer
+---@field completionTokens integer
+---@field usd number|nil
+---@field note string
+---@field summary string
 
 ---@class tether.ShowDiffResult
 ---@field proposalId string
@@ -432,6 +476,7 @@ M.methods = {
   profile = 'tether/profile',
   proposal = 'tether/proposal',
   status = 'tether/status',
+  production = 'tether/production',
   decisionRecorded = 'tether/decisionRecorded',
   trainingStatus = 'tether/trainingStatus',
 }

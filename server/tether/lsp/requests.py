@@ -14,6 +14,8 @@ from tether import __version__
 from tether.lsp import lifecycle
 from tether.lsp.errors import params_dict
 from tether.lsp.names import HISTORY, PROFILE, PROPOSAL, STATUS
+from tether.protocol.methods import PRODUCTION
+from tether.protocol.production import ProductionParams, ProductionResult
 from tether.protocol.requests import (
     HistoryParams,
     ProfileResult,
@@ -56,7 +58,38 @@ async def history(server: Server, session: Editor, params: Any) -> dict[str, Any
 async def profile(server: Server, session: Editor, params: Any) -> dict[str, Any]:
     p = WorkspaceParams.model_validate(params_dict(params))
     service = await session.service_for(p.uri)
-    return ProfileResult.model_validate(await service.profile_view()).dump()
+    body = await service.profile_view()
+    body.update(await _living_tether(service))
+    return ProfileResult.model_validate(body).dump()
+
+
+async def _living_tether(service: Any) -> dict[str, Any]:
+    """The profile's production tally and the student's savings (issue 15)."""
+    from tether.publish import production
+    from tether.publish.savings import savings
+
+    saved = await savings(service.store, service.settings.teacher)
+    return {
+        "production": (await production.counts(service.store)).model_dump(),
+        "savings": {**saved.model_dump(), "summary": saved.summary()},
+    }
+
+
+@request(PRODUCTION)
+async def production_list(server: Server, session: Editor, params: Any) -> dict[str, Any]:
+    """Decisions made through `tether serve`, newest first, each with its review."""
+    from tether.publish import production
+
+    p = ProductionParams.model_validate(params_dict(params))
+    service = await session.service_for(p.uri)
+    items = await production.items(service.store)
+    shown = [i for i in reversed(items) if not p.pending_only or i.review == "pending"]
+    return ProductionResult.model_validate(
+        {
+            "items": [i.model_dump() for i in shown[: p.limit]],
+            "counts": (await production.counts(service.store)).model_dump(),
+        }
+    ).dump()
 
 
 @request(PROPOSAL)

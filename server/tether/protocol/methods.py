@@ -38,7 +38,9 @@ HISTORY = "tether/history"
 PROFILE = "tether/profile"
 PROPOSAL = "tether/proposal"
 STATUS = "tether/status"
-REQUESTS = (HISTORY, PROFILE, PROPOSAL, STATUS)
+# decisions made through `tether serve`, each with its review, and their tally (issue 15)
+PRODUCTION = "tether/production"
+REQUESTS = (HISTORY, PROFILE, PROPOSAL, STATUS, PRODUCTION)
 
 DECISION_RECORDED = "tether/decisionRecorded"
 TRAINING_STATUS = "tether/trainingStatus"

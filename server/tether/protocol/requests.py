@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from tether.protocol.production import ProductionCountsView, SavingsView
 from tether.protocol.views import (
     AdapterView,
     HistoryFilterView,
@@ -46,6 +47,12 @@ class ProfileResult(Wire):
     profile: ProfileSummaryView  # type: ignore[valid-type]
     adapters: list[AdapterView]  # type: ignore[valid-type]
     training: TrainingStatusView | TrainingUnavailable  # type: ignore[valid-type]
+    production: ProductionCountsView | None = Field(
+        None, description="Decisions made through `tether serve`, counted apart (issue 15)."
+    )
+    savings: SavingsView | None = Field(
+        None, description="What the local student saved against the configured teacher."
+    )
 
 
 class WorkspaceStatus(Wire):

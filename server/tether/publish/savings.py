@@ -5,6 +5,7 @@ by litellm's own cost table (its local copy: nothing is fetched) and its token c
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from pydantic import BaseModel
@@ -36,19 +37,27 @@ class Savings(BaseModel):
 
 
 async def savings(store: DecisionStore, teacher: str | None, *, limit: int = 100_000) -> Savings:
+    """The store is read here; counting and pricing run in a worker thread, so a language
+    server asked for the profile keeps answering while litellm counts."""
     if not teacher:
         return Savings(teacher=None)
+    texts = [
+        (p.prompt, p.completion)
+        for p in await store.proposals(limit=limit)
+        if p.role == "student" and p.prompt
+    ]
+    model = teacher.partition(":")[2] if teacher.startswith("litellm:") else teacher
+    return await asyncio.to_thread(_price, model, texts)
+
+
+def _price(model: str, texts: list[tuple[str, str | None]]) -> Savings:
     os.environ.setdefault(_LOCAL_PRICES, "True")
     import litellm
 
-    model = teacher.partition(":")[2] if teacher.startswith("litellm:") else teacher
-    out = Savings(teacher=model)
-    for proposal in await store.proposals(limit=limit):
-        if proposal.role != "student" or not proposal.prompt:
-            continue
-        out.proposals += 1
-        out.prompt_tokens += litellm.token_counter(model=model, text=proposal.prompt)
-        out.completion_tokens += litellm.token_counter(model=model, text=proposal.completion)
+    out = Savings(teacher=model, proposals=len(texts))
+    for prompt, completion in texts:
+        out.prompt_tokens += litellm.token_counter(model=model, text=prompt)
+        out.completion_tokens += litellm.token_counter(model=model, text=completion or "")
     try:
         prompt_usd, completion_usd = litellm.cost_per_token(
             model=model,
