@@ -3,8 +3,13 @@ become training signal; confirm, overturn and discard; the separate tally."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
+
 import pytest
 
+from tether.cli.main import main
 from tether.core.diff import make_hunks
 from tether.core.types import Outcome, Position, Proposal, ProposalState, Range
 from tether.decisions import DecisionStore
@@ -89,3 +94,33 @@ async def test_bad_production_input_is_refused_and_loses_nothing(store: Decision
         await production.review(store, row.seq, "confirm")
     head, _ = await store.head()
     assert head == 5  # 2 proposals, 1 production row, the review: a reject and its reviewed row
+
+
+def test_tether_profile_shows_the_production_tally_and_savings(
+    tmp_path: Path, workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "cli.db"
+
+    async def build() -> None:
+        store = await DecisionStore.open(db)
+        try:
+            for pid in ("p1", "p2"):
+                await _api_proposal(store, pid)
+            done = await production.record_decision(store, "p1", "accept", token_id="tok_abc")
+            await production.record_decision(store, "p2", "reject", token_id="tok_abc")
+            await production.review(store, done.seq, "confirm")
+        finally:
+            await store.close()
+
+    asyncio.run(build())
+    where = ["--db", str(db), "--workspace", str(workspace)]
+    assert main(["profile", *where]) == 0
+    text = capsys.readouterr().out
+    assert "production (tether serve): 1 awaiting review, 1 confirmed, 0 overturned" in text
+    assert "review them with `tether review`" in text
+    assert "no teacher is configured" in text
+    assert main(["profile", "--json", *where]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert (body["production"]["pending"], body["production"]["confirmed"]) == (1, 1)
+    assert body["production"]["by_verdict"] == {"accept": 1, "reject": 1}
+    assert body["savings"]["teacher"] is None

@@ -65,6 +65,7 @@ async def _run(args: argparse.Namespace) -> int:
                 rebuilt_info["snapshot_saved"] = False
                 print(f"tether: warning: snapshot not saved: {exc}", file=sys.stderr)
         pins = await store.pins()
+        living = await _living_tether(store, settings.teacher)
     view = profile_view(profile, pins)
     if args.plot:
         try:
@@ -75,10 +76,33 @@ async def _run(args: argparse.Namespace) -> int:
         body = view.model_dump(mode="json")
         if rebuilt_info is not None:
             body["rebuild"] = rebuilt_info
+        body.update({k: v.model_dump(mode="json") for k, v in living.items()})
         print(json.dumps(body, indent=2, ensure_ascii=False))
     else:
         print(_render(view, rebuilt_info, args.plot))
+        print(_render_living(**living))
     return 0
+
+
+async def _living_tether(store: Any, teacher: str | None) -> dict[str, Any]:
+    """Decisions made through `tether serve` (counted apart) and what the student saved."""
+    from tether.publish import production
+    from tether.publish.savings import savings
+
+    return {"production": await production.counts(store), "savings": await savings(store, teacher)}
+
+
+def _render_living(production: Any, savings: Any) -> str:
+    reviewed = production.confirmed + production.overturned
+    lines = [
+        "",
+        f"production (tether serve): {production.pending} awaiting review, "
+        f"{production.confirmed} confirmed, {production.overturned} overturned, "
+        f"{production.discarded} discarded; only the {reviewed} reviewed count above"
+        + ("; review them with `tether review`" if production.pending else ""),
+        savings.summary(),
+    ]
+    return "\n".join(lines)
 
 
 def _render(view: Any, rebuilt: dict[str, Any] | None, plot: Path | None) -> str:
