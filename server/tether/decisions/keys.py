@@ -25,6 +25,10 @@ from typing import Any
 #: First line of the key file; the second is the 32-byte Ed25519 seed in hex.
 KEY_HEADER = "tether-store-key ed25519 v1"
 
+#: meta key holding a seal of a fixed message: which key this store was sealed with.
+KEY_CHECK = "key_check"
+KEY_CHECK_MESSAGE = "key-check"
+
 
 class StoreKeyError(RuntimeError):
     """The store's key file is unreadable, malformed or has unsafe permissions."""

@@ -20,14 +20,20 @@ from typing import Any
 
 from tether.decisions import checkpoints as cps
 from tether.decisions.chain import Sealer, check_head, walk
-from tether.decisions.keys import StoreKey, StoreKeyError, key_path, load_key
+from tether.decisions.errors import StoreError
+from tether.decisions.files import claim, release
+from tether.decisions.keys import (
+    KEY_CHECK,
+    KEY_CHECK_MESSAGE,
+    StoreKey,
+    StoreKeyError,
+    key_path,
+    load_key,
+)
 from tether.decisions.models import VerifyProblem, VerifyResult
 from tether.decisions.schema import APP_ID, GENESIS_HASH
 from tether.decisions.state import check_state
-
-#: meta key holding a seal of a fixed message: which key this store was sealed with.
-KEY_CHECK = "key_check"
-KEY_CHECK_MESSAGE = "key-check"
+from tether.decisions.transitions import STATE_AFTER
 
 
 class VerifyInputError(ValueError):
@@ -40,8 +46,6 @@ def verify_connection(
     *,
     against: list[tuple[str, list[cps.Checkpoint]]] | None = None,
 ) -> VerifyResult:
-    from tether.decisions.store import STATE_AFTER
-
     meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     columns = {r[1] for r in conn.execute("PRAGMA table_info(decisions)")}
     seal_col = "seal" if "seal" in columns else "NULL"
@@ -253,8 +257,6 @@ def read_against(path: Path) -> list[cps.Checkpoint]:
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:
-    from tether.decisions.store import StoreError
-
     if not path.exists():
         raise StoreError(f"no Tether store at {path}")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -267,3 +269,26 @@ def open_readonly(path: Path) -> sqlite3.Connection:
         conn.close()
         raise StoreError(f"{path} is not a Tether store")
     return conn
+
+
+def verify_file(
+    path: Path, *, check_header: bool = True, against: Path | None = None
+) -> VerifyResult:
+    """Verify a store file without the async machinery (used by the CLI and benchmarks).
+
+    Checks the chain, its seals, the checkpoint file, adapters' lineages and the state
+    kept outside the chain; `against` adds checkpoints a user kept elsewhere
+    (`tether verify --against FILE`; raises `VerifyInputError` when unreadable).
+    The raw header check is skipped where this process already has the file open
+    (`check_header=False` says so outright; see `files.claim`).
+    """
+    extra = [(str(against), read_against(against))] if against is not None else None
+    held = claim(path, check_header=check_header)
+    try:
+        conn = open_readonly(path)
+        try:
+            return verify_connection(conn, path, against=extra)
+        finally:
+            conn.close()
+    finally:
+        release(held)
