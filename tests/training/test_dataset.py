@@ -143,3 +143,34 @@ async def test_too_little_data_is_explained(ws_store: DecisionStore) -> None:
     data = build_training_data(signals, settings, head=await ws_store.head())
     reason = data.trainable(settings)
     assert reason is not None and "not enough" in reason
+
+
+def test_verifier_pairs_do_not_switch_training_to_dpo_and_drop_the_users_labels() -> None:
+    from tether.training.dataset import LabelRow, PairRow, TrainingData
+    from tether.training.models import DecisionRange
+
+    def pair(i: int, source: str) -> PairRow:
+        return PairRow(
+            prompt=f"p{i}", chosen="good", rejected="bad", proposal_id=f"x{i}", seq=i, source=source
+        )
+
+    labels = [
+        LabelRow(prompt=f"q{i}", completion="c", label=i % 2 == 0, proposal_id=f"y{i}", seq=i)
+        for i in range(6)
+    ]
+    settings = TrainingSettings(min_pairs_for_dpo=4)
+
+    def data(pairs: list[PairRow]) -> TrainingData:
+        return TrainingData(
+            pairs_train=pairs,
+            pairs_heldout=[],
+            labels_train=labels,
+            labels_heldout=[],
+            decision_range=DecisionRange(),
+            data_hash="h",
+        )
+
+    tool_made = data([pair(i, "verifier") for i in range(8)])
+    assert tool_made.method(settings) == "kto"  # the user's 6 verdicts are trained on
+    assert len(tool_made.train_rows("kto")) == 6 + 2 * 8
+    assert data([pair(i, "correction") for i in range(4)]).method(settings) == "dpo"

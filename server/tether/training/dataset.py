@@ -85,8 +85,14 @@ class TrainingData(BaseModel):
     verifier_available: int = 0  # verifier pairs in the log (before weighting)
 
     def method(self, settings: TrainingSettings) -> Method:
-        """DPO once there are enough pairs; KTO (which also uses pairs, unpaired) before."""
-        return "dpo" if len(self.pairs_train) >= settings.min_pairs_for_dpo else "kto"
+        """DPO once the user has given enough pairs; KTO (which also uses pairs, unpaired)
+        before.
+
+        Only the user's pairs count: DPO trains on pairs alone, so choosing it because the
+        verifier made pairs would drop every accept and reject the user gave.
+        """
+        user_pairs = sum(p.source != "verifier" for p in self.pairs_train)
+        return "dpo" if user_pairs >= settings.min_pairs_for_dpo else "kto"
 
     def train_rows(self, method: Method) -> list[dict[str, Any]]:
         if method == "dpo":
