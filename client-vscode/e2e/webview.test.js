@@ -207,7 +207,78 @@ const profile = {
   ],
   training: { state: 'idle', phase: null, step: null, total: null, message: null, adapterVersion: null, lastResult: null },
   activeAdapter: 'v2',
+  production: { pending: 2, confirmed: 3, overturned: 1, discarded: 0, byVerdict: { accept: 4, reject: 2 } },
+  savings: {
+    teacher: 'anthropic/claude-sonnet-4', proposals: 12, promptTokens: 5400, completionTokens: 900, usd: 0.0297, note: '',
+    summary: 'savings: the local student answered 12 proposals instead of anthropic/claude-sonnet-4: 5,400 prompt + 900 completion tokens, $0.0297 at the teacher\'s price',
+  },
 };
+
+/** Decisions made through `tether serve`, as tether/production sends them (newest first). */
+function productionItem(seq, extra = {}) {
+  return {
+    seq, ts: '2026-01-02T03:04:05+00:00', proposalId: `api${seq}`, classKey: 'improve|python|src|s',
+    path: 'service/handlers.py', verdict: 'accept', text: null, reason: null, tokenId: 'tok_1a2b',
+    review: 'pending', reviewedSeq: null, ...extra,
+  };
+}
+const productionAnswer = {
+  items: [
+    productionItem(41, { verdict: 'correct', text: 'def handler(request):\n    return ok(request)\n' }),
+    productionItem(40, { verdict: 'reject', reason: 'breaks the API' }),
+    productionItem(30, { review: 'confirm', reviewedSeq: 33 }),
+  ],
+  counts: { pending: 2, confirmed: 1, overturned: 0, discarded: 0, byVerdict: { accept: 1, reject: 1, correct: 1 } },
+};
+const prow = (i) => page.locator('#production-list > li').nth(i);
+
+describe('production decisions (tether serve) awaiting review', () => {
+  it('stays hidden with none, and lists them pending first with Confirm / Overturn / Discard', async () => {
+    await posted({ type: 'production' });
+    await hostSays({ type: 'production', production: { items: [], counts: productionAnswer.counts } });
+    assert.equal(await page.isVisible('#production'), false);
+    await hostSays({ type: 'production', production: productionAnswer });
+    await page.locator('#production').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#production-count').textContent(), '2 to review');
+    assert.equal(await prow(0).locator('.what').textContent(), 'API corrected');
+    assert.equal(await prow(0).locator('.review-state').textContent(), 'awaiting review');
+    assert.equal(await prow(2).locator('.review-state').textContent(), 'confirmed');
+    await prow(1).locator('.summary').click();
+    const diffAsked = await posted({ type: 'diff', decision: { seq: 40, proposalId: 'api40' } });
+    assert.equal(diffAsked.decision.verdict, 'reject');
+    await hostSays({ type: 'diff', seq: 40, diff: '@@ -1 +1 @@\n-x=1\n+x = 1\n' });
+    await prow(1).locator('.dl.add').waitFor();
+    const buttons = await prow(1).locator('.actions button').allTextContents();
+    assert.deepEqual(buttons, ['Confirm', 'Overturn: accept', 'Discard', 'Open diff in editor']);
+    assert.match(await prow(1).locator('.facts').textContent(), /rejected by an API client.*tok_1a2b.*breaks the API/);
+    await prow(1).locator('button[data-review="overturn"]').click();
+    await posted({ type: 'review', seq: 40, action: 'overturn' });
+    assert.equal(await prow(1).locator('button[data-review="confirm"]').isDisabled(), true);
+    await hostSays({ type: 'reviewed', seq: 40, action: 'overturn', pending: 1 });
+    assert.match(await page.locator('#production-status').textContent(), /Overturned: now a decision of yours.*1 left to review/);
+    await hostSays({ type: 'reviewed', seq: 40, action: 'overturn', error: 'the production decision at row 40 was already reviewed.' });
+    assert.match(await page.locator('#production-status').textContent(), /already reviewed/);
+  });
+
+  it('shows a correction with its text, opens the diff read-only, and has no review buttons once reviewed', async () => {
+    await hostSays({ type: 'production', production: productionAnswer });
+    await prow(0).locator('.summary').click();
+    assert.match(await prow(0).locator('pre.correction').textContent(), /return ok\(request\)/);
+    assert.equal(await prow(0).locator('button[data-review="confirm"]').textContent(), 'Confirm correction');
+    await prow(0).locator('.actions button', { hasText: 'Open diff in editor' }).click();
+    await posted({ type: 'openProduction', item: { seq: 41, proposalId: 'api41' } });
+    await prow(2).locator('.summary').click();
+    assert.deepEqual(await prow(2).locator('.actions button').allTextContents(), ['Open diff in editor']);
+  });
+
+  it('puts the production tally and the savings on the profile tab', async () => {
+    await hostSays({ type: 'showTab', tab: 'profile' });
+    await hostSays({ type: 'profile', profile });
+    await page.locator('#classes-list > li:nth-child(3)').waitFor();
+    assert.match(await page.locator('#living-production').textContent(), /2 awaiting review, 3 confirmed, 1 overturned, 0 discarded/);
+    assert.match(await page.locator('#living-savings').textContent(), /^Savings: the local student answered 12 proposals.*\$0\.0297/);
+  });
+});
 
 describe('profile', () => {
   it('switches tabs by click and by arrow keys, and asks for the profile', async () => {
@@ -373,6 +444,7 @@ describe('in a 300 px side bar, light and dark', () => {
         reason: 'hunk 2: keep the original variable names, they match the paper the code follows',
       });
       const items = [long, ...historyPage(1, 30, 9).items];
+      await hostSays({ type: 'production', production: productionAnswer });
       await hostSays({ type: 'history', page: { items, total: 30, offset: 0, limit: 25 } });
       await row(9).waitFor();
       await row(0).locator('.summary').click();

@@ -5,9 +5,10 @@
  * bars with a sentence each, adapters as a version list, and a training progress bar.
  *
  * It only renders and asks; the extension host talks to the server. Messages in:
- * history, profile, decisionRecorded, training, showTab, error, diff, server. Messages
- * out: ready, history (a query), profile, open (a decision), diff (a decision), trainNow,
- * cancelTraining, command (a welcome action).
+ * history, profile, decisionRecorded, training, showTab, error, diff, server, production,
+ * reviewed. Messages out: ready, history (a query), profile, open (a decision), diff (a
+ * decision), trainNow, cancelTraining, command (a welcome action), production (ask for the
+ * decisions made through `tether serve`), openProduction (an item), review (seq, action).
  * No inline handlers and no innerHTML with data: everything is built with DOM calls so
  * the Content-Security-Policy can forbid inline script and no value can inject markup.
  */
@@ -110,6 +111,9 @@
     adapter_promoted: '▲',
     adapter_refused: '▽',
     adapter_rollback: '↶',
+    published: '⇪',
+    production: '⇄',
+    reviewed: '☑',
   };
 
   /** "partly accepted: hunks 1, 3 of 3"; other outcomes in words. @param {any} d */
@@ -357,19 +361,170 @@
 
   /** A unified diff, one line per row, coloured by its sign. @param {any} msg */
   function renderDiff(msg) {
-    const pre = document.querySelector(`pre.diff[data-seq="${Number(msg.seq)}"]`);
-    if (!pre) return;
-    pre.replaceChildren();
+    // the same row may be open twice: in the history and in the production list
+    for (const pre of document.querySelectorAll(`pre.diff[data-seq="${Number(msg.seq)}"]`)) {
+      pre.replaceChildren();
+      if (msg.error) {
+        pre.textContent = msg.error;
+        continue;
+      }
+      const lines = String(msg.diff || '(no change)').split('\n');
+      for (const text of lines) {
+        if (text.startsWith('---') || text.startsWith('+++')) continue;
+        const kind = text.startsWith('+') ? 'add' : text.startsWith('-') ? 'del' : text.startsWith('@@') ? 'hunk' : 'ctx';
+        pre.appendChild(make('span', text, `dl ${kind}`));
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ production (living tether)
+  /** Production rows shown expanded (by seq). */
+  const productionOpen = new Set();
+  const VERDICT_WORDS = { accept: 'accepted', reject: 'rejected', correct: 'corrected' };
+  const REVIEW_WORDS = { pending: 'awaiting review', confirm: 'confirmed', overturn: 'overturned', discard: 'discarded' };
+
+  /** What each review records, for this verdict (the server's rules, in words). @param {any} item */
+  function reviewButtons(item) {
+    const confirm = {
+      accept: ['Confirm', 'Record it as your accept: it teaches Tether.'],
+      reject: ['Confirm', 'Record it as your reject: it teaches Tether.'],
+      correct: ['Confirm correction', 'Record the client\'s correction as yours: it teaches Tether.'],
+    }[/** @type {'accept'|'reject'|'correct'} */ (item.verdict)];
+    const overturn = item.verdict === 'accept'
+      ? ['Overturn: reject', 'Record the opposite, a reject of this proposal, as yours.']
+      : ['Overturn: accept', 'Record the opposite, an accept of the proposal as made, as yours.'];
+    return [
+      ['confirm', ...confirm],
+      ['overturn', ...overturn],
+      ['discard', 'Discard', 'Drop it: nothing is learnt from it.'],
+    ];
+  }
+
+  /** @param {any} item */
+  function productionDetails(item) {
+    const box = make('div', undefined, 'details');
+    box.id = `production-${item.seq}`;
+    const facts = make('dl', undefined, 'facts');
+    facts.appendChild(fact('Verdict', `${VERDICT_WORDS[/** @type {'accept'} */ (item.verdict)] || item.verdict} by an API client`));
+    if (item.tokenId) facts.appendChild(fact('Token', item.tokenId));
+    if (item.reason) facts.appendChild(fact('Reason', item.reason));
+    if (item.classKey) facts.appendChild(fact('Class', item.classKey));
+    facts.appendChild(fact('When', fullTime(item.ts)));
+    facts.appendChild(fact('Review', REVIEW_WORDS[/** @type {'pending'} */ (item.review)] || item.review));
+    box.appendChild(facts);
+    if (item.verdict === 'correct' && item.text) {
+      box.appendChild(make('p', 'The client wrote instead:', 'hint'));
+      const text = make('pre', item.text, 'diff correction');
+      text.setAttribute('aria-label', 'The correction the API client sent');
+      box.appendChild(text);
+    }
+    const diff = make('pre', 'Loading the diff…', 'diff');
+    diff.setAttribute('aria-label', 'Diff of the proposal the API made');
+    diff.dataset.seq = String(item.seq);
+    box.appendChild(diff);
+    vscode.postMessage({ type: 'diff', decision: item });
+    const actions = make('div', undefined, 'actions');
+    if (item.review === 'pending') {
+      reviewButtons(item).forEach(([action, title, help], i) => {
+        const b = make('button', title, i === 0 ? '' : 'secondary');
+        /** @type {HTMLButtonElement} */ (b).type = 'button';
+        b.title = help;
+        b.dataset.review = action;
+        b.addEventListener('click', () => {
+          for (const other of actions.querySelectorAll('button')) /** @type {HTMLButtonElement} */ (other).disabled = true;
+          el('production-status').textContent = 'Recording your review…';
+          vscode.postMessage({ type: 'review', seq: item.seq, action });
+        });
+        actions.appendChild(b);
+      });
+    }
+    const open = make('button', 'Open diff in editor', 'secondary');
+    /** @type {HTMLButtonElement} */ (open).type = 'button';
+    open.addEventListener('click', () => vscode.postMessage({ type: 'openProduction', item }));
+    actions.appendChild(open);
+    box.appendChild(actions);
+    return box;
+  }
+
+  /** @param {HTMLElement} li @param {any} item @param {boolean} open */
+  function setProductionOpen(li, item, open) {
+    /** @type {HTMLElement} */ (li.querySelector('.summary')).setAttribute('aria-expanded', open ? 'true' : 'false');
+    const existing = li.querySelector('.details');
+    if (open && !existing) li.appendChild(productionDetails(item));
+    else if (!open && existing) existing.remove();
+    if (open) productionOpen.add(item.seq);
+    else productionOpen.delete(item.seq);
+  }
+
+  /** @param {any} item */
+  function productionItem(item) {
+    const li = make('li', undefined, 'decision');
+    li.dataset.seq = String(item.seq);
+    li.dataset.review = item.review;
+    const button = make('button', undefined, 'summary');
+    /** @type {HTMLButtonElement} */ (button).type = 'button';
+    button.setAttribute('aria-expanded', 'false');
+    button.setAttribute('aria-controls', `production-${item.seq}`);
+    const icon = make('span', OUTCOME_ICONS.production, 'icon outcome-production');
+    icon.setAttribute('aria-hidden', 'true');
+    const top = make('span', undefined, 'line1');
+    const place = make('span', where(item), 'where clip');
+    place.title = item.path || '';
+    const time = make('span', shortTime(item.ts), 'time');
+    time.title = fullTime(item.ts);
+    top.appendChild(place);
+    top.appendChild(time);
+    const bottom = make('span', undefined, 'line2');
+    bottom.appendChild(make('span', `API ${VERDICT_WORDS[/** @type {'accept'} */ (item.verdict)] || item.verdict}`, 'what'));
+    bottom.appendChild(make('span', REVIEW_WORDS[/** @type {'pending'} */ (item.review)] || item.review, 'review-state'));
+    const text = make('span', undefined, 'text');
+    text.appendChild(top);
+    text.appendChild(bottom);
+    button.appendChild(icon);
+    button.appendChild(text);
+    button.addEventListener('click', () => setProductionOpen(li, item, !productionOpen.has(item.seq)));
+    li.appendChild(button);
+    if (productionOpen.has(item.seq)) setProductionOpen(li, item, true);
+    return li;
+  }
+
+  /** Pending first (newest first), then the reviewed ones. @param {any} msg */
+  function renderProduction(msg) {
+    const section = el('production');
     if (msg.error) {
-      pre.textContent = msg.error;
+      el('production-status').textContent = msg.error;
       return;
     }
-    const lines = String(msg.diff || '(no change)').split('\n');
-    for (const text of lines) {
-      if (text.startsWith('---') || text.startsWith('+++')) continue;
-      const kind = text.startsWith('+') ? 'add' : text.startsWith('-') ? 'del' : text.startsWith('@@') ? 'hunk' : 'ctx';
-      pre.appendChild(make('span', text, `dl ${kind}`));
-    }
+    const items = msg.production.items || [];
+    const pending = items.filter((/** @type {any} */ i) => i.review === 'pending');
+    const done = items.filter((/** @type {any} */ i) => i.review !== 'pending');
+    section.hidden = items.length === 0;
+    const count = el('production-count');
+    count.textContent = pending.length ? `${pending.length} to review` : '';
+    count.hidden = !pending.length;
+    el('production-list').replaceChildren(...[...pending, ...done].map(productionItem));
+  }
+
+  function requestProduction() {
+    vscode.postMessage({ type: 'production' });
+  }
+
+  /** After a review: what it did, or why it was refused. @param {any} msg */
+  function renderReviewed(msg) {
+    const words = { confirm: 'Confirmed', overturn: 'Overturned', discard: 'Discarded' };
+    el('production-status').textContent = msg.error
+      ? msg.error
+      : `${words[/** @type {'confirm'} */ (msg.action)] || msg.action}: ${msg.action === 'discard' ? 'nothing is learnt from it' : 'now a decision of yours, it teaches Tether'}. ${msg.pending} left to review.`;
+  }
+
+  /** The profile's tally of production decisions and the student's savings. @param {any} p */
+  function renderLiving(p) {
+    const c = p.production;
+    el('living-production').textContent = c
+      ? `From production (tether serve): ${c.pending} awaiting review, ${c.confirmed} confirmed, ${c.overturned} overturned, ${c.discarded} discarded. Only reviewed ones count in the classes above.`
+      : 'From production: the server did not say.';
+    const sv = p.savings;
+    el('living-savings').textContent = sv && sv.summary ? sv.summary.replace(/^savings: /, 'Savings: ') : '';
   }
 
   // ------------------------------------------------------------------ profile
@@ -502,6 +657,7 @@
     const newest = [...p.adapters].sort((/** @type {any} */ a, /** @type {any} */ b) => String(b.createdAt || '').localeCompare(String(a.createdAt || '')));
     el('adapters-list').replaceChildren(...newest.map((/** @type {any} */ a) => adapterItem(a, p.activeAdapter)));
     el('adapters-empty').hidden = p.adapters.length > 0;
+    renderLiving(p);
     renderTraining(p.training);
   }
 
@@ -560,9 +716,16 @@
       case 'server':
         renderWelcome(msg);
         break;
+      case 'production':
+        renderProduction(msg);
+        break;
+      case 'reviewed':
+        renderReviewed(msg);
+        break;
       case 'decisionRecorded':
         // the new row may belong on the current page under the current filters: ask again
         requestHistory();
+        requestProduction();
         if (state.tab === 'profile') vscode.postMessage({ type: 'profile' });
         break;
       case 'showTab':
@@ -581,4 +744,5 @@
   showTab(state.tab);
   vscode.postMessage({ type: 'ready' });
   requestHistory();
+  requestProduction();
 })();

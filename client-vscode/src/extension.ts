@@ -34,6 +34,7 @@ export function activate(context: vscode.ExtensionContext): void {
   training.follow(server);
   const panel = new TetherPanel(context.extensionUri, getServer, {
     openDecision: (d) => review.openDecision(d),
+    openDecided: (p, d) => review.openDecided(p, d),
     trainNow: () => training.trainNow(),
     cancelTraining: () => training.cancel(),
   });

@@ -2,12 +2,18 @@
  * The "Tether" side panel: a webview view with the decision history and the profile.
  * The webview renders; this host answers its queries through the server and forwards the
  * server's live notifications to it.
+ *
+ * Living tether (issue 15): decisions an API client made through `tether serve` come back
+ * as production decisions awaiting review. The History tab lists them above the log with
+ * Confirm / Overturn / Discard (`tether.reviewProduction`); only reviewed ones teach.
  */
 
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { userMessage } from './messages';
 import { modelHint } from './present';
+import type { ProductionItemView } from './generated/contract';
+import { Commands } from './protocol';
 import type { DecisionView, HistoryPageView, HistoryQuery, ProposalView, TrainingView } from './protocol';
 import type { TetherServer } from './server';
 import { makeNonce, renderPanelHtml } from './webviewHtml';
@@ -22,10 +28,18 @@ type FromWebview =
   | { type: 'diff'; decision: DecisionView }
   | { type: 'command'; command: string }
   | { type: 'trainNow' }
-  | { type: 'cancelTraining' };
+  | { type: 'cancelTraining' }
+  | { type: 'production' }
+  | { type: 'openProduction'; item: ProductionItemView }
+  | { type: 'review'; seq: number; action: ReviewAction };
+
+/** What a review does with an API client's verdict (the server's words). */
+export type ReviewAction = 'confirm' | 'overturn' | 'discard';
 
 export interface PanelActions {
   openDecision(decision: DecisionView): Promise<void>;
+  /** Before and after of a proposal, read-only (a production decision is not the editor's to accept). */
+  openDecided(proposal: ProposalView, decision: DecisionView | null): Promise<void>;
   trainNow(): Promise<void>;
   cancelTraining(): Promise<void>;
 }
@@ -143,7 +157,68 @@ export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposabl
       case 'cancelTraining':
         await this.actions.cancelTraining();
         return;
+      case 'production':
+        await this.sendProduction();
+        return;
+      case 'openProduction':
+        await this.openProduction(m.item);
+        return;
+      case 'review':
+        await this.review(m.seq, m.action);
+        return;
     }
+  }
+
+  /** The production decisions (newest first, pending and reviewed) and their tally. */
+  private async sendProduction(): Promise<void> {
+    try {
+      this.post({ type: 'production', production: await this.server().production() });
+    } catch (error) {
+      this.post({ type: 'production', error: userMessage(error).text });
+    }
+  }
+
+  /** Settle one production decision; the panel then shows the new log, tally and profile. */
+  private async review(seq: number, action: ReviewAction): Promise<void> {
+    try {
+      const result = await this.server().command<{ pending: number; recorded: number[] }>(
+        Commands.reviewProduction,
+        { seq, action },
+      );
+      this.post({ type: 'reviewed', seq, action, pending: result.pending });
+    } catch (error) {
+      this.post({ type: 'reviewed', seq, action, error: userMessage(error).text });
+    }
+    await this.sendProduction();
+    this.post({ type: 'decisionRecorded' }); // the review's rows: refresh the history and profile
+  }
+
+  /** What the API client saw (and, for a correction, what it wrote instead), read-only. */
+  private async openProduction(item: ProductionItemView): Promise<void> {
+    let proposal: ProposalView;
+    try {
+      proposal = await this.server().proposal(item.proposalId);
+    } catch (error) {
+      this.post({ type: 'error', message: userMessage(error).text });
+      return;
+    }
+    const decision: DecisionView = {
+      seq: item.seq,
+      ts: item.ts,
+      outcome: 'production',
+      actor: `API client ${item.tokenId ?? ''}`.trim(),
+      proposalId: item.proposalId,
+      classKey: item.classKey,
+      path: item.path,
+      uri: null,
+      model: null,
+      adapterVersion: null,
+      reason: item.reason,
+      before: null,
+      after: item.verdict === 'correct' ? item.text : null,
+      hunks: null,
+    };
+    await this.actions.openDecided(proposal, decision);
   }
 
   /** A history page with what its rows need from their proposals: line, hunk count, rationale. */

@@ -25,6 +25,7 @@ export const Commands = {
   ask: Methods.ask,
   regenerate: Methods.regenerate,
   refine: Methods.refine,
+  reviewProduction: Methods.reviewProduction,
 } as const;
 
 export const Requests = {
@@ -32,6 +33,7 @@ export const Requests = {
   profile: Methods.profile,
   proposal: Methods.proposal,
   status: Methods.status,
+  production: Methods.production,
 } as const;
 
 export const Notifications = {
@@ -161,6 +163,10 @@ export interface ProfileView {
   adapters: AdapterView[];
   training: TrainingView;
   activeAdapter: string | null;
+  /** Decisions made through `tether serve`, counted apart (the server's tally, as sent). */
+  production: Wire.ProductionCountsView | null;
+  /** What the local student saved against the configured teacher (as sent). */
+  savings: Wire.SavingsView | null;
 }
 
 export class ContractError extends Error {}
@@ -466,6 +472,8 @@ export function normalizeProfile(raw: unknown): ProfileView {
     adapters,
     training: normalizeTraining(field(raw, 'training')),
     activeAdapter: active,
+    production: isObject(raw.production) ? (raw.production as unknown as Wire.ProductionCountsView) : null,
+    savings: isObject(raw.savings) ? (raw.savings as unknown as Wire.SavingsView) : null,
   };
 }
 

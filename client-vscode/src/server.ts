@@ -32,8 +32,10 @@ import {
 import { Backoff } from './backoff';
 import { StderrLevels } from './messages';
 import type { ServerState } from './present';
+import type { ProductionResult } from './generated/contract';
 import {
   Commands,
+  ContractError,
   type HistoryPageView,
   type HistoryQuery,
   Notifications,
@@ -410,6 +412,15 @@ export class TetherServer implements vscode.Disposable {
 
   async proposal(proposalId: string): Promise<ProposalView> {
     return normalizeProposal(await this.running().sendRequest(Requests.proposal, { proposalId }));
+  }
+
+  /** Decisions made through `tether serve`, newest first, each with its review (issue 15). */
+  async production(pendingOnly = false): Promise<ProductionResult> {
+    const raw = (await this.running().sendRequest(Requests.production, { pendingOnly })) as ProductionResult;
+    if (!raw || !Array.isArray(raw.items)) {
+      throw new ContractError('tether/production did not answer with {items, counts}');
+    }
+    return raw;
   }
 
   /** The proposal's unified diff, as the server renders it. */

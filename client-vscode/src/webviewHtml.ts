@@ -84,6 +84,12 @@ export function renderPanelHtml(o: PanelHtmlOptions): string {
 </section>
 
 <section id="panel-history" role="tabpanel" aria-labelledby="tab-history"${hidden('history')}>
+  <section id="production" class="production" aria-labelledby="production-heading" hidden>
+    <h2 id="production-heading">From production <span id="production-count" class="count" hidden></span></h2>
+    <p class="hint">Decisions made through <code>tether serve</code>. They teach Tether only once you review them.</p>
+    <ul id="production-list" class="decisions" aria-labelledby="production-heading"></ul>
+    <p id="production-status" class="hint" aria-live="polite"></p>
+  </section>
   <form id="history-filters" class="toolbar" role="search" aria-label="Filter decisions">
     <label for="history-search" class="sr-only">Search decisions</label>
     <input id="history-search" type="search" placeholder="Search path, class, reason…" autocomplete="off">
@@ -121,6 +127,12 @@ export function renderPanelHtml(o: PanelHtmlOptions): string {
   <h2 id="adapters-heading">Adapters</h2>
   <ul id="adapters-list" class="adapters" aria-labelledby="adapters-heading"></ul>
   <p id="adapters-empty" class="empty" hidden>No adapter trained yet: the base model answers.</p>
+
+  <h2 id="living-heading">Production and savings</h2>
+  <div id="living" class="living" aria-labelledby="living-heading">
+    <p id="living-production" class="sentence"></p>
+    <p id="living-savings" class="sentence"></p>
+  </div>
 
   <h2 id="training-heading">Training</h2>
   <div id="training" class="training" aria-labelledby="training-heading">
