@@ -10,13 +10,10 @@ cannot train the same workspace together.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import json
 import logging
-import os
 import shutil
-import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -25,11 +22,11 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from tether.config import Settings, TrainingSettings
-from tether.core import processes
 from tether.core.types import USER_VERDICTS, Actor, new_id, utcnow
 from tether.decisions.models import AdapterRow
 from tether.decisions.store import DecisionStore
 from tether.paths import WorkspacePaths
+from tether.training.child import WorkerChild
 from tether.training.dataset import TrainingData, data_hash, load_training_data, write_jsonl
 from tether.training.gate import judge
 from tether.training.incremental import IncrementalPlan, why_not_incremental
@@ -41,7 +38,6 @@ from tether.training.models import (
     TrainingJob,
     TrainingResult,
     TrainingStatus,
-    WorkerReport,
 )
 from tether.training.redaction import RedactorMissing
 from tether.training.registry import AdapterRegistry
@@ -49,7 +45,6 @@ from tether.training.registry import AdapterRegistry
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[ProgressEvent], Awaitable[None] | None]
-CANCEL_GRACE_SECONDS = 10.0
 EMBEDDED_NAME = "embedded:smollm2"
 
 
@@ -77,7 +72,7 @@ class TrainingManager:
         self._status = TrainingStatus()
         self._running = False
         self._cancel = False
-        self._proc: asyncio.subprocess.Process | None = None
+        self._child: WorkerChild | None = None  # the running training's worker process
         self._finished = asyncio.Event()
         self._finished.set()
         self._last_attempt_head = 0
@@ -89,7 +84,7 @@ class TrainingManager:
 
     @property
     def worker_pid(self) -> int | None:
-        return self._proc.pid if self._proc and self._proc.returncode is None else None
+        return self._child.pid if self._child is not None else None
 
     def status(self) -> TrainingStatus:
         return self._status.model_copy(deep=True)
@@ -113,18 +108,8 @@ class TrainingManager:
             return False
         self._cancel = True
         self._status.state = "cancelling"
-        proc = self._proc
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
-                assert proc.stdin is not None
-                proc.stdin.write(b"cancel\n")
-                await proc.stdin.drain()
-                proc.stdin.close()
-            try:
-                await asyncio.wait_for(proc.wait(), CANCEL_GRACE_SECONDS)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+        if self._child is not None:
+            await self._child.cancel()
         await self._finished.wait()
         return True
 
@@ -186,15 +171,9 @@ class TrainingManager:
             log.exception("training failed")
             result = TrainingResult(status="failed", reason=f"{type(exc).__name__}: {exc}")
         finally:
-            proc = self._proc
-            if proc is not None and proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(proc.wait(), CANCEL_GRACE_SECONDS)
-            if proc is not None:
-                processes.forget(proc.pid)
-            self._proc = None
+            if self._child is not None:
+                await self._child.stop()
+                self._child = None
             shutil.rmtree(job_dir, ignore_errors=True)
             if result is not None:
                 result.seconds = round(time.perf_counter() - started, 3)
@@ -282,7 +261,12 @@ class TrainingManager:
         job_file.write_text(job.model_dump_json(indent=2), encoding="utf-8")
 
         self._status.state = "training"
-        report, failure = await self._run_worker(job_file, job_dir, on_progress)
+        child = self._child = WorkerChild(self.python)
+        if self._cancel:  # cancelled since the check above: the child must not run on
+            await child.cancel()
+        report, failure = await child.run(
+            job_file, job_dir, lambda event: self._on_worker_event(event, on_progress)
+        )
         common = base.model_copy(update={"method": method, "train_examples": len(rows)})
         if self._cancel:
             return common.model_copy(
@@ -377,68 +361,22 @@ class TrainingManager:
             return rows[-1].version
         return None
 
-    async def _run_worker(
-        self, job_file: Path, job_dir: Path, on_progress: ProgressCallback | None
-    ) -> tuple[WorkerReport | None, str]:
-        # PASSIVE: idle OpenMP threads sleep instead of spinning, so a busy machine (and the
-        # editor on it) is not taxed for CPU the trainer is not using.
-        env = {
-            "OMP_WAIT_POLICY": "PASSIVE",
-            **os.environ,
-            "HF_HUB_OFFLINE": "1",
-            "TOKENIZERS_PARALLELISM": "false",
-            "PYTHONUNBUFFERED": "1",
-        }
-        log_path = job_dir / "worker.log"
-        with log_path.open("wb") as stderr:
-            # dies with this process even on kill -9 (PDEATHSIG), besides seeing stdin close
-            self._proc = proc = await processes.spawn(
-                [self.python, "-m", "tether.training.worker", str(job_file)],
-                own_group=False,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
-                env=env,
-                limit=1 << 24,
+    async def _on_worker_event(
+        self, event: ProgressEvent, on_progress: ProgressCallback | None
+    ) -> None:
+        if event.event == "progress":
+            status = self._status
+            self._status = status.model_copy(
+                update={
+                    "phase": event.phase,
+                    "step": event.step if event.step is not None else status.step,
+                    "total": event.total if event.total is not None else status.total,
+                    "loss": event.loss if event.loss is not None else status.loss,
+                    "message": event.message,
+                    "state": self._state_for(event),
+                }
             )
-            if self._cancel:  # cancelled while the worker was starting: it saw no "cancel"
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-            report: WorkerReport | None = None
-            error = ""
-            assert proc.stdout is not None
-            async for raw in proc.stdout:
-                try:
-                    event = ProgressEvent.model_validate_json(raw)
-                except ValueError:
-                    log.debug("worker: %s", raw.decode(errors="replace").rstrip())
-                    continue
-                if event.event == "done":
-                    report = WorkerReport.model_validate(event.data)
-                elif event.event == "error":
-                    error = event.message
-                elif event.event == "progress":
-                    self._status = self._status.model_copy(
-                        update={
-                            "phase": event.phase,
-                            "step": event.step if event.step is not None else self._status.step,
-                            "total": event.total if event.total is not None else self._status.total,
-                            "loss": event.loss if event.loss is not None else self._status.loss,
-                            "message": event.message,
-                            "state": self._state_for(event),
-                        }
-                    )
-                await self._emit(on_progress, event)
-            code = await processes.reap(proc)
-        if report is not None:
-            return report, ""
-        if not error:
-            if code < 0:
-                error = f"the training process was killed ({signal.Signals(-code).name})"
-            else:
-                error = f"the training process exited with code {code}"
-        tail = log_path.read_text(encoding="utf-8", errors="replace")[-1500:].strip()
-        return None, f"{error}\n{tail}" if tail else error
+        await self._emit(on_progress, event)
 
     def _state_for(self, event: ProgressEvent) -> str:
         if self._cancel:
