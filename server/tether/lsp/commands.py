@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
+from tether.agent.providers.base import streaming_to
 from tether.lsp import flows
 from tether.lsp.errors import single_argument
 from tether.lsp.names import (
@@ -24,7 +25,7 @@ from tether.lsp.names import (
     VERIFY,
     work_done_token,
 )
-from tether.lsp.progress import WorkDone
+from tether.lsp.progress import PartialAnswers, WorkDone
 from tether.lsp.scope import widen_cursor
 from tether.protocol.commands import (
     AcceptArgs,
@@ -143,20 +144,35 @@ async def _run(
     title: str,
     meta: dict[str, Any] | None = None,
 ) -> Any:
-    """Propose with a progress bar (Cancel stops the model); the bar ends with the result."""
+    """Propose with a progress bar (Cancel stops the model); the bar ends with the result.
+
+    While the model writes, its answer so far is the bar's report message.
+    """
     bar = await WorkDone.start(
         server, title, token=work_done_token.get(), message=f"asking {service.settings.model}"
     )
+    partial = PartialAnswers(bar) if bar.token is not None else None
     try:
-        outcome = await service.propose(req, cancel=bar.cancel, meta=meta)
+        with streaming_to(partial):
+            outcome = await service.propose(req, cancel=bar.cancel, meta=meta)
     except WorkCancelled as exc:
+        _close(partial)
         bar.end(f"cancelled: {exc}")
         raise
     except BaseException:
+        _close(partial)
         bar.end("failed")
         raise
+    if partial is not None:
+        partial.flush()
+        partial.close()
     bar.end(f"{len(outcome.proposals)} proposal(s), {len(outcome.shown)} to review")
     return outcome
+
+
+def _close(partial: PartialAnswers | None) -> None:
+    if partial is not None:
+        partial.close()
 
 
 def _answer(outcome: Any) -> ProposeResult:

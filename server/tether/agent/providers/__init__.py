@@ -13,10 +13,13 @@ from tether.agent.providers.base import (
     AdapterSource,
     Generation,
     GenerationCancelled,
+    PartialSink,
     Provider,
     ProviderConfigError,
     ProviderError,
     ProviderUnavailable,
+    partial_sink,
+    streaming_to,
 )
 from tether.config import Settings
 
@@ -68,9 +71,12 @@ __all__ = [
     "AdapterSource",
     "Generation",
     "GenerationCancelled",
+    "PartialSink",
     "Provider",
     "ProviderConfigError",
     "ProviderError",
     "ProviderUnavailable",
     "make_provider",
+    "partial_sink",
+    "streaming_to",
 ]

@@ -2,17 +2,20 @@
 
 The agent must not care whether an answer comes from a model in this process, from
 Ollama or from a cloud API; so each provider takes chat messages and returns the prompt
-it actually used (needed verbatim for training) with n completions, and honours the
-same cancellation event.
+it actually used (needed verbatim for training) with n completions, honours the
+same cancellation event, and (where the model can) reports its answer as it grows to the
+request's `partial_sink`, so the editor can show it while the model writes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,10 +24,45 @@ from pydantic import BaseModel, Field
 from tether.agent.prompting import Message, render_chatml
 
 T = TypeVar("T")
+log = logging.getLogger("tether.agent.providers")
 
 #: The active adapter: (version, directory), or None for the base model.
 AdapterRef = tuple[str, Path]
 AdapterSource = Callable[[], "AdapterRef | Awaitable[AdapterRef | None] | None"]
+
+
+#: Receives the answer so far while a model generates: the whole text each time (of the
+#: first candidate; a new generation starts again from nothing). Called from whichever
+#: thread generates, so it must be thread-safe and quick (the editor layer only stores it).
+PartialSink = Callable[[str], None]
+
+#: Where the providers of the request being handled report their partial answer; None when
+#: nobody watches. A context variable (like the request's work-done token), so the agent
+#: and service between the editor and the model need not carry it: it follows the request's
+#: task, its child tasks and, through `asyncio.to_thread`, the worker thread generating.
+partial_sink: contextvars.ContextVar[PartialSink | None] = contextvars.ContextVar(
+    "tether_partial_sink", default=None
+)
+
+
+@contextlib.contextmanager
+def streaming_to(sink: PartialSink | None) -> Iterator[None]:
+    """Report the partial answers of every generation inside the block to `sink`."""
+    token = partial_sink.set(sink)
+    try:
+        yield
+    finally:
+        partial_sink.reset(token)
+
+
+def report_partial(sink: PartialSink | None, text: str) -> None:
+    """Give the sink the answer so far; a failing sink never stops the generation."""
+    if sink is None:
+        return
+    try:
+        sink(text.rstrip("\ufffd"))  # a character cut in half arrives with the next token
+    except Exception:  # the watcher's problem, not the model's
+        log.debug("partial answer sink failed", exc_info=True)
 
 
 class ProviderError(RuntimeError):

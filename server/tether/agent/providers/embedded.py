@@ -30,10 +30,13 @@ from tether.agent.providers.base import (
     AdapterSource,
     Generation,
     GenerationCancelled,
+    PartialSink,
     Provider,
     ProviderConfigError,
     ProviderError,
     candidate_temperature,
+    partial_sink,
+    report_partial,
     resolve_adapter,
 )
 
@@ -274,17 +277,25 @@ class EmbeddedProvider(Provider):
         temperature: float,
         stop: threading.Event,
         want: AdapterRef | None,
+        sink: PartialSink | None = None,
     ) -> tuple[list[str], list[str], str | None]:
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 
         class _Stop(StoppingCriteria):
-            """Stop on cancel, or (per row) once the answer's code block is closed."""
+            """Stop on cancel, or (per row) once the answer's code block is closed.
+
+            Called after every new token with every row so far, and it decodes them anyway:
+            so it is also where the first candidate's answer so far goes to the sink (a
+            separate transformers streamer would decode each token a second time, and
+            TextIteratorStreamer takes one row only, where candidates are several).
+            """
 
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
                 if stop.is_set():
                     return torch.ones(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
                 texts = tok.batch_decode(input_ids[:, prompt_len:], skip_special_tokens=True)
+                report_partial(sink, texts[0])
                 done = [_CLOSED_BLOCK.search(t) is not None for t in texts]
                 return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
@@ -370,8 +381,11 @@ class EmbeddedProvider(Provider):
             want = await resolve_adapter(self._adapters)
             prompt = self.render_prompt(messages)
             stop = threading.Event()
+            sink = partial_sink.get()
             texts, reasons, version = await self._guarded(
-                lambda: self._run(prompt, n, max_new_tokens, temperature, stop, want), stop, cancel
+                lambda: self._run(prompt, n, max_new_tokens, temperature, stop, want, sink),
+                stop,
+                cancel,
             )
         if stop.is_set():
             raise GenerationCancelled()

@@ -2,7 +2,8 @@
 
 Ollama applies the model's own chat template server-side; the prompt a proposal records
 is the deterministic ChatML rendering of the same messages (what a student trained on
-this data would see).
+this data would see). When the request has a partial-answer sink (an editor showing the
+answer as it is written), the first candidate is streamed and each piece reported.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ from typing import Any
 from tether.agent.prompting import Message
 from tether.agent.providers.base import (
     Generation,
+    PartialSink,
     Provider,
     ProviderConfigError,
     ProviderError,
     ProviderUnavailable,
     candidate_temperature,
+    partial_sink,
+    report_partial,
     until_cancelled,
 )
 
@@ -80,20 +84,46 @@ class OllamaProvider(Provider):
         return opts
 
     async def _one(
-        self, messages: Sequence[Message], max_new_tokens: int, temperature: float, seed: int | None
+        self,
+        messages: Sequence[Message],
+        max_new_tokens: int,
+        temperature: float,
+        seed: int | None,
+        sink: PartialSink | None = None,
     ) -> tuple[str, str]:
         client = self._get_client()
+        options = self._options(max_new_tokens, temperature, seed)
         try:
-            resp = await client.chat(
-                model=self.name,
-                messages=list(messages),
-                options=self._options(max_new_tokens, temperature, seed),
-            )
+            if sink is not None:
+                return await self._streamed(client, messages, options, sink)
+            resp = await client.chat(model=self.name, messages=list(messages), options=options)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             raise self._error(exc) from None
         return resp.message.content or "", resp.done_reason or "stop"
+
+    async def _streamed(
+        self,
+        client: Any,
+        messages: Sequence[Message],
+        options: dict[str, Any],
+        sink: PartialSink,
+    ) -> tuple[str, str]:
+        """One answer read piece by piece (Ollama's NDJSON stream), each piece reported."""
+        parts: list[str] = []
+        reason = "stop"
+        stream = await client.chat(
+            model=self.name, messages=list(messages), options=options, stream=True
+        )
+        async for chunk in stream:
+            piece = chunk.message.content if chunk.message is not None else None
+            if piece:
+                parts.append(piece)
+                report_partial(sink, "".join(parts))
+            if chunk.done:
+                reason = chunk.done_reason or "stop"
+        return "".join(parts), reason
 
     async def generate(
         self,
@@ -105,11 +135,17 @@ class OllamaProvider(Provider):
         cancel: asyncio.Event | None = None,
         hints: dict[str, Any] | None = None,
     ) -> Generation:
+        sink = partial_sink.get()
+
         async def all_candidates() -> list[tuple[str, str]]:
             out = []
             for i in range(n):  # one request at a time: Ollama serialises them anyway
                 temp = candidate_temperature(temperature, n)
-                out.append(await self._one(messages, max_new_tokens, temp, i if n > 1 else None))
+                seed = i if n > 1 else None
+                # the first candidate is the one shown growing; the others come whole
+                out.append(
+                    await self._one(messages, max_new_tokens, temp, seed, sink if i == 0 else None)
+                )
             return out
 
         results = await until_cancelled(all_candidates(), cancel)

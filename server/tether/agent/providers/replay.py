@@ -10,7 +10,9 @@ A line with `task` and/or `path` only answers requests for that task/path; lines
 them answer anything. Lines are used in file order and wrap around, so a benchmark can
 replay a fixed sequence deterministically through the whole agent (prompting, parsing,
 boundaries, classes) with no model at all. It never learns and never reads the prompt:
-it exists so tests and benchmarks can exercise everything around the model.
+it exists so tests and benchmarks can exercise everything around the model. Like a
+streaming model, it reports its first answer line by line to the request's partial-answer
+sink (when there is one), so the path to the editor's progress display runs in tests too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from tether.agent.providers.base import (
     Provider,
     ProviderConfigError,
     ProviderError,
+    partial_sink,
+    report_partial,
 )
 
 
@@ -113,6 +117,12 @@ class ReplayProvider(Provider):
                 texts.append(text)
                 reasons.append(entry.finish_reason)
                 kinds.append(entry.kind)
+        sink = partial_sink.get()
+        if sink is not None and texts:
+            lines = texts[0].splitlines(keepends=True)
+            for i in range(1, len(lines) + 1):
+                report_partial(sink, "".join(lines[:i]))
+                await asyncio.sleep(0)  # a stream yields between pieces; the editor may run
         return Generation(
             prompt=self.render_prompt(messages),
             completions=texts[:n],
