@@ -219,7 +219,11 @@ class TetherService:
         old = self.settings
         self.ctx.settings = settings
         profile = self.components.profile
-        if profile is not None and settings.policy != old.policy:
+        # The class key's parts decide how the profile reads every key (its task and kind):
+        # a change rebuilds it from the log, as a policy change does.
+        if profile is not None and (
+            settings.policy != old.policy or settings.classes.parts != old.classes.parts
+        ):
             self.background.spawn(profile.reconfigure(settings), "profile settings")
         self.trainer.settings_changed()
         return notes
