@@ -20,6 +20,10 @@ function M.register()
     require('tether').history({ search = args.args })
   end, { nargs = '?', desc = 'Tether: decision history (optional search text)' })
 
+  command('TetherReview', function()
+    require('tether').review()
+  end, { desc = 'Tether: review decisions made through tether serve (confirm / overturn / discard)' })
+
   command('TetherProfile', function()
     require('tether').profile()
   end, { desc = 'Tether: the learnt profile and adapters' })

@@ -149,7 +149,7 @@ function M.render(page, offset, expanded, proposals)
   if #items == 0 then
     footer = 'no decisions recorded for this workspace yet'
   else
-    footer = ('decisions %d–%d of %d   <Tab> details  <CR> diff  > next  < previous  r refresh  q close'):format(
+    footer = ('decisions %d–%d of %d   <Tab> details  <CR> diff  R review  > next  < previous  r refresh  q close'):format(
       offset + 1,
       offset + #items,
       total
@@ -300,6 +300,12 @@ function M.open(opts)
   map('<Tab>', toggle_row, 'Show or hide the details and diff of this decision')
   map('o', toggle_row, 'Show or hide the details and diff of this decision')
   map('r', function() load(view) end, 'Refresh')
+  map('R', function()
+    local row = M.row_at_cursor()
+    if row then
+      require('tether.review').review_history_row(row, function() load(view) end)
+    end
+  end, 'Review the production decision under the cursor (confirm / overturn / discard)')
   map('>', function()
     if view.offset + page_size < view.total then
       view.offset = view.offset + page_size

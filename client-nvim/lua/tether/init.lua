@@ -95,6 +95,11 @@ function M.history(opts)
   require('tether.history').open(opts)
 end
 
+--- :TetherReview: production decisions (made through `tether serve`) awaiting review.
+function M.review()
+  require('tether.review').open()
+end
+
 --- :TetherProfile: the learnt profile and the adapters.
 function M.profile()
   require('tether.profile').open()

@@ -105,6 +105,19 @@ function M.render(profile)
       end
     end
   end
+  local production = field(profile, 'production')
+  local savings = field(profile, 'savings')
+  if type(production) == 'table' or type(savings) == 'table' then
+    lines[#lines + 1] = ''
+    lines[#lines + 1] = 'Production and savings'
+  end
+  if type(production) == 'table' then
+    lines[#lines + 1] = ('  from tether serve: %d awaiting review (:TetherReview), %d confirmed, %d overturned, %d discarded')
+      :format(production.pending or 0, production.confirmed or 0, production.overturned or 0, production.discarded or 0)
+  end
+  if type(savings) == 'table' and field(savings, 'summary') then
+    lines[#lines + 1] = '  ' .. field(savings, 'summary')
+  end
   lines[#lines + 1] = ''
   lines[#lines + 1] = 'q close'
   return lines
