@@ -1,6 +1,7 @@
 /** The command palette: every `Tether: …` command, resolved against the editor's state. */
 
 import * as vscode from 'vscode';
+import { withAnswerProgress } from './answerProgress';
 import type { Approvals } from './approvals';
 import { DiffReview } from './diffReview';
 import { showError } from './errors';
@@ -66,14 +67,14 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     reg('tether.ui.regenerate', async (arg) => {
       const id = await target(d, arg);
       if (id) {
-        await replace(d, id, Commands.regenerate, {});
+        await replace(d, id, Commands.regenerate, {}, 'Tether: regenerating');
       }
     }),
     reg('tether.ui.refine', async (arg) => {
       const id = await target(d, arg);
       const words = id ? await askRefinement() : undefined;
       if (id && words) {
-        await replace(d, id, Commands.refine, { instruction: words });
+        await replace(d, id, Commands.refine, { instruction: words }, `Tether: ${short(words)}`);
       }
     }),
     reg('tether.ui.trainNow', () => d.training.trainNow()),
@@ -210,11 +211,13 @@ async function suggest(d: CommandDeps): Promise<void> {
   if (!picked) {
     return;
   }
-  // The server shows its own progress bar (with Cancel) while the model works.
+  // a notification (with Cancel) shows the model's answer while it is written
   await answered(d, () => {
     const now = selectionOf();
     const range = now && now.uri === doc.uri.toString() ? now.range : rangeJson;
-    return d.server().command(Commands.propose, { uri: doc.uri.toString(), ...picked.args, range });
+    return withAnswerProgress(d.server(), `Tether: ${picked.label}`, (options) =>
+      d.server().command(Commands.propose, { uri: doc.uri.toString(), ...picked.args, range }, options),
+    );
   });
 }
 
@@ -252,11 +255,13 @@ async function ask(d: CommandDeps): Promise<void> {
   if (!words?.trim()) {
     return;
   }
-  // the server shows its own progress notification (with Cancel) while the model works;
-  // Retry sends the same words again, on the selection as it is then (it may have widened)
+  // a notification (with Cancel) shows the model's answer while it is written; Retry
+  // sends the same words again, on the selection as it is then (it may have widened)
   await answered(d, () => {
     const now = selectionOf() ?? where;
-    return d.server().command(Commands.ask, { ...now, instruction: words.trim() });
+    return withAnswerProgress(d.server(), `Tether: ${short(words)}`, (options) =>
+      d.server().command(Commands.ask, { ...now, instruction: words.trim() }, options),
+    );
   });
 }
 
@@ -289,8 +294,22 @@ async function askRefinement(): Promise<string | undefined> {
 }
 
 /** Regenerate / Refine: the server answers again; the new suggestion opens in its diff. */
-async function replace(d: CommandDeps, proposalId: string, command: string, extra: Record<string, unknown>): Promise<void> {
-  await answered(d, () => d.server().command(command, { proposalId, ...extra }));
+async function replace(
+  d: CommandDeps,
+  proposalId: string,
+  command: string,
+  extra: Record<string, unknown>,
+  title: string,
+): Promise<void> {
+  await answered(d, () =>
+    withAnswerProgress(d.server(), title, (options) => d.server().command(command, { proposalId, ...extra }, options)),
+  );
+}
+
+/** The user's words, short enough for a notification's title. */
+function short(words: string, limit = 48): string {
+  const line = words.trim().split(/\s+/).join(' ');
+  return line.length <= limit ? line : `${line.slice(0, limit - 1)}…`;
 }
 
 async function review(d: CommandDeps, answer: unknown): Promise<void> {

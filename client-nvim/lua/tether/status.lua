@@ -21,11 +21,40 @@ local function is_tether(client_id)
   return client ~= nil and client.name == require('tether.client').name
 end
 
+--- Longest line of a partial answer shown in the echo area and statusline.
+M.max_partial_line = 80
+
+--- The model's answer so far (a suggestion's `$/progress` reports carry all of it, several
+--- lines) as one line: "line 7: return total", the line being written (code fences and
+--- blank lines skipped). A message of one line is returned as it is.
+--- @param text string
+--- @return string
+function M.partial_line(text)
+  if not text:find('\n') then
+    return text
+  end
+  local count, last = 0, ''
+  for line in vim.gsplit(text, '\n', { plain = true }) do
+    local trimmed = vim.trim(line)
+    if trimmed ~= '' and not trimmed:match('^```') and not trimmed:match('^~~~') then
+      count = count + 1
+      last = trimmed
+    end
+  end
+  if last == '' then
+    return 'writing…'
+  end
+  if vim.fn.strchars(last) > M.max_partial_line then
+    last = vim.fn.strcharpart(last, 0, M.max_partial_line - 1) .. '…'
+  end
+  return ('line %d: %s'):format(count, last)
+end
+
 --- "Tether: <title> <message> (<n>%)" (the server's titles may already say Tether, and its
 --- messages may start with the title again).
 local function progress_text(p)
   local title = (p.title or 'working'):gsub('^Tether:%s*', '')
-  local message = p.message or ''
+  local message = M.partial_line(p.message or '')
   local parts = {}
   if message:lower():sub(1, #title) == title:lower() then
     parts[1] = 'Tether: ' .. message
