@@ -516,10 +516,41 @@ const steps = {
     return { ...fit, sidebarWidth: Math.round(box.width), screenshot: file, items: await frame.locator(list).count() };
   },
 
+  /** "Tether: Restart Server", done when the extension says the new server is running. */
   async restartServer() {
     await runCommand('Tether: Restart Server');
+    await page.locator('.statusbar', { hasText: 'Tether server restarted' }).first().waitFor({ state: 'visible' });
     await page.locator(`${STATUS} .codicon-sparkle`).waitFor();
     return {};
+  },
+
+  /**
+   * Waits until the Settings editor shows `expect` for the setting `key` (a change made in
+   * settings.json on disk has then reached the workbench), and closes the editor.
+   */
+  async settingShown({ key, expect }) {
+    await runCommand('Preferences: Open User Settings');
+    const search = page.locator('.settings-editor .suggest-input-container .monaco-editor textarea');
+    await search.waitFor({ state: 'visible' });
+    await search.focus();
+    await page.keyboard.type(key);
+    await page.waitForFunction(
+      (want) => [...document.querySelectorAll('.settings-editor .setting-item input')].some((i) => i.value === want),
+      expect,
+    );
+    await runCommand('View: Close Editor');
+    return {};
+  },
+
+  /** The walkthrough called `title`, opened from the command palette: its text. */
+  async walkthrough({ title, shot }) {
+    await runCommand('Welcome: Open Walkthrough');
+    await pickQuick(title);
+    const container = page.locator('.gettingStartedContainer');
+    await container.locator('.getting-started-step').first().waitFor({ state: 'visible' });
+    const file = path.join(shots, shot);
+    await page.screenshot({ path: file });
+    return { text: (await container.innerText()).replace(/\s+/g, ' ').trim(), screenshot: file };
   },
 
   async close() {
