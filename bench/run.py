@@ -31,12 +31,14 @@ BENCHMARKS = (
     "trust",
     "publish",
     "proposals",
+    "demo",
 )
 
 #: Sizes per mode; --quick must finish in under 5 minutes on a 2-core laptop.
 MODES: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
         "proposals": {"functions": 12},
+        "demo": {"personas": [], "train_steps": 24},  # ~5 min per persona: full mode only
         "store": {"appends": 1000, "verify_rows": 100_000, "verify_repeats": 3},
         "learning": {"decisions": 100, "seeds": (0, 1)},
         "latency": {"starts": 2, "code_actions": 200, "changes": 20, "full_changes": 2},
@@ -60,6 +62,7 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
             "persona_training": None,
             "train_steps": 12,
         },
+        "demo": {"personas": None, "train_steps": 24},  # every shipped persona
         "store": {"appends": 5000, "verify_rows": 100_000, "verify_repeats": 5},
         "learning": {"decisions": 400, "seeds": tuple(range(10))},
         "latency": {"starts": 5, "code_actions": 1000, "changes": 100, "full_changes": 10},
@@ -631,6 +634,12 @@ def bench_proposals(result: BenchResult, options: dict[str, Any], args: argparse
     proposals.bench(result, options)
 
 
+def bench_demo(result: BenchResult, options: dict[str, Any], args: argparse.Namespace) -> None:
+    from bench import demo_rounds
+
+    demo_rounds.bench(result, options)
+
+
 def bench_publish(result: BenchResult, options: dict[str, Any], args: argparse.Namespace) -> None:
     from bench import publish
 
@@ -646,8 +655,10 @@ RUNNERS: dict[str, Callable[[BenchResult, dict[str, Any], argparse.Namespace], N
     "trust": bench_trust,
     "publish": bench_publish,
     "proposals": bench_proposals,
+    "demo": bench_demo,
 }
 TITLES = {
+    "demo": "The demo per persona: acceptance before and after one training round",
     "proposals": "Proposals worth reviewing: ruff, the model and the verifier on real code",
     "store": "Decision store: durable appends and verification",
     "learning": "Learning with simulated users",

@@ -76,6 +76,8 @@ def test_demo_rounds_run_on_the_replay_model(tmp_path: Path) -> None:
             "0",
             "--persona",
             "modernizer",
+            "--json",
+            str(tmp_path / "demo.json"),
         ],
         capture_output=True,
         text=True,
@@ -99,3 +101,10 @@ def test_demo_rounds_run_on_the_replay_model(tmp_path: Path) -> None:
     finally:
         conn.close()
     assert outcomes.count("accepted") == int(before[0]) + int(after[0])
+    # the same figures for benchmarks (bench/demo_rounds.py)
+    figures = json.loads((tmp_path / "demo.json").read_text())
+    assert [(r["accepted"], r["shown"]) for r in figures["rounds"]] == [
+        (int(before[0]), int(before[1])),
+        (int(after[0]), int(after[1])),
+    ]
+    assert figures["persona"] == "modernizer" and figures["training"] is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import tempfile
@@ -18,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from tether.config import Settings
+
+#: Fewer held-out rows than this and one verdict swings the gate's metric by 20 points.
+SMALL_HELDOUT = 5
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -46,6 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--model", default=None, help="student model (default: embedded:smollm2)")
     p.add_argument("--home", type=Path, default=None, help="data root (default: a temp folder)")
+    p.add_argument(
+        "--json", type=Path, default=None, help="also write the rounds' figures to this file"
+    )
     p.set_defaults(func=run)
 
 
@@ -66,6 +73,8 @@ async def _run(args: argparse.Namespace) -> int:
     from tether.service import TetherService
 
     console = Console()
+    # the live display is the demo's output: no model-loading progress bars in between
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     source = args.source.resolve()
     if not (source / "src").is_dir():
         console.print(f"[red]no example workspace with a src/ folder at {source}[/red] (--source)")
@@ -110,7 +119,7 @@ async def _run(args: argparse.Namespace) -> int:
 
     service = await TetherService.open(workspace, settings)
     rounds: list[RoundStats] = []
-    trained = "not run"
+    trained, training = "not run", None
     try:
         player = Round(service, persona, show)
         console.rule("Round 1: proposals and the simulated user's decisions")
@@ -119,7 +128,7 @@ async def _run(args: argparse.Namespace) -> int:
         _profile(console, await service.profile_view())
         if args.train_steps > 0:
             console.rule("Training on round 1's decisions")
-            trained = await _train(console, service)
+            trained, training = await _train(console, service)
         console.rule("Round 2: held-out requests, with what was learned")
         with console.status("round 2…"):
             rounds.append(await player.run(held))
@@ -146,6 +155,8 @@ async def _run(args: argparse.Namespace) -> int:
     console.print(f"training: {trained}")
     console.print(f"audit log: {result.summary()}")
     console.print(f"history: tether history -w {workspace}   (data root: {home})")
+    if args.json:
+        _write_json(args.json, persona.name, rounds, training, result.ok)
     return 0 if result.ok else 1
 
 
@@ -165,7 +176,7 @@ def _profile(console: Any, view: dict[str, Any]) -> None:
     console.print(table)
 
 
-async def _train(console: Any, service: Any) -> str:
+async def _train(console: Any, service: Any) -> tuple[str, Any]:
     """Train now; say plainly what the gate decided."""
     try:
         with console.status("training…") as status:
@@ -174,13 +185,16 @@ async def _train(console: Any, service: Any) -> str:
             )
     except Exception as exc:  # the demo reports every failure plainly and goes on
         console.print(f"[yellow]training did not run[/yellow]: {exc}")
-        return f"did not run ({exc})"
+        return f"did not run ({exc})", None
     gate = result.gate
     numbers = (
-        f"{gate.metric} {gate.candidate:.2f} vs {gate.reference_name} {gate.reference:.2f}"
+        f"{gate.metric.replace('_', ' ')} {gate.candidate:.2f} vs {gate.reference_name} "
+        f"{gate.reference:.2f}"
         if gate
         else ""
     )
+    if result.status in ("promoted", "refused"):
+        console.print(f"  {_evidence(result)}")
     if result.status == "promoted":
         took = f"{result.steps} steps, {result.seconds:.0f} s"
         line = f"adapter {result.version} promoted ({numbers}; {took})"
@@ -191,7 +205,56 @@ async def _train(console: Any, service: Any) -> str:
     else:
         line = f"{result.status}: {result.reason}"
         console.print(f"[yellow]training {line}[/yellow]")
-    return line
+    return line, result
+
+
+def _write_json(path: Path, persona: str, rounds: list[Any], training: Any, chain_ok: bool) -> None:
+    """The figures of the before/after table, for benchmarks that run the demo."""
+    import dataclasses
+    import json
+
+    data = {
+        "persona": persona,
+        "rounds": [
+            {**dataclasses.asdict(r), "acceptance": r.acceptance, "p50_s": _median(r.seconds)}
+            for r in rounds
+        ],
+        "training": training.model_dump(
+            mode="json",
+            include={
+                "status",
+                "reason",
+                "version",
+                "method",
+                "gate",
+                "train_examples",
+                "heldout_examples",
+                "steps",
+                "seconds",
+            },
+        )
+        if training is not None
+        else None,
+        "chain_ok": chain_ok,
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _median(seconds: list[float]) -> float | None:
+    return statistics.median(seconds) if seconds else None
+
+
+def _evidence(result: Any) -> str:
+    """What the adapter learned from and what the gate judged it on, in words."""
+    method = (result.method or "").upper()
+    learned = f"{method} on {result.train_examples} examples from round 1's decisions"
+    report = result.metrics
+    if report is None:
+        return learned
+    pairs, labels = report.candidate.pairs, report.candidate.labels
+    judged = f"judged on {pairs} held-out pair(s) and {labels} held-out verdict(s)"
+    small = " (a small held-out set: read the gate's verdict as a rough one)"
+    return f"{learned}; {judged}{small if pairs + labels < SMALL_HELDOUT else ''}"
 
 
 def run(args: argparse.Namespace) -> int:
