@@ -40,6 +40,10 @@ async def test_a_production_decision_reviewed_from_the_lsp_side(
         stop_server(server)
 
     editor = await launch()
+    # the students the model setting can name here (engines are probed on loopback only)
+    students = await editor.request("tether/students", {})
+    offered = [c["model"] for c in students["choices"]]
+    assert "embedded:smollm2" in offered and students["current"] in offered
     history = await editor.request("tether/history", {"filter": {"outcome": ["production"]}})
     assert [i["seq"] for i in history["items"]] == [seq]
     profile_before = await editor.request("tether/profile", {})

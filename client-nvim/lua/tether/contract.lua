@@ -370,6 +370,17 @@ local M = {}
 ---@field workspaces tether.WorkspaceStatus[]
 ---@field memory table<string, any>|nil
 
+---@class tether.StudentChoiceView
+---@field model string
+---@field label string
+---@field detail string
+---@field env table<string, string>
+---@field published boolean
+
+---@class tether.StudentsResult
+---@field current string
+---@field choices tether.StudentChoiceView[]
+
 ---@class tether.TrainStartedResult
 ---@field started boolean
 ---@field status tether.TrainingStatusView|tether.TrainingUnavailable
@@ -477,6 +488,7 @@ M.methods = {
   proposal = 'tether/proposal',
   status = 'tether/status',
   production = 'tether/production',
+  students = 'tether/students',
   decisionRecorded = 'tether/decisionRecorded',
   trainingStatus = 'tether/trainingStatus',
 }

@@ -80,7 +80,14 @@ def _engines() -> list[dict[str, Any]]:
     except ImportError:  # httpx missing: nothing to probe with
         return []
     engines = asyncio.run(discover())
-    return [{**e.model_dump(), "choices": e.student_choices} for e in engines]
+    return [
+        {
+            **e.model_dump(),
+            "choices": e.student_choices,  # values the model setting takes as they are
+            "env": {k: v for c in e.choices() for k, v in c.env.items()},  # what they need
+        }
+        for e in engines
+    ]
 
 
 def _recommendation(current: str, engines: list[dict[str, Any]]) -> str:
@@ -207,7 +214,9 @@ def run(args: argparse.Namespace) -> int:
     table.add_row(
         "Local engines",
         "; ".join(
-            f"{e['kind']} at {e['url']}: {', '.join(e['models']) or 'no models listed'}"
+            f"{e['kind']} at {e['url']}: "
+            + (", ".join(f"model = {c}" for c in e["choices"]) or "no models listed")
+            + "".join(f" (with {k}={v})" for k, v in e.get("env", {}).items())
             for e in report["engines"]
         )
         or "none found (Ollama 11434, llama.cpp 8080/8081, vLLM 8000)",

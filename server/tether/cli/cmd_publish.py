@@ -105,7 +105,8 @@ async def _run(args: argparse.Namespace) -> int:
             f"{result.files} files, {result.bytes / 1e6:.1f} MB, {result.seconds:.1f} s"
         )
         print(f"  {result.path}")
-        print(f"  ollama create tether -f {Path(result.path) / 'Modelfile'}")
+        print(f"  ollama create tether-{result.version} -f {Path(result.path) / 'Modelfile'}")
+        print(f"  then, as the editors' student: model = ollama:tether-{result.version}")
         if parity is not None:
             print("  " + parity.summary())
     if parity is not None and not parity.all_equal:

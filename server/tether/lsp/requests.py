@@ -14,7 +14,7 @@ from tether import __version__
 from tether.lsp import lifecycle
 from tether.lsp.errors import params_dict
 from tether.lsp.names import HISTORY, PROFILE, PROPOSAL, STATUS
-from tether.protocol.methods import PRODUCTION
+from tether.protocol.methods import PRODUCTION, STUDENTS
 from tether.protocol.production import ProductionParams, ProductionResult
 from tether.protocol.requests import (
     HistoryParams,
@@ -23,6 +23,7 @@ from tether.protocol.requests import (
     StatusResult,
     WorkspaceParams,
 )
+from tether.protocol.students import StudentsResult
 from tether.protocol.views import HistoryPageView, ProposalDetail
 from tether.service import HEAVY_MODULES
 
@@ -73,6 +74,21 @@ async def _living_tether(service: Any) -> dict[str, Any]:
         "production": (await production.counts(service.store)).model_dump(),
         "savings": {**saved.model_dump(), "summary": saved.summary()},
     }
+
+
+@request(STUDENTS)
+async def students(server: Server, session: Editor, params: Any) -> dict[str, Any]:
+    """What the model setting can name here: the embedded model, local engines' models
+    (loopback probes with short timeouts), the published agent first."""
+    from tether.serve.engines import discover, student_choices
+
+    p = WorkspaceParams.model_validate(params_dict(params))
+    service = await session.service_for(p.uri)
+    current = service.settings.model
+    choices = student_choices(await discover(), current)
+    return StudentsResult.model_validate(
+        {"current": current, "choices": [c.model_dump() for c in choices]}
+    ).dump()
 
 
 @request(PRODUCTION)

@@ -12,6 +12,7 @@ from tether.protocol import methods as m
 from tether.protocol import requests as r
 from tether.protocol.notifications import DecisionRecorded, TrainingStatusChanged
 from tether.protocol.production import ProductionParams, ProductionResult
+from tether.protocol.students import StudentsResult
 from tether.protocol.views import HistoryPageView, ProposalDetail
 
 Kind = Literal["command", "request", "notification"]
@@ -46,6 +47,7 @@ MESSAGES: tuple[Message, ...] = (
     Message(m.PROPOSAL, "request", r.ProposalParams, ProposalDetail),
     Message(m.STATUS, "request", r.WorkspaceParams, r.StatusResult),
     Message(m.PRODUCTION, "request", ProductionParams, ProductionResult),
+    Message(m.STUDENTS, "request", r.WorkspaceParams, StudentsResult),
     Message(m.DECISION_RECORDED, "notification", DecisionRecorded),
     Message(m.TRAINING_STATUS, "notification", TrainingStatusChanged),
 )

@@ -40,7 +40,9 @@ PROPOSAL = "tether/proposal"
 STATUS = "tether/status"
 # decisions made through `tether serve`, each with its review, and their tally (issue 15)
 PRODUCTION = "tether/production"
-REQUESTS = (HISTORY, PROFILE, PROPOSAL, STATUS, PRODUCTION)
+# students the model setting can name here: embedded, local engines, the published agent
+STUDENTS = "tether/students"
+REQUESTS = (HISTORY, PROFILE, PROPOSAL, STATUS, PRODUCTION, STUDENTS)
 
 DECISION_RECORDED = "tether/decisionRecorded"
 TRAINING_STATUS = "tether/trainingStatus"

@@ -131,7 +131,8 @@ A LoRA adapter ({adapter_version}, {lineage.get("method", "?")}) trained on one 
 accept / reject / correct decisions in the editor, on the base model `{base_name}`.
 
 ## Use it
-- Ollama: `ollama create tether -f Modelfile`, then `ollama run tether`.
+- Ollama: `ollama create tether-{version} -f Modelfile`, then `ollama run tether-{version}`;
+  as Tether's own student in the editors: model `ollama:tether-{version}`.
 - llama.cpp: `llama-server -m {BASE_GGUF} --lora {ADAPTER_GGUF}`.
 - transformers + peft: `PeftModel.from_pretrained(base, "adapter")`.
 {"- One file, no adapter support needed: `" + MERGED_GGUF + "`." if merged else ""}
