@@ -271,6 +271,14 @@ describe('production decisions (tether serve) awaiting review', () => {
     assert.deepEqual(await prow(2).locator('.actions button').allTextContents(), ['Open diff in editor']);
   });
 
+  it('shows the student model and asks the host for the choices', async () => {
+    await hostSays({ type: 'showTab', tab: 'profile' });
+    await hostSays({ type: 'student', current: 'ollama:tether-v2' });
+    assert.equal(await page.locator('#student-current').textContent(), 'Proposals come from ollama:tether-v2.');
+    await page.click('#choose-student');
+    await posted({ type: 'chooseStudent' });
+  });
+
   it('puts the production tally and the savings on the profile tab', async () => {
     await hostSays({ type: 'showTab', tab: 'profile' });
     await hostSays({ type: 'profile', profile });

@@ -6,9 +6,10 @@
  *
  * It only renders and asks; the extension host talks to the server. Messages in:
  * history, profile, decisionRecorded, training, showTab, error, diff, server, production,
- * reviewed. Messages out: ready, history (a query), profile, open (a decision), diff (a
- * decision), trainNow, cancelTraining, command (a welcome action), production (ask for the
- * decisions made through `tether serve`), openProduction (an item), review (seq, action).
+ * reviewed, student. Messages out: ready, history (a query), profile, open (a decision),
+ * diff (a decision), trainNow, cancelTraining, command (a welcome action), production (ask
+ * for the decisions made through `tether serve`), openProduction (an item), review (seq,
+ * action), chooseStudent (the host shows the students this machine can run).
  * No inline handlers and no innerHTML with data: everything is built with DOM calls so
  * the Content-Security-Policy can forbid inline script and no value can inject markup.
  */
@@ -662,6 +663,7 @@
   }
 
   el('train-now').addEventListener('click', () => vscode.postMessage({ type: 'trainNow' }));
+  el('choose-student').addEventListener('click', () => vscode.postMessage({ type: 'chooseStudent' }));
   el('cancel-training').addEventListener('click', () => vscode.postMessage({ type: 'cancelTraining' }));
 
   // ------------------------------------------------------------------ welcome
@@ -721,6 +723,9 @@
         break;
       case 'reviewed':
         renderReviewed(msg);
+        break;
+      case 'student':
+        el('student-current').textContent = `Proposals come from ${msg.current}.`;
         break;
       case 'decisionRecorded':
         // the new row may belong on the current page under the current filters: ask again

@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as vscode from 'vscode';
 import { userMessage } from './messages';
 import { modelHint } from './present';
-import type { ProductionItemView } from './generated/contract';
+import type { ProductionItemView, StudentChoiceView } from './generated/contract';
 import { Commands } from './protocol';
 import type { DecisionView, HistoryPageView, HistoryQuery, ProposalView, TrainingView } from './protocol';
 import type { TetherServer } from './server';
@@ -31,7 +31,8 @@ type FromWebview =
   | { type: 'cancelTraining' }
   | { type: 'production' }
   | { type: 'openProduction'; item: ProductionItemView }
-  | { type: 'review'; seq: number; action: ReviewAction };
+  | { type: 'review'; seq: number; action: ReviewAction }
+  | { type: 'chooseStudent' };
 
 /** What a review does with an API client's verdict (the server's words). */
 export type ReviewAction = 'confirm' | 'overturn' | 'discard';
@@ -166,6 +167,50 @@ export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposabl
       case 'review':
         await this.review(m.seq, m.action);
         return;
+      case 'chooseStudent':
+        await this.chooseStudent();
+        return;
+    }
+  }
+
+  /**
+   * A quick pick of the students this machine can run (the embedded model, what local
+   * engines serve, the published agent first); the choice goes into `tether.model`.
+   */
+  private async chooseStudent(): Promise<void> {
+    let offer: { current: string; choices: StudentChoiceView[] };
+    try {
+      offer = await this.server().students();
+    } catch (error) {
+      this.post({ type: 'error', message: userMessage(error).text });
+      return;
+    }
+    const items = offer.choices.map((c) => ({
+      label: `${c.published ? '$(star-full) ' : ''}${c.label}`,
+      description: c.model === offer.current ? `${c.model} (now)` : c.model,
+      detail: c.published ? `The agent you published · ${c.detail}` : c.detail,
+      choice: c,
+    }));
+    const picked = await vscode.window.showQuickPick(items, {
+      title: 'Tether: student model',
+      placeHolder: `Now ${offer.current}. Pick the model that makes the proposals.`,
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
+    if (!picked) {
+      return;
+    }
+    await vscode.workspace
+      .getConfiguration('tether')
+      .update('model', picked.choice.model, vscode.ConfigurationTarget.Global);
+    this.post({ type: 'student', current: picked.choice.model });
+    const env = Object.entries(picked.choice.env ?? {});
+    if (env.length) {
+      void vscode.window.showInformationMessage(
+        `Tether now uses ${picked.choice.model}. Its server reaches the engine through ${env
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}: start VS Code with that in its environment.`,
+      );
     }
   }
 
@@ -278,6 +323,8 @@ export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposabl
     if (!this.view) {
       return;
     }
+    const model = String(this.server().settingsForServer().model ?? '');
+    this.post({ type: 'student', current: model || process.env.TETHER_MODEL || 'the server default (embedded:smollm2)' });
     try {
       this.post({ type: 'profile', profile: await this.server().profile() });
     } catch (error) {

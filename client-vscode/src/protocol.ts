@@ -34,6 +34,7 @@ export const Requests = {
   proposal: Methods.proposal,
   status: Methods.status,
   production: Methods.production,
+  students: Methods.students,
 } as const;
 
 export const Notifications = {

@@ -32,7 +32,7 @@ import {
 import { Backoff } from './backoff';
 import { StderrLevels } from './messages';
 import type { ServerState } from './present';
-import type { ProductionResult } from './generated/contract';
+import type { ProductionResult, StudentsResult } from './generated/contract';
 import {
   Commands,
   ContractError,
@@ -419,6 +419,15 @@ export class TetherServer implements vscode.Disposable {
     const raw = (await this.running().sendRequest(Requests.production, { pendingOnly })) as ProductionResult;
     if (!raw || !Array.isArray(raw.items)) {
       throw new ContractError('tether/production did not answer with {items, counts}');
+    }
+    return raw;
+  }
+
+  /** Students the model setting can name on this machine (local engines probed on loopback). */
+  async students(): Promise<StudentsResult> {
+    const raw = (await this.running().sendRequest(Requests.students, {})) as StudentsResult;
+    if (!raw || !Array.isArray(raw.choices)) {
+      throw new ContractError('tether/students did not answer with {current, choices}');
     }
     return raw;
   }

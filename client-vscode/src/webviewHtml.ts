@@ -128,6 +128,14 @@ export function renderPanelHtml(o: PanelHtmlOptions): string {
   <ul id="adapters-list" class="adapters" aria-labelledby="adapters-heading"></ul>
   <p id="adapters-empty" class="empty" hidden>No adapter trained yet: the base model answers.</p>
 
+  <h2 id="student-heading">Student model</h2>
+  <div id="student" class="student" aria-labelledby="student-heading">
+    <p id="student-current" class="sentence"></p>
+    <div class="actions">
+      <button type="button" id="choose-student" class="secondary" title="The embedded model, or what Ollama, llama.cpp's server or vLLM serve on this machine">Choose…</button>
+    </div>
+  </div>
+
   <h2 id="living-heading">Production and savings</h2>
   <div id="living" class="living" aria-labelledby="living-heading">
     <p id="living-production" class="sentence"></p>
