@@ -9,7 +9,8 @@ layers and cached reference log-probabilities.
   log-probabilities from the disk cache and compute only the missing ones. Before the first
   one it installs `frozen.SplitForward` on the model under the adapter, so the frozen
   layers run once per pair (and go to the same cache), and every pass after that runs only
-  the top K layers.
+  the top K layers. The prompt starts the training set's pairs share (TRL's tokenized
+  `prompt_ids`) run through the frozen layers once per run (`frozen_prefix.PrefixBank`).
 
 The versions extended are pinned exactly in pyproject.toml (trl, peft, transformers): the
 packed forward implements the contract of `trl.trainer.utils.add_fused_lm_head` and the
@@ -23,6 +24,7 @@ from typing import Any
 
 from tether.training.feature_cache import FeatureCache
 from tether.training.frozen import SplitForward, pair_keys, top_layer_indices
+from tether.training.frozen_prefix import PrefixBank
 
 REF = "ref"
 
@@ -75,7 +77,9 @@ def trainer_class() -> type:
             if not kwargs["args"].precompute_ref_log_probs:
                 raise ValueError("TetherDPOTrainer needs precompute_ref_log_probs=True")
             super().__init__(*args, **kwargs)
-            self._install_split()
+            split = self._install_split()
+            if split.prefixes is not None:  # every pair's frozen output is computed by now
+                split.prefixes.clear()
 
         def _install_split(self) -> SplitForward:
             if self.tether_split is None:
@@ -87,7 +91,17 @@ def trainer_class() -> type:
                 self.tether_split = SplitForward(
                     base, self.tether_lora_layers, self.tether_cache
                 ).install()
+                self.tether_split.prefixes = self._prefix_bank()
             return self.tether_split
+
+        def _prefix_bank(self) -> PrefixBank | None:
+            """The shared prompt starts of the tokenized training set (TRL's `prompt_ids`
+            column), which the frozen layers then run once per run instead of per pair."""
+            dataset = getattr(self, "train_dataset", None)
+            names = getattr(dataset, "column_names", None) or []
+            if "prompt_ids" not in names:
+                return None
+            return PrefixBank.of(dataset["prompt_ids"])
 
         def compute_ref_log_probs(self, model: Any, inputs: dict[str, Any]) -> Any:
             import torch

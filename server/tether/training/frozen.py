@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tether.training.feature_cache import FeatureCache, token_key
+from tether.training.frozen_prefix import KeyValues, PrefixBank, Start
 
 FROZEN = "frozen"
 #: Pairs kept in memory next to the disk cache (without one, all are kept for the run).
@@ -46,6 +47,7 @@ class SplitStats:
     frozen_computed: int = 0  # pairs whose frozen layers ran here
     frozen_reused: int = 0  # pairs whose frozen output came from memory or the disk cache
     frozen_positions: int = 0  # positions run through the frozen layers
+    frozen_shared: int = 0  # positions a shared prompt start served (frozen_prefix.py)
     top_positions: int = 0  # positions run through the top K layers (all passes)
     row_positions: int = 0  # rows x width: what the plain forward runs in each pass
     scored: int = 0  # positions projected through the LM head
@@ -171,6 +173,8 @@ class SplitForward:
         self.stats = SplitStats()
         self._memo: OrderedDict[str, Any] = OrderedDict()
         self._original: Any = None
+        #: shared prompt starts of the run's pairs (set by the trainer before the first pass)
+        self.prefixes: PrefixBank | None = None
 
     @property
     def supported(self) -> bool:
@@ -292,28 +296,67 @@ class SplitForward:
                 self._remember(key, entry)
                 self.stats.frozen_reused += 1
         missing = [g for g in range(len(pack.keys)) if g not in found]
-        if missing:
-            m_ids, m_pos, m_mask = ids[missing], pos[missing], mask[missing]
-            with torch.no_grad():
-                bb = self.backbone
-                x = bb.embed_tokens(m_ids)
-                pe = bb.rotary_emb(x, position_ids=m_pos)
-                for layer in bb.layers[: self.split]:
-                    x = _layer(layer, x, m_mask, m_pos, pe)
-            for i, g in enumerate(missing):
-                out = x[i, : pack.lengths[g]].detach()
+        by_start: dict[tuple[int, ...] | None, list[int]] = {}
+        for g in missing:
+            # a shared start must end inside the part both rows of the pair share
+            limit = min(pack.shared[g], pack.lengths[g] - 1)
+            start = self.prefixes.match(pack.seqs[g], limit) if self.prefixes else None
+            by_start.setdefault(start, []).append(g)
+        for start, groups in by_start.items():
+            p = len(start) if start else 0
+            shared = None
+            if start is not None and self.prefixes is not None:
+                shared = self.prefixes.get(start, self._run_frozen)
+            rows_mask = mask[groups][..., p:, :]  # its rows: every column, the start's too
+            x, _ = self._run_frozen(ids[groups, p:], shared, p, pos[groups, p:], rows_mask)
+            for i, g in enumerate(groups):
+                out = x[i, : pack.lengths[g] - p].detach()
+                if shared is not None:
+                    out = torch.cat([shared.hidden, out], dim=0)
                 found[g] = out
                 self._remember(pack.keys[g], out)
                 if self.cache is not None:
                     self.cache.put(pack.keys[g], FROZEN, {"hidden": out})
                 self.stats.frozen_computed += 1
-                self.stats.frozen_positions += pack.lengths[g]
+                self.stats.frozen_positions += pack.lengths[g] - p
+                self.stats.frozen_shared += p
         width = ids.shape[1]
         hidden_size = found[0].shape[-1]
         out = ids.new_zeros((len(pack.keys), width, hidden_size), dtype=mask.dtype)
         for g, h in found.items():
             out[g, : h.shape[0]] = h
         return out
+
+    def _run_frozen(
+        self,
+        ids: Any,
+        start: Start | None,
+        offset: int,
+        pos: Any = None,
+        mask: Any = None,
+    ) -> tuple[Any, KeyValues]:
+        """The frozen layers' output for `ids` (rows of tokens that follow `start`, a shared
+        start of `offset` tokens whose keys and values their attention reads)."""
+        import torch
+
+        bb = self.backbone
+        weight = bb.embed_tokens.weight
+        ids = ids.to(weight.device)
+        rows, n = ids.shape
+        if pos is None:  # a start's own tokens: one row, causal, after its parent start
+            pos = torch.arange(offset, offset + n, device=weight.device).expand(rows, n)
+            allowed = torch.ones(n, offset + n, dtype=torch.bool, device=weight.device)
+            allowed[:, offset:] = allowed[:, offset:].tril()
+            mask = torch.zeros(rows, 1, n, offset + n, dtype=weight.dtype, device=weight.device)
+            mask.masked_fill_(~allowed, torch.finfo(weight.dtype).min)
+            self.stats.frozen_positions += n
+        kv = KeyValues(start.past if start is not None else {}, rows)
+        with torch.no_grad():
+            x = bb.embed_tokens(ids)
+            pe = bb.rotary_emb(x, position_ids=pos)
+            for layer in bb.layers[: self.split]:
+                x = _layer(layer, x, mask, pos, pe, kv)
+        return x, kv
 
     def _remember(self, key: str, value: Any) -> None:
         self._memo[key] = value
@@ -340,6 +383,6 @@ def pair_keys(input_ids: Any, attention_mask: Any, completion_mask: Any) -> list
     return _Pack(input_ids, lengths, starts).keys
 
 
-def _layer(layer: Any, x: Any, mask: Any, pos: Any, pe: Any) -> Any:
-    out = layer(x, attention_mask=mask, position_ids=pos, position_embeddings=pe)
+def _layer(layer: Any, x: Any, mask: Any, pos: Any, pe: Any, cache: Any = None) -> Any:
+    out = layer(x, attention_mask=mask, position_ids=pos, position_embeddings=pe, cache=cache)
     return out[0] if isinstance(out, tuple) else out
