@@ -112,3 +112,9 @@ def test_production_decisions_reviewed_from_neovim(nvim: Nvim, project: Project)
         "from tether serve: 0 awaiting review (:TetherReview), 1 confirmed, 1 overturned" in profile
     )
     assert "no teacher is configured" in profile
+
+    health = "\n".join(run["health"])
+    students = health.split("student choices", 1)[1]
+    assert f'model = "replay:{project.replay}" (now): the current setting' in students
+    assert 'model = "embedded:smollm2": SmolLM2-135M in this process' in students
+    assert "ERROR" not in health, health

@@ -57,6 +57,13 @@ if kind == "embedded":
         out["torch"] = False
 elif kind == "replay":
     out["model_status"] = {"replay_file": name, "exists": os.path.isfile(name)}
+try:  # local engines on their usual loopback ports (short timeouts), as model values
+    import asyncio
+    from tether.serve.engines import discover, student_choices
+    found = asyncio.run(discover())
+    out["students"] = [c.model_dump() for c in student_choices(found, out["model"])]
+except Exception as exc:
+    out["students_error"] = f"{type(exc).__name__}: {exc}"
 print(json.dumps(out))
 ]]
 
@@ -187,6 +194,7 @@ local function check_server()
     vim.health.error('settings: ' .. result.settings_error)
   end
   check_model(result)
+  M.last_probe = result
   if result.db_writable then
     local note = result.db_exists and '' or ' (created on first use)'
     vim.health.ok(('store writable: %s%s'):format(result.db, note))
@@ -194,6 +202,31 @@ local function check_server()
     vim.health.error('store not writable: ' .. tostring(result.db), {
       'Check the permissions of the data folder, or set TETHER_HOME',
     })
+  end
+end
+
+--- The students the model option can name here (the probe asked the local engines).
+local function check_students(result)
+  vim.health.start('tether: student choices')
+  if result.students_error then
+    vim.health.info('local engines not probed: ' .. result.students_error)
+    return
+  end
+  for _, c in ipairs(result.students or {}) do
+    local env = {}
+    for k, v in pairs(type(c.env) == 'table' and c.env or {}) do
+      env[#env + 1] = ('%s=%s'):format(k, v)
+    end
+    vim.health.info(('model = %q%s: %s%s%s'):format(
+      c.model,
+      c.model == result.model and ' (now)' or '',
+      c.published and 'the agent you published, ' or '',
+      c.detail,
+      #env > 0 and (' (needs ' .. table.concat(env, ', ') .. ')') or ''
+    ))
+  end
+  if #(result.students or {}) <= 1 then
+    vim.health.info('no local engine answered (Ollama 11434, llama.cpp 8080/8081, vLLM 8000)')
   end
 end
 
@@ -224,7 +257,11 @@ end
 
 function M.check()
   check_neovim()
+  M.last_probe = nil
   check_server()
+  if M.last_probe then
+    check_students(M.last_probe)
+  end
   check_clients()
 end
 

@@ -74,4 +74,9 @@ H.wait(15000, function()
   return count('TetherProfileShown') == 1
 end, 'the profile window')
 H.emit('profile', vim.api.nvim_buf_get_lines(0, 0, -1, false))
+vim.cmd('close')
+
+-- :checkhealth tether lists the students this machine can run, as model values
+vim.cmd('checkhealth tether')
+H.emit('health', vim.api.nvim_buf_get_lines(0, 0, -1, false))
 H.done()
