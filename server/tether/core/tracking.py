@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tether.core.text import check_range
+from tether.core.types import Range
+
 
 @dataclass(frozen=True)
 class Edit:
@@ -48,6 +51,25 @@ def trimmed_edit(old: str, start: int, end: int, new_text: str) -> Edit | None:
 def whole_text_edit(old: str, new: str) -> Edit | None:
     """A full-document replacement seen as the smallest edit that explains it."""
     return trimmed_edit(old, 0, len(old), new)
+
+
+def edit_of(old: str, rng: Range | None, text: str) -> Edit | None:
+    """The edit an editor's change makes: `rng` of `old` (None: all of it) becomes `text`.
+
+    Raises `text.RangeError` when the range is not in `old`.
+    """
+    if rng is None:
+        return whole_text_edit(old, text)
+    start, end = check_range(old, rng)
+    return trimmed_edit(old, start, end, text)
+
+
+def apply_change(old: str, rng: Range | None, text: str) -> tuple[Edit | None, str]:
+    """`edit_of` and the text after the change."""
+    if rng is None:
+        return whole_text_edit(old, text), text
+    start, end = check_range(old, rng)
+    return trimmed_edit(old, start, end, text), old[:start] + text + old[end:]
 
 
 @dataclass

@@ -11,6 +11,10 @@
 - A body that is not JSON gets JSON-RPC's Parse error (-32700) and one that is JSON but
   not a message Invalid Request (-32600), both with a null id, as the specification asks
   (pygls only logs them).
+- didChange: as pygls applies each change to its workspace, the edit it made is noted in
+  the text before it (the correction watcher follows spans through edits), so the service
+  takes the workspace's text instead of keeping a second copy it applies changes to
+  (`take_change`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import logging
 from collections.abc import Generator
 from typing import Any
+from urllib.parse import unquote
 
 import attrs
 from lsprotocol import types as lsp
@@ -26,6 +31,9 @@ from pygls.exceptions import JsonRpcException
 from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 
+from tether.core.text import RangeError
+from tether.core.tracking import Edit, edit_of, whole_text_edit
+from tether.core.types import Range
 from tether.lsp.names import work_done_token
 
 log = logging.getLogger(__name__)
@@ -44,7 +52,46 @@ class Malformed:
     id: int | str | None = None
 
 
+@attrs.define
+class Changed:
+    """What one didChange did to an open document: its text now (pygls' own string) and
+    the edits, each in the text before it."""
+
+    text: str
+    edits: list[Edit]
+
+
 class TetherProtocol(LanguageServerProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: By (uri, version): taken by the didChange handler, which runs after pygls applied
+        #: the change (and perhaps later ones), so it cannot read the text before it itself.
+        self._changes: dict[tuple[str, int], Changed] = {}
+
+    def take_change(self, uri: str, version: int) -> Changed | None:
+        return self._changes.pop((uri, version), None)
+
+    @lsp_method(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(
+        self, params: lsp.DidChangeTextDocumentParams
+    ) -> Generator[Any, Any, None]:
+        ident = params.text_document
+        doc = self.workspace.text_documents.get(unquote(ident.uri))
+        if doc is None:  # not open: pygls reports it
+            yield from super().lsp_text_document__did_change(params)
+            return
+        edits: list[Edit] = []
+        for change in params.content_changes:
+            before = doc.source
+            self.workspace.update_text_document(ident, change)
+            edit = _edit(before, change, doc.source)
+            if edit is not None:
+                edits.append(edit)
+        self._changes[(ident.uri, ident.version)] = Changed(doc.source, edits)
+        handler = self.fm.features.get(lsp.TEXT_DOCUMENT_DID_CHANGE)
+        if handler is not None:
+            yield handler, (params,), None
+
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
             return super().structure_message(data)
@@ -128,6 +175,19 @@ class TetherProtocol(LanguageServerProtocol):
     ) -> Generator[Any, Any, Any]:
         work_done_token.set(params.work_done_token)
         return (yield from super().lsp_workspace__execute_command(params))
+
+
+def _edit(before: str, change: lsp.TextDocumentContentChangeEvent, after: str) -> Edit | None:
+    """The edit one change made; a range pygls took but that is not in the text (it appends
+    past the end) is seen as the whole-text edit that explains the result."""
+    if not isinstance(change, lsp.TextDocumentContentChangePartial):
+        return whole_text_edit(before, after)
+    try:
+        start, end = change.range.start, change.range.end
+        rng = Range.of(start.line, start.character, end.line, end.character)
+        return edit_of(before, rng, change.text)
+    except RangeError:
+        return whole_text_edit(before, after)
 
 
 def _detail(exc: JsonRpcException) -> str:

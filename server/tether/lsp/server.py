@@ -121,8 +121,14 @@ def create_server() -> TetherServer:
         from tether.lsp.convert import text_changes
 
         doc = params.text_document
+        # pygls applied the change to its workspace; the service takes that text and the
+        # edits (taken before any await: pygls may apply later changes meanwhile)
+        changed = server.protocol.take_change(doc.uri, doc.version)  # type: ignore[attr-defined]
         service = await session.service_for(doc.uri)
-        service.change_document(doc.uri, doc.version, text_changes(params.content_changes))
+        if changed is not None:
+            service.document_changed(doc.uri, doc.version, changed.text, changed.edits)
+        else:
+            service.change_document(doc.uri, doc.version, text_changes(params.content_changes))
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_SAVE, lsp.SaveOptions(include_text=False))
     @_guarded(session, "handling a save")

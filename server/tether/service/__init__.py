@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from tether.agent import AgentRequest, AgentSpec, TaskSpec
 from tether.config import Settings
 from tether.core.diff import unified
+from tether.core.tracking import Edit
 from tether.core.types import Proposal, Range
 from tether.decisions import (
     DecisionRecord,
@@ -269,9 +270,21 @@ class TetherService:
     def change_document(self, uri: str, version: int | None, changes: Sequence[TextChange]) -> None:
         """Apply edits in order; stale work on the document is dropped and watches follow."""
         changed = self.docs.change(uri, version, changes)
-        if changed is None:
-            return
-        doc, edits = changed
+        if changed is not None:
+            self._after_change(uri, version, *changed)
+
+    def document_changed(
+        self, uri: str, version: int | None, text: str, edits: Sequence[Edit]
+    ) -> None:
+        """The front end applied a change itself (pygls' workspace): adopt its text and
+        follow the edits it made, as `change_document` does with the changes."""
+        doc = self.docs.changed(uri, version, text)
+        if doc is not None:
+            self._after_change(uri, version, doc, list(edits))
+
+    def _after_change(
+        self, uri: str, version: int | None, doc: Document, edits: list[Edit]
+    ) -> None:
         self.proposing.stop_jobs(uri, f"{doc.path} changed while the agent was working")
         self.reviews.drop(uri)  # the next save reviews the new text
         self.corrections.follow(uri, doc.text, edits)

@@ -1,8 +1,14 @@
-"""The service's mirror of the documents open in the editor.
+"""The service's view of the documents open in the editor.
 
 The service needs each open document's exact text and version to check ranges, spot stale
 work and follow the user's corrections; the front end keeps it current with
 open/change/close. A document that is not open is read from disk when asked for.
+
+Under the language server the text is pygls' own: `lsp/` hands over the string its
+workspace holds after each change, with the edits that change made (`changed`), so the
+service keeps a reference to the editor's text, not a second copy it applies changes to.
+Front ends without a document index of their own (the HTTP API, tests) send the changes
+and the mirror applies them (`change`).
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from tether.core.text import RangeError, check_range
-from tether.core.tracking import Edit, trimmed_edit, whole_text_edit
+from tether.core.text import RangeError
+from tether.core.tracking import Edit, apply_change
 from tether.service.context import Context
 from tether.service.errors import BadRequest, DocumentTooLarge, UnknownDocument
 from tether.service.values import TextChange
@@ -92,21 +98,23 @@ class DocumentMirror:
         edits: list[Edit] = []
         text = doc.text
         for change in changes:
-            if change.range is None:
-                edit = whole_text_edit(text, change.text)
-                new = change.text
-            else:
-                try:
-                    start, end = check_range(text, change.range)
-                except RangeError as exc:
-                    raise BadRequest(f"change to {uri} is outside the document: {exc}") from None
-                edit = trimmed_edit(text, start, end, change.text)
-                new = text[:start] + change.text + text[end:]
+            try:
+                edit, text = apply_change(text, change.range, change.text)
+            except RangeError as exc:
+                raise BadRequest(f"change to {uri} is outside the document: {exc}") from None
             if edit is not None:
                 edits.append(edit)
-            text = new
         doc.text, doc.version = text, version
         return doc, edits
+
+    def changed(self, uri: str, version: int | None, text: str) -> Document | None:
+        """Adopt the front end's text after a change it applied (None when the document is
+        not open)."""
+        doc = self._docs.get(uri)
+        if doc is None:
+            return None
+        doc.text, doc.version = text, version
+        return doc
 
     def close(self, uri: str) -> None:
         self._docs.pop(uri, None)
