@@ -260,6 +260,17 @@ describe('production decisions (tether serve) awaiting review', () => {
     assert.match(await page.locator('#production-status').textContent(), /already reviewed/);
   });
 
+  it('a production row of the history leads to its review above', async () => {
+    await hostSays({ type: 'production', production: productionAnswer });
+    const fromApi = decision(0, { seq: 40, outcome: 'production', actor: 'user', proposalId: 'api40' });
+    await hostSays({ type: 'history', page: { items: [fromApi], total: 1, offset: 0, limit: 25 } });
+    await row(0).locator('.summary').click();
+    await row(0).getByText('Review…').click();
+    await prow(1).locator('button[data-review="confirm"]').waitFor();
+    assert.equal(await prow(1).locator('.summary').getAttribute('aria-expanded'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement.closest('li').dataset.seq), '40');
+  });
+
   it('shows a correction with its text, opens the diff read-only, and has no review buttons once reviewed', async () => {
     await hostSays({ type: 'production', production: productionAnswer });
     await prow(0).locator('.summary').click();

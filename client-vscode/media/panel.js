@@ -281,6 +281,14 @@
       /** @type {HTMLButtonElement} */ (open).type = 'button';
       open.addEventListener('click', () => openDecision(d));
       const actions = make('div', undefined, 'actions');
+      if (d.outcome === 'production') {
+        // a decision an API client made: its review lives in "From production" above
+        const review = make('button', 'Review…');
+        /** @type {HTMLButtonElement} */ (review).type = 'button';
+        review.title = 'Confirm, overturn or discard it in "From production" above';
+        review.addEventListener('click', () => showProductionItem(d.seq));
+        actions.appendChild(review);
+      }
       actions.appendChild(open);
       box.appendChild(actions);
       vscode.postMessage({ type: 'diff', decision: d });
@@ -489,6 +497,22 @@
     return li;
   }
 
+  /** The production items last shown, by seq. @type {Map<number, any>} */
+  const productionItems = new Map();
+
+  /** Expand a production item and bring it into view (from its history row). @param {number} seq */
+  function showProductionItem(seq) {
+    const li = /** @type {HTMLElement | null} */ (document.querySelector(`#production-list > li[data-seq="${Number(seq)}"]`));
+    const item = productionItems.get(Number(seq));
+    if (!li || !item) {
+      requestProduction();
+      return;
+    }
+    setProductionOpen(li, item, true);
+    li.scrollIntoView({ block: 'nearest' });
+    /** @type {HTMLElement} */ (li.querySelector('.summary')).focus();
+  }
+
   /** Pending first (newest first), then the reviewed ones. @param {any} msg */
   function renderProduction(msg) {
     const section = el('production');
@@ -497,6 +521,8 @@
       return;
     }
     const items = msg.production.items || [];
+    productionItems.clear();
+    for (const i of items) productionItems.set(Number(i.seq), i);
     const pending = items.filter((/** @type {any} */ i) => i.review === 'pending');
     const done = items.filter((/** @type {any} */ i) => i.review !== 'pending');
     section.hidden = items.length === 0;
