@@ -133,7 +133,7 @@ async def test_failed_write_is_not_reported_as_recorded(tmp_path: Path) -> None:
     await store.close()
     # Open read-only at the SQLite level (works as root too): every write must fail loudly.
     ro = await DecisionStore.open(db)
-    await ro._db.execute("PRAGMA query_only = ON")
+    await ro.log.db.execute("PRAGMA query_only = ON")
     with pytest.raises(StoreWriteError):
         await ro.record(Outcome.ACCEPTED, actor=Actor.USER, proposal_id=p.id)
     await ro.close()
@@ -178,13 +178,13 @@ async def test_failed_append_is_not_reported_as_recorded(tmp_path: Path) -> None
     db = tmp_path / "tether.db"
     store = await DecisionStore.open(db)
     await store.record(Outcome.PINNED, actor=Actor.USER, class_key="kept")
-    await store._db.execute("PRAGMA query_only = ON")
+    await store.log.db.execute("PRAGMA query_only = ON")
     with pytest.raises(StoreWriteError):
         await store.append(
             DecisionContent(ts=utcnow(), outcome=Outcome.PINNED, actor=Actor.USER, class_key="x")
         )
-    assert not store._db.in_transaction
-    await store._db.execute("PRAGMA query_only = OFF")
+    assert not store.log.db.in_transaction
+    await store.log.db.execute("PRAGMA query_only = OFF")
     assert (await store.head())[0] == 1  # neither the row nor the recorded head moved
     await store.record(Outcome.PINNED, actor=Actor.USER, class_key="after")
     await store.close()

@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from tether.core.types import TERMINAL, Actor, Outcome, Proposal, ProposalState
 from tether.decisions import checkpoints as cps
 from tether.decisions.adapters import AdapterRepository
@@ -54,11 +52,6 @@ class DecisionStore:
         self._adapters = AdapterRepository(chain)
         self._snapshots = SnapshotRepository(chain)
         self._memory = MemoryRepository(chain)
-
-    @property
-    def _db(self) -> aiosqlite.Connection:
-        """The shared connection (tests use it to make SQLite fail on purpose)."""
-        return self.log.db
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
