@@ -394,6 +394,38 @@ const steps = {
     return { rows, rejected, opened, details, pageInfo };
   },
 
+  /**
+   * The History tab's "From production" (decisions an API client made through `tether
+   * serve`): expands the first pending item, reads its details and diff, reviews it with
+   * `action`, waits for the list to show it reviewed, opens its diff read-only, and reads
+   * the Profile tab's production tally.
+   */
+  async productionReview({ action }) {
+    await runCommand('Tether: Show Decision History');
+    const frame = panelFrame();
+    await frame.locator('#tab-history[aria-selected="true"]').waitFor();
+    const item = frame.locator('#production-list > li[data-review="pending"]').first();
+    await item.waitFor();
+    const seq = await item.getAttribute('data-seq');
+    const count = await frame.locator('#production-count').textContent();
+    await item.locator('.summary').click();
+    await item.locator('pre.diff .dl').first().waitFor();
+    const details = await item.locator('.details').innerText();
+    await item.locator(`button[data-review="${action}"]`).click();
+    const status = frame.locator('#production-status', { hasText: 'left to review' });
+    await status.waitFor();
+    const statusText = await status.textContent();
+    const done = frame.locator(`#production-list > li[data-seq="${seq}"]:not([data-review="pending"])`);
+    await done.waitFor();
+    const review = await done.getAttribute('data-review');
+    await done.getByText('Open diff in editor').click();
+    const opened = await (await diffTab('production by API client')).getAttribute('aria-label');
+    await frame.locator('#tab-profile').click();
+    const tally = frame.locator('#living-production', { hasText: 'confirmed' });
+    await tally.waitFor();
+    return { seq: Number(seq), count, details, status: statusText, review, opened, tally: await tally.textContent() };
+  },
+
   /** "Tether: Ask…" on lines `first`..`last` of `file`, in the user's `words`. */
   async ask({ file, first, last, words }) {
     await openFile(file);
