@@ -426,6 +426,44 @@ const steps = {
     return { seq: Number(seq), count, details, status: statusText, review, opened, tally: await tally.textContent() };
   },
 
+  /**
+   * The Profile tab's Student model → Choose…: reads the quick pick's offers, picks the one
+   * labelled `label`, and waits until VS Code has written `tether.model` to the user
+   * settings `file` (woken by the file system).
+   */
+  async chooseStudent({ label, file }) {
+    await runCommand('Tether: Show Profile');
+    const frame = panelFrame();
+    await frame.locator('#tab-profile[aria-selected="true"]').waitFor();
+    const current = await frame.locator('#student-current', { hasText: 'Proposals come from' }).textContent();
+    await frame.locator('#choose-student').click();
+    const rows = page.locator('.quick-input-list .monaco-list-row');
+    await rows.first().waitFor({ state: 'visible' });
+    const offered = await rows.evaluateAll((rs) => rs.map((r) => r.getAttribute('aria-label') || ''));
+    await pickQuick(label);
+    const model = () => {
+      try {
+        return JSON.parse(fs.readFileSync(file, 'utf8'))['tether.model'];
+      } catch {
+        return undefined; // being written
+      }
+    };
+    const before = model();
+    await new Promise((resolve, reject) => {
+      const finish = (error) => {
+        clearTimeout(timer);
+        watcher.close();
+        if (error) reject(error);
+        else resolve();
+      };
+      const watcher = fs.watch(path.dirname(file), () => model() !== before && finish());
+      const timer = setTimeout(() => finish(new Error(`tether.model was not written to ${file}`)), WAIT);
+      if (model() !== before) finish();
+    });
+    const shown = await frame.locator('#student-current', { hasText: label }).textContent();
+    return { current, offered, written: model(), shown };
+  },
+
   /** "Tether: Ask…" on lines `first`..`last` of `file`, in the user's `words`. */
   async ask({ file, first, last, words }) {
     await openFile(file);

@@ -1,7 +1,7 @@
 """Living tether in the real VS Code workbench (code-server + the built .vsix): a decision an
 API client made through `tether serve` waits in the panel's "From production", is reviewed
 there (Confirm), becomes the user's own verdict in the store, opens read-only as a diff, and
-the Profile tab counts it."""
+the Profile tab counts it; the Profile tab's Student model → Choose… sets tether.model."""
 
 from __future__ import annotations
 
@@ -74,6 +74,8 @@ def test_a_production_decision_reviewed_in_the_panel(tmp_path: Path) -> None:
     with workbench(tmp_path, vsix, []) as wb:
         assert wb.db == db
         shown = wb.driver.step("productionReview", action="confirm")
+        # the students this machine can run, offered in the Profile tab; the pick is the setting
+        student = wb.driver.step("chooseStudent", label="embedded:smollm2", file=str(wb.settings))
 
     assert shown["seq"] == seq and shown["count"] == "1 to review"
     assert "rejected by an API client" in shown["details"] and "tok_vscode" in shown["details"]
@@ -82,6 +84,12 @@ def test_a_production_decision_reviewed_in_the_panel(tmp_path: Path) -> None:
     assert shown["review"] == "confirm"
     assert "service.py: production by API client tok_vscode" in shown["opened"]
     assert "0 awaiting review, 1 confirmed" in shown["tally"]
+
+    assert student["current"].startswith("Proposals come from replay:")
+    assert any(o.startswith("embedded:smollm2") for o in student["offered"]), student
+    assert any(o.startswith("replay:") and "(now)" in o for o in student["offered"]), student
+    assert student["written"] == "embedded:smollm2"
+    assert student["shown"] == "Proposals come from embedded:smollm2."
 
     rows = _log(db)
     verdict = next(r for r in rows if r.data.get("production") is True)
