@@ -30,7 +30,8 @@ class Savings(BaseModel):
         if self.usd is None:
             return f"savings: {self.note}"
         return (
-            f"savings: the local student answered {self.proposals} proposals instead of "
+            f"savings: the local student answered {self.proposals} "
+            f"proposal{'' if self.proposals == 1 else 's'} instead of "
             f"{self.teacher}: {self.prompt_tokens:,} prompt + {self.completion_tokens:,} "
             f"completion tokens, ${self.usd:.4f} at the teacher's price"
         )
