@@ -32,6 +32,7 @@ from typing import Any
 
 from tether.training.feature_cache import FeatureCache, token_key
 from tether.training.frozen_prefix import KeyValues, PrefixBank, Start
+from tether.training.head import plain_logits, scored_output
 
 FROZEN = "frozen"
 #: Pairs kept in memory next to the disk cache (without one, all are kept for the run).
@@ -62,9 +63,8 @@ def decoder_parts(model: Any) -> Any | None:
     needed = ("embed_tokens", "layers", "norm", "rotary_emb")
     if backbone is None or not all(hasattr(backbone, n) for n in needed):
         return None
-    cfg = model.config.get_text_config()
-    if getattr(cfg, "final_logit_softcapping", None) or getattr(cfg, "logit_scale", None):
-        return None  # logits the plain head would transform; not served here
+    if not plain_logits(model):
+        return None  # logits TRL's head would transform; not served here
     return backbone
 
 
@@ -251,33 +251,9 @@ class SplitForward:
         rr_cpu, tt_cpu = rr.cpu(), tt.cpu()
         src = x[group_of[rr_cpu].to(device), index[rr_cpu, tt_cpu].to(device)]
         targets = labels[:, 1:][rr, tt]
-        head = self.model.get_output_embeddings()
-        logits = head(src)
-        logp = torch.log_softmax(logits.float(), dim=-1)
-        chosen = logp.gather(1, targets.unsqueeze(1)).squeeze(1)
-        shape = (rows, width - 1)
-        log_probs = logp.new_zeros(shape).index_put((rr, tt), chosen)
-        with torch.no_grad():
-            probs = logp.exp()
-            entropy = logp.new_zeros(shape).index_put((rr, tt), -(probs * logp).sum(-1))
-            mean_logits = logp.new_zeros(shape).index_put((rr, tt), logits.float().mean(-1))
-            sum_sq = logp.new_zeros(shape).index_put((rr, tt), torch.logsumexp(2 * logp, -1))
-            top1 = torch.zeros(shape, dtype=torch.bool, device=device).index_put(
-                (rr, tt), logits.argmax(-1) == targets
-            )
         self.stats.scored += int(rr.numel())
-        loss = -log_probs.sum() / target_mask.sum().clamp(min=1)
-        from trl.trainer.utils import FusedCausalLMOutput
-
-        return FusedCausalLMOutput(
-            loss=loss,
-            log_probs=log_probs,
-            entropy=entropy,
-            log_sum_sq_probs=sum_sq,
-            mean_logits=mean_logits,
-            is_top1=top1,
-            label_mask=target_mask,
-        )
+        head = self.model.get_output_embeddings()
+        return scored_output(head, src, targets, (rr, tt), target_mask)
 
     def _frozen_output(self, pack: _Pack, ids: Any, pos: Any, mask: Any) -> Any:
         """The frozen layers' output for every pair: from memory, the disk cache or a run."""

@@ -6,7 +6,8 @@ on disk for the next run (`frozen.py`, `feature_cache.py`). A first run trains f
 base model on all the data; a retrain continues the active adapter on the new pairs plus a
 replay of older ones (`incremental.py`), and `--force` starts from the base again. The
 DPO reference is always the base (adapters disabled): the same one the gate and the
-reranker measure rewards against. KTO keeps TRL's KTOTrainer with LoRA on every layer.
+reranker measure rewards against. KTO runs `kto.TetherKTOTrainer` (TRL's, with the LM head
+on the completion positions only) with LoRA on every layer.
 """
 
 from __future__ import annotations
@@ -100,33 +101,6 @@ def _progress_callback(
             clock["steps"] = float(state.global_step)
 
     return Progress()
-
-
-def score_completions_only() -> bool:
-    """Make TRL's fused LM head score only the completion tokens on the CPU too.
-
-    On devices without Triton, TRL projects every position through the LM head (a vocabulary
-    of 49,152 for SmolLM2) and masks the prompt's afterwards, so that compiled backends such
-    as Neuron see one shape per batch. Eager CPU training has no such concern, and there the
-    head over the prompt tokens (most of every sequence) is pure waste, paid in the policy's
-    forward and backward and the reference's forward. With this, TRL takes the path it takes
-    on CUDA: the valid positions are gathered first. The numbers are the same either way
-    (tests/training/test_trainer_head.py). Returns whether TRL still has the switch.
-    """
-    try:
-        import trl.trainer.utils as trl_utils
-    except ImportError:
-        return False
-    original = getattr(trl_utils, "_use_triton", None)
-    if original is None or getattr(original, "tether_compact", False):
-        return original is not None
-
-    def compact(device: Any) -> bool:
-        return getattr(device, "type", None) == "cpu" or bool(original(device))
-
-    compact.tether_compact = True  # type: ignore[attr-defined]
-    trl_utils._use_triton = compact  # type: ignore[attr-defined]
-    return True
 
 
 def micro_batches(method: str, batch_size: int, micro_batch_size: int) -> tuple[int, int]:
@@ -225,7 +199,9 @@ def _kto_trainer(
 ) -> Any:
     from datasets import Dataset
     from peft import LoraConfig
-    from trl import KTOConfig, KTOTrainer
+    from trl import KTOConfig
+
+    from tether.training.kto import kto_trainer_class
 
     h = job.hyper
     peft_config = LoraConfig(
@@ -245,7 +221,7 @@ def _kto_trainer(
             weights["desirable_weight"] = round(undesirable / desirable, 3)
         else:
             weights["undesirable_weight"] = round(desirable / undesirable, 3)
-    return KTOTrainer(
+    return kto_trainer_class()(
         model=model,
         args=KTOConfig(**_common_args(job, device), **weights),
         train_dataset=Dataset.from_list(rows),
@@ -328,8 +304,6 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
         )
         trainer = _dpo_trainer(job, model, tokenizer, rows, device, callback, cache)
     else:
-        if device == "cpu" and not score_completions_only():
-            emit(ProgressEvent(event="progress", phase="loading", message="full LM head (old TRL)"))
         trainer = _kto_trainer(job, model, tokenizer, rows, device, callback)
         if job.hyper.share_prefix:
             from tether.training.prefix import share_prefix
@@ -349,7 +323,12 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
         cache.evict()
         cache_stats = cache.stats.as_dict()
     if split is not None:
-        cache_stats.update(ref_hits=trainer.ref_hits, ref_computed=trainer.ref_computed)
+        cache_stats.update(
+            ref_hits=trainer.ref_hits,
+            ref_computed=trainer.ref_computed,
+            frozen_positions=split.stats.frozen_positions,  # run, shared starts included
+            frozen_shared=split.stats.frozen_shared,  # served by shared prompt starts
+        )
     split_stats = split.stats.as_dict() if split is not None else {}
     del trainer, model
     gc.collect()
