@@ -595,19 +595,45 @@ const steps = {
   },
 
   /**
-   * Waits until the Settings editor shows `expect` for the setting `key` (a change made in
-   * settings.json on disk has then reached the workbench), and closes the editor.
+   * Sets the text setting `key` (one dot: `tether.model`) to `value` in the Settings editor, as a person would, and
+   * waits until the workbench has written it to the user settings `file`.
    */
-  async settingShown({ key, expect }) {
+  async setSetting({ key, value, file }) {
     await runCommand('Preferences: Open User Settings');
     const search = page.locator('.settings-editor .suggest-input-container .monaco-editor textarea');
     await search.waitFor({ state: 'visible' });
     await search.focus();
     await page.keyboard.type(key);
-    await page.waitForFunction(
-      (want) => [...document.querySelectorAll('.settings-editor .setting-item input')].some((i) => i.value === want),
-      expect,
-    );
+    // the row titled like the key ("tether.model": "Tether: Model"), once the search shows it
+    const title = key
+      .split('.')
+      .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+      .join(' › ')
+      .replace(' › ', ': ');
+    const row = page.locator('.settings-editor .setting-item-text', { hasText: title });
+    const input = row.locator('input').first();
+    await input.waitFor({ state: 'visible' });
+    await input.fill(value);
+    await input.press('Enter');
+    const written = () => {
+      try {
+        return JSON.parse(fs.readFileSync(file, 'utf8'))[key] === value;
+      } catch {
+        return false; // being written
+      }
+    };
+    // woken by the file system, not by a timer
+    await new Promise((resolve, reject) => {
+      const done = (error) => {
+        clearTimeout(timer);
+        watcher.close();
+        if (error) reject(error);
+        else resolve();
+      };
+      const watcher = fs.watch(path.dirname(file), () => written() && done());
+      const timer = setTimeout(() => done(new Error(`${key} was not written to ${file}`)), WAIT);
+      if (written()) done();
+    });
     await runCommand('View: Close Editor');
     return {};
   },

@@ -97,11 +97,8 @@ def test_restart_server_applies_a_changed_model(vsix: Path, tmp_path: Path) -> N
         changed = tmp_path / "changed.jsonl"
         fstrings = HEAD + IS_NONE + FSTRING_1 + FSTRING_2
         changed.write_text(json.dumps(answer("improve", FILE, "f-strings.", fstrings)) + "\n")
-        # the user changes tether.model (here in settings.json), then restarts the server
-        settings = json.loads(wb.settings.read_text(encoding="utf-8"))
-        settings["tether.model"] = f"replay:{changed}"
-        wb.settings.write_text(json.dumps(settings, indent=2), encoding="utf-8")
-        d.step("settingShown", key="tether.model", expect=f"replay:{changed}")
+        # the user changes tether.model in the Settings editor, then restarts the server
+        d.step("setSetting", key="tether.model", value=f"replay:{changed}", file=str(wb.settings))
         d.step("restartServer")
         # the changed model answers (the first one would have answered in prose: an error)
         d.step("ask", file=FILE, first=15, last=18, words="use f-strings")

@@ -79,6 +79,13 @@ def workbench(
         ),
         encoding="utf-8",
     )
+    # code-server is VS Code Remote: once the extension's settings are known, machine-scoped
+    # ones (tether.python) apply from the remote's Machine settings only, not from User ones
+    machine = root / "user-data" / "Machine"
+    machine.mkdir(parents=True)
+    (machine / "settings.json").write_text(
+        json.dumps({"tether.python": python_for_server()}, indent=2), encoding="utf-8"
+    )
     extensions = root / "extensions"
     env = {
         "XDG_CONFIG_HOME": str(root / "xdg"),
