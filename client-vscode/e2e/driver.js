@@ -595,8 +595,8 @@ const steps = {
   },
 
   /**
-   * Sets the text setting `key` (one dot: `tether.model`) to `value` in the Settings editor, as a person would, and
-   * waits until the workbench has written it to the user settings `file`.
+   * Sets the text setting `key` (one dot: `tether.model`) to `value` in the Settings editor,
+   * as a person would, and waits until the workbench has written it to the settings `file`.
    */
   async setSetting({ key, value, file }) {
     await runCommand('Preferences: Open User Settings');
@@ -605,11 +605,9 @@ const steps = {
     await search.focus();
     await page.keyboard.type(key);
     // the row titled like the key ("tether.model": "Tether: Model"), once the search shows it
-    const title = key
-      .split('.')
-      .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
-      .join(' › ')
-      .replace(' › ', ': ');
+    const cap = (w) => w.charAt(0).toUpperCase() + w.slice(1);
+    const [section, name] = key.split('.');
+    const title = `${cap(section)}: ${cap(name)}`;
     const row = page.locator('.settings-editor .setting-item-text', { hasText: title });
     const input = row.locator('input').first();
     await input.waitFor({ state: 'visible' });
