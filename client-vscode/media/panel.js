@@ -157,6 +157,8 @@
     }
     if (name === 'profile') {
       vscode.postMessage({ type: 'profile' });
+    } else {
+      requestProduction(); // API decisions arrive from another process: look again
     }
   }
 
@@ -774,6 +776,5 @@
   showFilters();
   showTab(state.tab);
   vscode.postMessage({ type: 'ready' });
-  requestHistory();
-  requestProduction();
+  requestHistory(); // (showTab above asked for the production decisions on the History tab)
 })();

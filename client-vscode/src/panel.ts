@@ -95,6 +95,17 @@ export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposabl
     view.onDidDispose(() => {
       this.view = undefined;
     });
+    // decisions made through `tether serve` reach the store from another process (no
+    // notification here): look again whenever the panel comes back into view
+    view.onDidChangeVisibility(
+      () => {
+        if (view.visible) {
+          this.post({ type: 'decisionRecorded' });
+        }
+      },
+      undefined,
+      this.disposables,
+    );
   }
 
   /** Reveal the panel on a tab (used by the commands and the status bar). */
