@@ -21,7 +21,8 @@ linear layer on every position it runs, attention (causal half for stock rows, t
 square for Tether's packed pairs, which a masked attention computes), the LM head where it
 runs (stock TRL on the CPU projects every position; Tether only the scored ones), LoRA;
 a backward through frozen weights costs one forward (activation gradients), attention and
-LoRA two.
+LoRA two. Tether's frozen layers are counted on the positions the run reports it ran
+(`frozen_positions`): prompt starts many pairs share run once (`shared_start_flops`).
 """
 
 from __future__ import annotations
@@ -247,6 +248,25 @@ def tether_pair_flops(
     policy = top * (2 * linear * n + 3 * lora * n + 3 * attn) + 2 * head
     once = (layers - top) * (linear * n + attn) + top * (linear * n + attn) + head
     return policy + (0.0 if cached else once)
+
+
+def shared_start_flops(
+    shapes: dict[str, int],
+    lora_r: int,
+    top: int,
+    cache: dict[str, int],
+    computed: Sequence[Sequence[int]],
+) -> float:
+    """The frozen layers' linear FLOPs a run did not spend because prompt starts shared by
+    many pairs ran once (`frozen_prefix.PrefixBank`): the positions `tether_pair_flops`
+    counts for the pairs it computed (`computed`: their token counts) minus the positions
+    the run reports it ran (`frozen_positions`, shared starts included). Attention is left
+    as counted (each pair's tokens still attend to the whole start)."""
+    if "frozen_positions" not in cache:
+        return 0.0
+    linear, _ = _layer_costs(shapes, lora_r)
+    planned = sum(2 * t[0] + t[1] + t[2] - t[3] for t in computed)
+    return (shapes["layers"] - top) * linear * max(0, planned - cache["frozen_positions"])
 
 
 #: The trainer's max_length (its default, 512). The agent's prompts at its default 20
@@ -670,7 +690,7 @@ def run(
     lora_r = hyper.lora_r
     first_flops = sum(
         tether_pair_flops(shapes, p["tokens"], lora_r, top, cached=False) for p in first
-    )
+    ) - shared_start_flops(shapes, lora_r, top, r1.cache, [p["tokens"] for p in first])
     known = {p["proposal_id"] for p in first}
     r2 = two["result"]
     trained = list(more)
@@ -683,10 +703,11 @@ def run(
         new = [p for p in more if p["proposal_id"] not in known]
         replayed = sorted(first, key=order)[: max(0, r2.train_examples - len(new))]
         trained = new + replayed
+    new_tokens = [p["tokens"] for p in trained if p["proposal_id"] not in known]
     retrain_flops = sum(
         tether_pair_flops(shapes, p["tokens"], lora_r, top, cached=p["proposal_id"] in known)
         for p in trained
-    )
+    ) - shared_start_flops(shapes, lora_r, top, r2.cache, new_tokens)
     forced_flops = sum(
         tether_pair_flops(shapes, p["tokens"], lora_r, top, cached=True) for p in more
     )
