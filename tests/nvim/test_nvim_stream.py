@@ -27,3 +27,5 @@ def test_the_answer_streams_into_the_progress_display(nvim: Nvim, project: Proje
         e.startswith("Tether: use the built-in sum line 3: return sum(prices)") for e in echoes
     ), echoes
     assert not any("\n" in e for e in echoes), echoes
+    # and each fits the echo area (a longer one would stop on a hit-enter prompt)
+    assert all(len(e) <= stream["echospace"] for e in echoes), (stream["echospace"], echoes)

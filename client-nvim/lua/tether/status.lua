@@ -50,6 +50,22 @@ function M.partial_line(text)
   return ('line %d: %s'):format(count, last)
 end
 
+--- `text` cut to `width` display cells (with "…"): an echo longer than the echo area would
+--- stop on a hit-enter prompt, on every progress report.
+--- @param text string
+--- @param width integer
+--- @return string
+function M.fit(text, width)
+  if width < 2 or vim.fn.strdisplaywidth(text) <= width then
+    return text
+  end
+  local cut = text
+  while vim.fn.strdisplaywidth(cut) > width - 1 do
+    cut = vim.fn.strcharpart(cut, 0, vim.fn.strchars(cut) - 1)
+  end
+  return cut .. '…'
+end
+
 --- "Tether: <title> <message> (<n>%)" (the server's titles may already say Tether, and its
 --- messages may start with the title again).
 local function progress_text(p)
@@ -96,7 +112,7 @@ function M.on_progress(token, value)
     if p.done then
       text = text .. ' ✓'
     end
-    vim.api.nvim_echo({ { text, p.done and 'MoreMsg' or 'None' } }, false, {})
+    vim.api.nvim_echo({ { M.fit(text, vim.v.echospace), p.done and 'MoreMsg' or 'None' } }, false, {})
   end
   if p.done then
     M.progress[key] = nil

@@ -32,5 +32,5 @@ H.wait(30000, function()
   return ended and #H.proposals(buf) == 1
 end, 'a proposal, and the end of its progress')
 vim.api.nvim_echo = echo
-H.emit('stream', { reports = reports, echoes = echoes })
+H.emit('stream', { reports = reports, echoes = echoes, echospace = vim.v.echospace })
 H.done()
