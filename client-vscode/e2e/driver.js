@@ -397,10 +397,10 @@ const steps = {
   /**
    * The History tab's "From production" (decisions an API client made through `tether
    * serve`): expands the first pending item, reads its details and diff, reviews it with
-   * `action`, waits for the list to show it reviewed, opens its diff read-only, and reads
-   * the Profile tab's production tally.
+   * `action` (typing `reason` when asked), waits for the list to show it reviewed, opens its
+   * diff read-only, and reads the Profile tab's production tally once it says `tally`.
    */
-  async productionReview({ action }) {
+  async productionReview({ action, reason, tally: expected = 'confirmed' }) {
     await runCommand('Tether: Show Decision History');
     const frame = panelFrame();
     await frame.locator('#tab-history[aria-selected="true"]').waitFor();
@@ -412,6 +412,13 @@ const steps = {
     await item.locator('pre.diff .dl').first().waitFor();
     const details = await item.locator('.details').innerText();
     await item.locator(`button[data-review="${action}"]`).click();
+    if (reason !== undefined) {
+      // overturning an accept asks why (an input box in the workbench)
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(reason);
+      await input.press('Enter');
+    }
     const status = frame.locator('#production-status', { hasText: 'left to review' });
     await status.waitFor();
     const statusText = await status.textContent();
@@ -421,7 +428,7 @@ const steps = {
     await done.getByText('Open diff in editor').click();
     const opened = await (await diffTab('production by API client')).getAttribute('aria-label');
     await frame.locator('#tab-profile').click();
-    const tally = frame.locator('#living-production', { hasText: 'confirmed' });
+    const tally = frame.locator('#living-production', { hasText: expected });
     await tally.waitFor();
     return { seq: Number(seq), count, details, status: statusText, review, opened, tally: await tally.textContent() };
   },

@@ -444,7 +444,7 @@
         b.addEventListener('click', () => {
           for (const other of actions.querySelectorAll('button')) /** @type {HTMLButtonElement} */ (other).disabled = true;
           el('production-status').textContent = 'Recording your review…';
-          vscode.postMessage({ type: 'review', seq: item.seq, action });
+          vscode.postMessage({ type: 'review', seq: item.seq, action, verdict: item.verdict });
         });
         actions.appendChild(b);
       });

@@ -31,7 +31,7 @@ type FromWebview =
   | { type: 'cancelTraining' }
   | { type: 'production' }
   | { type: 'openProduction'; item: ProductionItemView }
-  | { type: 'review'; seq: number; action: ReviewAction }
+  | { type: 'review'; seq: number; action: ReviewAction; verdict?: string }
   | { type: 'chooseStudent' };
 
 /** What a review does with an API client's verdict (the server's words). */
@@ -176,7 +176,7 @@ export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposabl
         await this.openProduction(m.item);
         return;
       case 'review':
-        await this.review(m.seq, m.action);
+        await this.review(m.seq, m.action, m.verdict);
         return;
       case 'chooseStudent':
         await this.chooseStudent();
@@ -235,11 +235,25 @@ export class TetherPanel implements vscode.WebviewViewProvider, vscode.Disposabl
   }
 
   /** Settle one production decision; the panel then shows the new log, tally and profile. */
-  private async review(seq: number, action: ReviewAction): Promise<void> {
+  private async review(seq: number, action: ReviewAction, verdict?: string): Promise<void> {
+    let reason: string | undefined;
+    if (action === 'overturn' && verdict === 'accept') {
+      // overturning an accept records the user's reject: its reason teaches what to avoid
+      reason = await vscode.window.showInputBox({
+        title: 'Tether: why reject it?',
+        prompt: 'Optional: your reason teaches Tether what you do not want. Escape cancels the review.',
+        ignoreFocusOut: true,
+      });
+      if (reason === undefined) {
+        this.post({ type: 'reviewed', seq, action, error: 'Review cancelled: nothing was recorded.' });
+        await this.sendProduction();
+        return;
+      }
+    }
     try {
       const result = await this.server().command<{ pending: number; recorded: number[] }>(
         Commands.reviewProduction,
-        { seq, action },
+        { seq, action, ...(reason ? { reason } : {}) },
       );
       this.post({ type: 'reviewed', seq, action, pending: result.pending });
     } catch (error) {

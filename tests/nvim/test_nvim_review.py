@@ -88,6 +88,8 @@ def test_production_decisions_reviewed_from_neovim(nvim: Nvim, project: Project)
         "discard: nothing is learnt from it",
     ]
 
+    assert run["inputs"] == ["Tether: why reject it? (optional) "]
+
     # the store: each review is the user's own verdict plus a `reviewed` row naming it
     rows = decision_rows(project.db)
     reviews = [r for r in rows if r["outcome"] == "reviewed"]
@@ -101,6 +103,10 @@ def test_production_decisions_reviewed_from_neovim(nvim: Nvim, project: Project)
         if r["body"].get("data", {}).get("production") is True
     }
     assert verdicts == {"api-rejected": "rejected", "api-accepted": "rejected"}
+    overturned = next(
+        r for r in rows if r["proposal_id"] == "api-accepted" and r["outcome"] == "rejected"
+    )
+    assert overturned["reason"] == "it breaks the callers"  # the user's reason, for memory
     assert all(
         r["actor"] == "user"
         for r in rows

@@ -165,12 +165,14 @@ end
 --- @param seq integer the production decision's log row
 --- @param action string confirm | overturn | discard
 --- @param on_done fun(result: table)?
-function M.review(seq, action, on_done)
+--- @param reason string? why (an overturned accept becomes the user's reject)
+function M.review(seq, action, on_done, reason)
   local client = client_mod.require_client()
   if not client then
     return
   end
-  client_mod.exec(client, 'tether.reviewProduction', { seq = seq, action = action }, function(result)
+  local argument = { seq = seq, action = action, reason = reason }
+  client_mod.exec(client, 'tether.reviewProduction', argument, function(result)
     local words = ({ confirm = 'confirmed', overturn = 'overturned', discard = 'discarded' })[action]
     client_mod.notify(('production decision #%d %s%s; %d left to review'):format(
       seq,
@@ -182,6 +184,25 @@ function M.review(seq, action, on_done)
     if on_done then
       on_done(result)
     end
+  end)
+end
+
+--- Record a review of `item`; overturning an accept asks why first (vim.ui.input: the
+--- reason teaches what the user does not want; <Esc> cancels the review).
+--- @param item table
+--- @param action string
+--- @param on_done fun(result: table)?
+function M.settle(item, action, on_done)
+  if action ~= 'overturn' or value(item, 'verdict') ~= 'accept' then
+    M.review(item.seq, action, on_done)
+    return
+  end
+  vim.ui.input({ prompt = 'Tether: why reject it? (optional) ' }, function(text)
+    if text == nil then
+      client_mod.notify(('review of #%d cancelled: nothing was recorded'):format(item.seq))
+      return
+    end
+    M.review(item.seq, action, on_done, text ~= '' and text or nil)
   end)
 end
 
@@ -197,7 +218,7 @@ function M.choose(item, on_done)
     kind = 'tether_review',
   }, function(choice)
     if choice then
-      M.review(item.seq, choice.action, on_done)
+      M.settle(item, choice.action, on_done)
     end
   end)
 end
@@ -316,7 +337,7 @@ function M.open()
         load(view)
       end
       if action then
-        M.review(item.seq, action, reload)
+        M.settle(item, action, reload)
       else
         M.choose(item, reload)
       end

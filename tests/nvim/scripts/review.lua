@@ -49,6 +49,7 @@ vim.cmd('close')
 
 -- the other one, from the history: R on its row, overturn chosen in vim.ui.select
 H.stub_select(H.by_label('^overturn'))
+H.stub_input('it breaks the callers')
 vim.cmd('TetherHistory')
 H.wait(15000, function()
   return count('TetherHistoryShown') >= 1
@@ -67,6 +68,7 @@ H.wait(15000, function()
   return count('TetherProductionReviewed') == 2
 end, 'the overturn to be recorded')
 H.emit('select', H.selects[#H.selects])
+H.emit('inputs', H.inputs)
 vim.cmd('close')
 
 vim.cmd('TetherProfile')
