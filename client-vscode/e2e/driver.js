@@ -471,6 +471,31 @@ const steps = {
     return { current, offered, written: model(), shown };
   },
 
+  /**
+   * Starts recording the text of every notification toast as it changes: a MutationObserver
+   * in the page, so a progress message replaced quickly is not missed between two reads.
+   */
+  async recordNotifications() {
+    await page.evaluate(() => {
+      const seen = [];
+      window.__tetherNotifications = seen;
+      const read = () => {
+        for (const toast of document.querySelectorAll('.notification-toast')) {
+          const text = (toast.textContent || '').trim();
+          if (text && !seen.includes(text)) seen.push(text);
+        }
+      };
+      new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true });
+      read();
+    });
+    return {};
+  },
+
+  /** Every notification text recorded since recordNotifications, in order. */
+  async notificationTexts() {
+    return { texts: await page.evaluate(() => window.__tetherNotifications || []) };
+  },
+
   /** "Tether: Ask…" on lines `first`..`last` of `file`, in the user's `words`. */
   async ask({ file, first, last, words }) {
     await openFile(file);
