@@ -149,7 +149,11 @@ async def _run(
     While the model writes, its answer so far is the bar's report message.
     """
     bar = await WorkDone.start(
-        server, title, token=work_done_token.get(), message=f"asking {service.settings.model}"
+        server,
+        title,
+        token=work_done_token.get(),
+        message=f"asking {service.settings.model}",
+        percentage=None,
     )
     partial = PartialAnswers(bar) if bar.token is not None else None
     try:

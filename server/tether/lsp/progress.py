@@ -41,7 +41,10 @@ class WorkDone:
         token: lsp.ProgressToken | None = None,
         message: str | None = None,
         cancellable: bool = True,
+        percentage: int | None = 0,
     ) -> WorkDone:
+        """Open the bar; `percentage=None` for work whose length is unknown (a model's
+        answer), so editors show it as ongoing rather than stuck at 0 %."""
         if token is None and _supported(server):
             token = f"tether-{uuid.uuid4().hex}"
             try:
@@ -53,7 +56,7 @@ class WorkDone:
             server.work_done_progress.begin(
                 token,
                 lsp.WorkDoneProgressBegin(
-                    title=title, message=message, cancellable=cancellable, percentage=0
+                    title=title, message=message, cancellable=cancellable, percentage=percentage
                 ),
             )
             bar._open = True
