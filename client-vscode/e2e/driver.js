@@ -471,29 +471,11 @@ const steps = {
     return { current, offered, written: model(), shown };
   },
 
-  /**
-   * Starts recording the text of every notification toast as it changes: a MutationObserver
-   * in the page, so a progress message replaced quickly is not missed between two reads.
-   */
-  async recordNotifications() {
-    await page.evaluate(() => {
-      const seen = [];
-      window.__tetherNotifications = seen;
-      const read = () => {
-        for (const toast of document.querySelectorAll('.notification-toast')) {
-          const text = (toast.textContent || '').trim();
-          if (text && !seen.includes(text)) seen.push(text);
-        }
-      };
-      new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true });
-      read();
-    });
-    return {};
-  },
-
-  /** Every notification text recorded since recordNotifications, in order. */
-  async notificationTexts() {
-    return { texts: await page.evaluate(() => window.__tetherNotifications || []) };
+  /** Waits for a notification showing `hasText` (a progress message, say): its whole text. */
+  async notificationShows({ hasText }) {
+    const toast = page.locator('.notification-toast', { hasText }).last();
+    await toast.waitFor({ state: 'visible' });
+    return { text: (await toast.locator('.notification-list-item-message').innerText()).replace(/\s+/g, ' ').trim() };
   },
 
   /** "Tether: Ask…" on lines `first`..`last` of `file`, in the user's `words`. */

@@ -12,6 +12,7 @@
  */
 
 import * as vscode from 'vscode';
+import { withAnswerProgress } from './answerProgress';
 import { showError } from './errors';
 import type {
   ApplyWorkspaceEditParams,
@@ -35,6 +36,8 @@ type ApplyEditNext = ApplyWorkspaceEditRequest.HandlerSignature;
 
 /** Server commands that mean "show me the diff of this proposal". */
 const SHOW_DIFF = /^tether\.(showDiff|diff|review|show)$/i;
+/** Commands the model answers: their progress shows the answer while it is written. */
+const ANSWERED = new Set<string>([Commands.propose, Commands.ask, Commands.regenerate, Commands.refine]);
 
 export class Approvals implements vscode.Disposable {
   /** Documents with an accepted proposal whose `workspace/applyEdit` is on its way. */
@@ -198,9 +201,28 @@ export class Approvals implements vscode.Disposable {
       if (!words?.trim()) {
         return undefined;
       }
-      return this.offered(command, await next(command, [{ ...payload, instruction: words.trim() }, ...args.slice(1)]));
+      return this.offered(command, await this.answered(command, { ...payload, instruction: words.trim() }));
+    }
+    if (ANSWERED.has(command)) {
+      return this.offered(command, await this.answered(command, payload));
     }
     return this.offered(command, await next(command, args));
+  }
+
+  /**
+   * A command the model answers, sent with a token of the client's own: its notification
+   * shows the answer while it is written and has Cancel (the language client would only
+   * spin in the status bar, showing the multi-line answer there).
+   */
+  private answered(command: string, payload: Record<string, unknown>): Promise<unknown> {
+    const words = typeof payload.instruction === 'string' ? payload.instruction : '';
+    const task = typeof payload.task === 'string' ? payload.task : '';
+    const title = words
+      ? `Tether: ${words.length > 48 ? `${words.slice(0, 47)}…` : words}`
+      : command === Commands.regenerate
+        ? 'Tether: regenerating'
+        : `Tether: ${task ? task.charAt(0).toUpperCase() + task.slice(1) : 'asking'}`;
+    return withAnswerProgress(this.server(), title, (options) => this.server().command(command, payload, options));
   }
 
   /** After a command that made proposals, offer the first one's diff. */

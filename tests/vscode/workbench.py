@@ -56,8 +56,13 @@ def answer(task: str, path: str, rationale: str, code: str | None) -> dict[str, 
 
 @contextlib.contextmanager
 def workbench(
-    root: Path, vsix: Path, replay: list[dict[str, Any]], settings: dict[str, Any] | None = None
+    root: Path,
+    vsix: Path,
+    replay: list[dict[str, Any]],
+    settings: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Workbench]:
+    """`env`: more of the server's environment (e.g. TETHER_OLLAMA_HOST)."""
     out = root / "out"
     out.mkdir(parents=True)
     workspace = copy_examples(root / "examples")
@@ -87,7 +92,9 @@ def workbench(
         json.dumps({"tether.python": python_for_server()}, indent=2), encoding="utf-8"
     )
     extensions = root / "extensions"
+    extra_env = env or {}
     env = {
+        **extra_env,
         "XDG_CONFIG_HOME": str(root / "xdg"),
         "TETHER_HOME": str(home),
         "TETHER_MODEL_CACHE": str(REPO / ".tether-test" / "models"),
