@@ -102,7 +102,7 @@ async def corpus(ws: Path, limit: int) -> tuple[list[Target], int]:
     return picked, without
 
 
-def request_for(ws: Path, t: Target) -> Any:
+def request_for(ws: Path, t: Target, task: str = "improve") -> Any:
     from tether.agent import AgentRequest
     from tether.core.types import Range
 
@@ -113,8 +113,23 @@ def request_for(ws: Path, t: Target) -> Any:
         path=t.rel,
         text=text,
         range=Range.of(t.first, 0, t.last, len(lines[t.last])),
-        task="improve",
+        task=task,
     )
+
+
+def undocumented(ws: Path, targets: list[Target]) -> list[Target]:
+    """The targets whose function has no docstring (what a "document" request is for)."""
+    out = []
+    for t in targets:
+        tree = ast.parse((ws / t.rel).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                and node.lineno - 1 == t.first
+                and ast.get_docstring(node) is None
+            ):
+                out.append(t)
+    return out
 
 
 async def recheck(ws: Path, t: Target, proposal: Any) -> str:
@@ -141,11 +156,13 @@ async def recheck(ws: Path, t: Target, proposal: Any) -> str:
     return f"adds ruff {', '.join(added)}" if added else ""
 
 
-async def run_all(agent: Any, ws: Path, targets: list[Target]) -> list[Outcome]:
+async def run_all(
+    agent: Any, ws: Path, targets: list[Target], task: str = "improve"
+) -> list[Outcome]:
     out: list[Outcome] = []
     for i, t in enumerate(targets, start=1):
         started = time.perf_counter()
-        result = await agent.propose(request_for(ws, t))
+        result = await agent.propose(request_for(ws, t, task))
         o = Outcome(
             t,
             time.perf_counter() - started,
@@ -160,7 +177,8 @@ async def run_all(agent: Any, ws: Path, targets: list[Target]) -> list[Outcome]:
             o.valid, o.invalid_why = not why, why
         out.append(o)
         shown = "proposal" if o.proposal is not None else "none"
-        print(f"  [{i}/{len(targets)}] {t.rel}:{t.name} {shown} {o.seconds:.1f}s", flush=True)
+        where = f"{task} {t.rel}:{t.name}"
+        print(f"  [{i}/{len(targets)}] {where} {shown} {o.seconds:.1f}s", flush=True)
     return out
 
 
@@ -274,6 +292,14 @@ async def _bench(result: Any, options: dict[str, Any]) -> None:
     # warm the model (the target is time with the model loaded)
     await agent.student.generate([{"role": "user", "content": "hi"}], n=1, max_new_tokens=4)
     outcomes = await run_all(agent, ws, targets)
+    # "document" requests on the same functions: the model writes every candidate there,
+    # so this is where the verifier refuses some and keeps others (its pairs)
+    documented = (
+        await run_all(agent, ws, undocumented(ws, targets), task="document")
+        if options.get("document")
+        else []
+    )
+    doc_pairs = sum(o.pairs for o in documented)
     n = len(outcomes)
     verified = [o for o in outcomes if o.proposal is not None]
     valid = [o for o in verified if o.valid]
@@ -295,6 +321,9 @@ async def _bench(result: Any, options: dict[str, Any]) -> None:
         p90_s=_p(shown_seconds, 0.9),
         p50_all_s=_p(seconds, 0.5),
         verifier_pairs=pairs,
+        document_requests=len(documented),
+        document_verified=sum(o.proposal is not None for o in documented),
+        document_verifier_pairs=doc_pairs,
         sources=dict(sources),
         kinds=dict(Counter(o.proposal.kind for o in verified)),
         invalid=[
@@ -345,6 +374,11 @@ async def _bench(result: Any, options: dict[str, Any]) -> None:
                 ],
                 ["verifier pairs per 100 requests", f"{100 * pairs / n:.0f}" if n else "n/a"],
                 [
+                    "document requests (undocumented functions): verified / verifier pairs per 100",
+                    f"{sum(o.proposal is not None for o in documented)} of {len(documented)} / "
+                    + (f"{100 * doc_pairs / len(documented):.0f}" if documented else "n/a"),
+                ],
+                [
                     "no proposal: first reasons",
                     "; ".join(f"{k} ({v})" for k, v in failed.most_common(4)) or "–",
                 ],
@@ -394,7 +428,7 @@ async def _bench(result: Any, options: dict[str, Any]) -> None:
         )
     await agent.close()
     print("  training an adapter on verifier pairs alone", flush=True)
-    vp = await verifier_pair_training(outcomes, tmp / "train")
+    vp = await verifier_pair_training(outcomes + documented, tmp / "train")
     result.metrics["verifier_training"] = vp
     result.notes.append(
         "adapter trained on verifier pairs alone: "

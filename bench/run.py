@@ -55,6 +55,7 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
     "full": {
         "proposals": {
             "functions": 48,
+            "document": True,  # a document request per undocumented function (verifier pairs)
             "counts": (1, 4),
             "count_functions": 6,
             # one persona's training round before/after: set a persona name to run it (about
