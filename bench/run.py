@@ -32,6 +32,7 @@ BENCHMARKS = (
     "publish",
     "proposals",
     "demo",
+    "streaming",
 )
 
 #: Sizes per mode; --quick must finish in under 5 minutes on a 2-core laptop.
@@ -39,6 +40,7 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
         "proposals": {"functions": 12},
         "demo": {"personas": [], "train_steps": 24},  # ~5 min per persona: full mode only
+        "streaming": {"requests": 3},
         "store": {"appends": 1000, "verify_rows": 100_000, "verify_repeats": 3},
         "learning": {"decisions": 100, "seeds": (0, 1)},
         "latency": {"starts": 2, "code_actions": 200, "changes": 20, "full_changes": 2},
@@ -64,6 +66,7 @@ MODES: dict[str, dict[str, dict[str, Any]]] = {
             "train_steps": 12,
         },
         "demo": {"personas": None, "train_steps": 24},  # every shipped persona
+        "streaming": {"requests": 5},
         "store": {"appends": 5000, "verify_rows": 100_000, "verify_repeats": 5},
         "learning": {"decisions": 400, "seeds": tuple(range(10))},
         "latency": {"starts": 5, "code_actions": 1000, "changes": 100, "full_changes": 10},
@@ -641,6 +644,12 @@ def bench_demo(result: BenchResult, options: dict[str, Any], args: argparse.Name
     demo_rounds.bench(result, options)
 
 
+def bench_streaming(result: BenchResult, options: dict[str, Any], args: argparse.Namespace) -> None:
+    from bench import streaming
+
+    streaming.bench(result, options)
+
+
 def bench_publish(result: BenchResult, options: dict[str, Any], args: argparse.Namespace) -> None:
     from bench import publish
 
@@ -657,8 +666,10 @@ RUNNERS: dict[str, Callable[[BenchResult, dict[str, Any], argparse.Namespace], N
     "publish": bench_publish,
     "proposals": bench_proposals,
     "demo": bench_demo,
+    "streaming": bench_streaming,
 }
 TITLES = {
+    "streaming": "Streaming: the model's first words vs its whole answer",
     "demo": "The demo per persona: acceptance before and after one training round",
     "proposals": "Proposals worth reviewing: ruff, the model and the verifier on real code",
     "store": "Decision store: durable appends and verification",

@@ -143,42 +143,47 @@ async def measure(requests: int = 3) -> dict[str, Any]:
     }
 
 
+def bench(result: BenchResult, options: dict[str, Any]) -> None:
+    """Measure `options["requests"]` asks and fill `result` (also `python -m bench.run`)."""
+    m = asyncio.run(measure(int(options.get("requests", 3))))
+    result.metrics = m
+    result.tables = [
+        Table(
+            title="tether.ask over stdio, embedded SmolLM2-135M (request 0 loads the model)",
+            headers=["request", "first text (s)", "answer (s)", "reports", "last report"],
+            rows=[
+                [
+                    r["request"],
+                    r["first_text_s"],
+                    r["answer_s"],
+                    r["reports"],
+                    f"{r['last_chars']} chars" + (" (no proposal)" if r["no_proposal"] else ""),
+                ]
+                for r in m["rows"]
+            ],
+        )
+    ]
+    result.notes = [
+        f"Median after the model loaded: first text {m['first_text_p50_s']} s, whole "
+        f"answer {m['answer_p50_s']} s (load {m['load_1min']} on "
+        f"{machine_info().get('cores')} cores). Reports are rate-limited to one per 0.25 s.",
+    ]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    m = asyncio.run(measure(args.requests))
     result = BenchResult(
         name="streaming",
         title="Streaming: the model's first words vs its whole answer",
         mode="full",  # one size only: its quick and full runs are the same
         command=f"python -m bench.streaming --requests {args.requests}",
         machine=machine_info(),
-        duration_s=time.perf_counter() - started,
-        metrics=m,
-        tables=[
-            Table(
-                title="tether.ask over stdio, embedded SmolLM2-135M (request 0 loads the model)",
-                headers=["request", "first text (s)", "answer (s)", "reports", "last report"],
-                rows=[
-                    [
-                        r["request"],
-                        r["first_text_s"],
-                        r["answer_s"],
-                        r["reports"],
-                        f"{r['last_chars']} chars" + (" (no proposal)" if r["no_proposal"] else ""),
-                    ]
-                    for r in m["rows"]
-                ],
-            )
-        ],
-        notes=[
-            f"Median after the model loaded: first text {m['first_text_p50_s']} s, whole "
-            f"answer {m['answer_p50_s']} s (load {m['load_1min']} on "
-            f"{machine_info().get('cores')} cores). Reports are rate-limited to one per 0.25 s.",
-        ],
     )
+    bench(result, {"requests": args.requests})
+    result.duration_s = time.perf_counter() - started
     write_result(result)
     print(result.render())
 

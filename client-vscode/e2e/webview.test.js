@@ -409,7 +409,7 @@ describe('the page itself', () => {
   });
 });
 
-// VS Code's Light+ and Dark+ colours for the variables the panel uses.
+// VS Code's Light+, Dark+ and Dark High Contrast colours for the variables the panel uses.
 const THEMES = {
   light: {
     foreground: '#616161', 'sideBar-background': '#f3f3f3', 'panelTitle-activeForeground': '#424242',
@@ -433,6 +433,19 @@ const THEMES = {
     'editor-background': '#1e1e1e', 'textCodeBlock-background': '#0a0a0a66',
     'diffEditor-insertedLineBackground': '#9bb95533', 'diffEditor-removedLineBackground': '#ff000033',
   },
+  // Dark High Contrast: black backgrounds, and borders (contrastBorder) where other themes use fills.
+  'high-contrast': {
+    foreground: '#ffffff', 'sideBar-background': '#000000', 'panelTitle-activeForeground': '#ffffff',
+    'panelTitle-inactiveForeground': '#ffffff', 'panelTitle-activeBorder': '#f38518', 'button-background': '#000000',
+    'button-foreground': '#ffffff', 'button-border': '#6fc3df', 'button-secondaryBackground': '#000000',
+    'button-secondaryForeground': '#ffffff', descriptionForeground: '#ffffff', 'list-hoverBackground': '#000000',
+    'list-inactiveSelectionBackground': '#000000', 'badge-background': '#000000', 'badge-foreground': '#ffffff',
+    'testing-iconPassed': '#73c991', 'testing-iconFailed': '#f14c4c', errorForeground: '#f48771',
+    'progressBar-background': '#6fc3df', 'input-background': '#000000', 'input-foreground': '#ffffff',
+    'input-border': '#6fc3df', focusBorder: '#f38518', contrastBorder: '#6fc3df', contrastActiveBorder: '#f38518',
+    'widget-border': '#6fc3df', 'editor-background': '#000000', 'textCodeBlock-background': '#000000',
+    'diffEditor-insertedLineBackground': '#00000000', 'diffEditor-removedLineBackground': '#00000000',
+  },
 };
 
 const ARTIFACTS = process.env.TETHER_ARTIFACTS || path.join(ROOT, 'test-artifacts');
@@ -450,7 +463,7 @@ function contrast(a, b) {
   return (hi + 0.05) / (lo + 0.05);
 }
 
-describe('in a 300 px side bar, light and dark', () => {
+describe('in a 300 px side bar, light, dark and high contrast', () => {
   for (const [name, colours] of Object.entries(THEMES)) {
     it(`fits without horizontal scrolling and reads well (${name})`, async () => {
       await page.setViewportSize({ width: 300, height: 720 });
