@@ -134,8 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     m = sweep(pairs=args.pairs, heldout=args.heldout, ks=ks, stock=not args.no_stock)
     result = BenchResult(
-        name="training-sweep",
-        title="Training: K (top LoRA layers) sweep, and accuracy against stock TRL",
+        # without stock it is a K sweep alone, kept beside (not over) the run with stock
+        name="training-sweep" if not args.no_stock else "training-k-sweep",
+        title="Training: K (top LoRA layers) sweep, and accuracy against stock TRL"
+        if not args.no_stock
+        else "Training: K (top LoRA layers) sweep",
         mode="full",
         command=command,
         machine=machine_info(),
