@@ -93,9 +93,7 @@ end
 function M.details(row, proposal)
   local out = {}
   local function add(label, value)
-    if value ~= nil and value ~= '' then
-      out[#out + 1] = ('    %-10s %s'):format(label, ui.cell(value))
-    end
+    ui.detail(out, label, value)
   end
   local total = proposal and type(proposal.hunks) == 'table' and #proposal.hunks or nil
   add('outcome', M.outcome_text(row, total))
@@ -106,15 +104,7 @@ function M.details(row, proposal)
   local adapter = M.value(row, 'adapterVersion')
   add('model', adapter and ((model or '') .. ' / ' .. adapter) or model)
   if M.value(row, 'proposalId') then
-    if not proposal then
-      out[#out + 1] = '    (loading the diff…)'
-    else
-      for _, l in ipairs(vim.split(proposal.diff or '(no change)', '\n', { trimempty = true })) do
-        if not l:match('^%-%-%-') and not l:match('^%+%+%+') then
-          out[#out + 1] = '    ' .. l
-        end
-      end
-    end
+    ui.diff_details(out, proposal)
   end
   out[#out + 1] = ''
   return out

@@ -94,14 +94,9 @@ end
 --- @return string[]
 function M.details(item, proposal)
   local out = {}
-  local function add(label, v)
-    if v ~= nil and v ~= '' then
-      out[#out + 1] = ('    %-10s %s'):format(label, ui.cell(v))
-    end
-  end
-  add('class', value(item, 'classKey'))
-  add('proposal', value(item, 'proposalId'))
-  add('reason', value(item, 'reason'))
+  ui.detail(out, 'class', value(item, 'classKey'))
+  ui.detail(out, 'proposal', value(item, 'proposalId'))
+  ui.detail(out, 'reason', value(item, 'reason'))
   local text = value(item, 'text')
   if value(item, 'verdict') == 'correct' and text then
     out[#out + 1] = '    the client wrote instead:'
@@ -109,15 +104,7 @@ function M.details(item, proposal)
       out[#out + 1] = '      ' .. l
     end
   end
-  if not proposal then
-    out[#out + 1] = '    (loading the diff…)'
-  else
-    for _, l in ipairs(vim.split(proposal.diff or '(no change)', '\n', { trimempty = true })) do
-      if not l:match('^%-%-%-') and not l:match('^%+%+%+') then
-        out[#out + 1] = '    ' .. l
-      end
-    end
-  end
+  ui.diff_details(out, proposal)
   out[#out + 1] = ''
   return out
 end

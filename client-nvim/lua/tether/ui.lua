@@ -200,6 +200,32 @@ function M.set_lines(buf, lines)
   vim.bo[buf].modified = false
 end
 
+--- Add a `label  value` detail line under an expanded entry; an empty value adds nothing.
+--- @param out string[]
+--- @param label string
+--- @param value any
+function M.detail(out, label, value)
+  if value ~= nil and value ~= vim.NIL and value ~= '' then
+    out[#out + 1] = ('    %-10s %s'):format(label, M.cell(value))
+  end
+end
+
+--- Add a proposal's diff under an expanded entry, without its file headers (the entry
+--- names the file), or a loading line until the tether/proposal answer came.
+--- @param out string[]
+--- @param proposal table?
+function M.diff_details(out, proposal)
+  if not proposal then
+    out[#out + 1] = '    (loading the diff…)'
+    return
+  end
+  for _, l in ipairs(vim.split(proposal.diff or '(no change)', '\n', { trimempty = true })) do
+    if not l:match('^%-%-%-') and not l:match('^%+%+%+') then
+      out[#out + 1] = '    ' .. l
+    end
+  end
+end
+
 --- Short local time for an ISO-8601 UTC timestamp ("2025-01-02T03:04:05.123+00:00").
 --- @param ts string?
 --- @return string

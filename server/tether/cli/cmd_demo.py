@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--workspace", type=Path, help="scratch workspace (default: a temp folder)")
     p.add_argument(
         "--persona",
-        default="modernizer",
+        default="conservative",  # tether.demo.personas.DEFAULT (not imported: CLI start-up)
         help="simulated user: a built-in persona (modernizer, conservative, docstrings, "
         "pragmatist) or a persona file with judge()",
     )

@@ -33,7 +33,6 @@ class Hyperparameters(BaseModel):
     lora_r: int
     lora_alpha: int
     lora_dropout: float = 0.0
-    target_modules: str | list[str] = "all-linear"
     learning_rate: float
     epochs: float
     max_steps: int
@@ -41,7 +40,7 @@ class Hyperparameters(BaseModel):
     micro_batch_size: int = 1  # examples per forward pass (memory); KTO uses at least 2
     gradient_checkpointing: bool = False
     share_prefix: bool = True  # KTO: run the prompt a batch's rows share once (same numbers)
-    lora_layers: int = 0  # DPO: LoRA on the top K decoder layers (0: all of them)
+    lora_layers: int = 0  # LoRA on every linear module of the top K decoder layers (0: all)
     max_length: int
     beta: float
     seed: int = 0

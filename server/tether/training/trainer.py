@@ -7,7 +7,9 @@ base model on all the data; a retrain continues the active adapter on the new pa
 replay of older ones (`incremental.py`), and `--force` starts from the base again. The
 DPO reference is always the base (adapters disabled): the same one the gate and the
 reranker measure rewards against. KTO runs `kto.TetherKTOTrainer` (TRL's, with the LM head
-on the completion positions only) with LoRA on every layer.
+on the completion positions only) with LoRA on the same top K layers, so its backward pass
+stops there too, and its reference log-probabilities (and their KL estimates) computed once
+before the loop rather than at every step.
 """
 
 from __future__ import annotations
@@ -198,19 +200,15 @@ def _kto_trainer(
     callback: Any,
 ) -> Any:
     from datasets import Dataset
-    from peft import LoraConfig
     from trl import KTOConfig
 
+    from tether.training.dpo import top_layer_lora
     from tether.training.kto import kto_trainer_class
 
     h = job.hyper
-    peft_config = LoraConfig(
-        r=h.lora_r,
-        lora_alpha=h.lora_alpha,
-        lora_dropout=h.lora_dropout,
-        target_modules=h.target_modules,
-        bias="none",
-        task_type="CAUSAL_LM",
+    common = _common_args(job, device)
+    peft_config = top_layer_lora(
+        model, r=h.lora_r, alpha=h.lora_alpha, dropout=h.lora_dropout, lora_layers=h.lora_layers
     )
     desirable = sum(1 for r in rows if r["label"])
     undesirable = len(rows) - desirable
@@ -223,7 +221,13 @@ def _kto_trainer(
             weights["undesirable_weight"] = round(desirable / undesirable, 3)
     return kto_trainer_class()(
         model=model,
-        args=KTOConfig(**_common_args(job, device), **weights),
+        args=KTOConfig(
+            **common,
+            **weights,
+            # the reference is the base (adapter off): score it once, not once per step
+            precompute_ref_log_probs=True,
+            precompute_ref_batch_size=common["per_device_train_batch_size"],
+        ),
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=peft_config,
@@ -369,7 +373,7 @@ def run_job(job: TrainingJob, emit: Emit) -> WorkerReport:
         parameters=parameters,
         trainable_parameters=trainable,
         prefix_saved=round(saved, 4) if saved is not None else None,
-        lora_layers=job.hyper.lora_layers if job.method == "dpo" else 0,
+        lora_layers=job.hyper.lora_layers,
         cache=cache_stats,
         split=split_stats,
         trl_config=trl_config,
