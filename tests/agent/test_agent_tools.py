@@ -14,6 +14,7 @@ import pytest
 
 from tether.agent import Agent, AgentRequest, load_spec
 from tether.config import Settings, TrainingSettings
+from tether.core.messages import no_proposal
 from tether.core.response_format import render_completion
 from tether.core.types import Range
 from tether.decisions import DecisionStore
@@ -182,6 +183,53 @@ async def test_a_missing_docstring_is_the_models_sentence_in_a_built_docstring(
     assert p.kind == "docstring" and "changes only docs and comments" in p.meta["checks"]
     [pair] = p.meta["verifier_pairs"]  # the sentence beats the answer that gave none
     assert (pair["chosen"], pair["rejected"]) == tuple(answers)
+
+
+async def test_a_docstring_naming_what_the_file_lacks_is_refused_and_loses_to_one_that_does_not(
+    ws: Path, tmp_path: Path
+) -> None:
+    off_topic = "Create a new file named `data_path.py` and add the following."
+    grounded = "Tell whether `items` is None or empty."
+    req = request(ws, IS_EMPTY)
+    req.task = "document"
+    [p] = (await agent(ws, tmp_path, [off_topic, grounded]).propose(req)).proposals
+    assert '"""Tell whether `items` is None or empty."""' in p.proposed
+    assert "data_path" not in "".join(c.text for c in p.candidates)
+    [pair] = p.meta["verifier_pairs"]
+    assert (pair["chosen"], pair["rejected"]) == (grounded, off_topic)
+
+
+async def test_only_off_topic_docstrings_say_so_in_words(ws: Path, tmp_path: Path) -> None:
+    req = request(ws, IS_EMPTY)
+    req.task = "document"
+    answers = ["Call load_config() before parse_rows.", "Write `report.csv` to disk."]
+    result = await agent(ws, tmp_path, answers).propose(req)
+    assert result.proposals == []
+    assert all("not about this code" in f for f in result.failures)
+    text = no_proposal(result.failures, result.tried).text()
+    assert "about something the file does not have" in text and "load_config" not in text
+
+
+async def test_a_docstring_sentence_cut_off_by_the_token_budget_is_refused(
+    ws: Path, tmp_path: Path
+) -> None:
+    replay = tmp_path / "cut.jsonl"
+    entries = [
+        {
+            "completion": "Tell whether the items are none and add the follow",
+            "finish_reason": "length",
+        },
+        {"completion": "Tell whether there are no items.", "finish_reason": "length"},
+    ]
+    replay.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    s = Settings(model=f"replay:{replay}", candidates=2)
+    req = request(ws, IS_EMPTY)
+    req.task = "document"
+    [p] = (await Agent(s, load_spec(ws), None, ws).propose(req)).proposals
+    assert '"""Tell whether there are no items."""' in p.proposed
+    assert [c.text.count("follow") for c in p.candidates] == [0]
+    [pair] = p.meta["verifier_pairs"]
+    assert pair["rejected"].endswith("add the follow")
 
 
 async def test_a_methods_missing_docstring_is_its_own_spot(ws: Path, tmp_path: Path) -> None:

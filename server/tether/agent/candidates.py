@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tether.agent.docstrings import body_indent, sentence, with_docstring
+from tether.agent.docstrings import body_indent, foreign_names, sentence, with_docstring
 from tether.agent.parsing import ParseFailure, parse_completion
 from tether.agent.prompting import EXAMPLE_RATIONALES
 from tether.agent.providers import Generation
@@ -114,9 +114,19 @@ def docstring_candidates(
     where = f"{role} on {spot.rule} at line {spot.first + 1}"
     for i, completion in enumerate(gen.completions):
         label = f"{where} (answer {i + 1})" if len(gen.completions) > 1 else where
+        if _cut_off_sentence(completion, gen, i):
+            reason = "truncated output: the docstring sentence was cut off"
+            bad.append(Rejected(label, reason, gen.prompt, completion))
+            continue
         text = sentence(completion)
         if text is None:
             reason = "no code block: the model gave no usable sentence for the docstring"
+            bad.append(Rejected(label, reason, gen.prompt, completion))
+            continue
+        foreign = foreign_names(text, rt.document)
+        if foreign:
+            names = ", ".join(f"`{name}`" for name in foreign)
+            reason = f"not about this code: the docstring names {names}, which the file lacks"
             bad.append(Rejected(label, reason, gen.prompt, completion))
             continue
         edit = Edit(spot.start, end, with_docstring(header, text, indent))
@@ -207,6 +217,15 @@ def range_candidates(
             )
         )
     return good, bad
+
+
+def _cut_off_sentence(completion: str, gen: Generation, i: int) -> bool:
+    """The model ran out of tokens inside its first line: the sentence ends mid-way (the
+    demo once showed "...and add the follow")."""
+    if gen.finish_reasons[i : i + 1] != ["length"]:
+        return False
+    text = completion.strip()
+    return "\n" not in text and not text.rstrip("\"'`").endswith((".", "!", "?"))
 
 
 def _length_note(reason: str, gen: Generation, i: int) -> str:

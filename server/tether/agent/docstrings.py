@@ -9,6 +9,8 @@ verifier still checks the result like any other candidate.
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
 
 from tether.agent.prompting import Message, fenced
@@ -59,6 +61,37 @@ def sentence(answer: str) -> str | None:
         return None
     line = line[0].upper() + line[1:]
     return line if line.endswith((".", "!", "?")) else line + "."
+
+
+#: Words in a sentence that read as code: `quoted`, dotted (`data.py`, `os.path`), with an
+#: underscore, camelCase, or called (`load()`).
+_CODE_LIKE = re.compile(
+    r"`([^`]+)`"
+    r"|\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)(?=\W|$)"
+    r"|\b(\w*_\w*|[a-z]+[A-Z]\w*)\b"
+    r"|\b([A-Za-z_]\w*)\(\)"
+)
+_ALWAYS_KNOWN = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self", "cls"}
+
+
+def foreign_names(text: str, document: str) -> list[str]:
+    """Names a docstring sentence mentions that appear nowhere in the document.
+
+    A small model asked to describe `threshold()` sometimes answers with an unrelated
+    instruction ("Create a new file named `data_path.py`"); words that read as code and
+    that the file does not have are the sign of a sentence about something else. Prose
+    words are not judged: a good description may use words the code does not.
+    """
+    known = set(re.findall(r"[A-Za-z_]\w*", document)) | _ALWAYS_KNOWN
+    foreign: list[str] = []
+    for match in _CODE_LIKE.finditer(text):
+        name = next(g for g in match.groups() if g)
+        parts = re.findall(r"[A-Za-z_]\w*", name)
+        if all(len(part) == 1 for part in parts):  # "e.g.", "i.e."
+            continue
+        if any(part not in known for part in parts) and name not in foreign:
+            foreign.append(name)
+    return foreign
 
 
 def with_docstring(header: str, text: str, indent: str) -> str:

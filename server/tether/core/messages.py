@@ -139,6 +139,12 @@ _REASONS = (
         (ACTION_SELECT_FUNCTION, ACTION_RETRY),
     ),
     _Reason(
+        "not about this code",
+        "the docstring the model wrote is about something the file does not have",
+        _AGAIN,
+        (ACTION_RETRY, ACTION_REPHRASE),
+    ),
+    _Reason(
         "changes code",
         "the model changed code, but this task may only add documentation and comments",
         _AGAIN,
