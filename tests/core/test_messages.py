@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tether.core import messages
+from tether.service.errors import AgentFailed
 
 
 def test_no_proposal_says_why_in_words_and_offers_actions() -> None:
@@ -63,3 +64,24 @@ def test_verifier_reasons_read_as_words() -> None:
     assert messages.explain_failure("student: tests fail: 2 failed") == (
         "the project's tests fail with the change"
     )
+
+
+def test_a_whole_function_selection_is_not_told_to_select_the_whole_function() -> None:
+    failures = ["student: out of range: the block repeats code from outside the selection"]
+    partial = messages.no_proposal(failures)
+    whole = messages.no_proposal(failures, whole_selection=True)
+    assert partial.fix.startswith("Select the whole function")
+    assert whole.why == partial.why
+    assert "Select the whole function" not in whole.text()
+    assert whole.fix == "Try again, or say in your own words what you want."
+    ids = [a.id for a in whole.actions]
+    assert messages.ACTION_SELECT_FUNCTION not in ids
+    assert ids[:2] == [messages.ACTION_RETRY, messages.ACTION_REPHRASE]
+
+
+def test_exceptions_carry_whether_the_selection_was_whole() -> None:
+    failures = ["student: broken edit: line 2: invalid syntax"]
+    exc = AgentFailed.nothing_survived(failures, "2 model answers", whole_selection=True)
+    msg = messages.for_exception(exc)
+    assert "(tried 2 model answers)" in msg.what and msg.text() == str(exc)
+    assert messages.ACTION_SELECT_FUNCTION not in [a.id for a in msg.actions]

@@ -9,7 +9,16 @@ from pygls.exceptions import JsonRpcException
 
 from tether.core.types import Range
 
-from .conftest import IMPROVE, IMPROVE_TOTAL, SOURCE, TOTAL, Launch, store_path
+from .conftest import (
+    IMPROVE,
+    IMPROVE_TOTAL,
+    SOURCE,
+    TOTAL,
+    TOTAL_IMPROVED,
+    Launch,
+    fenced,
+    store_path,
+)
 from .test_lsp_proposals import rows
 
 GREET = Range.of(0, 0, 3, 18)
@@ -136,3 +145,27 @@ async def test_provider_down_is_a_clear_error(launch: Launch, tmp_path: Path) ->
     assert err.code == REQUEST_FAILED
     assert "missing.jsonl does not exist" in err.message
     assert (await editor.request("tether/status", {}))["workspaces"]  # still serving
+
+
+async def test_the_advice_after_nothing_survived_depends_on_what_was_selected(
+    launch: Launch,
+) -> None:
+    """Over the wire: "Select enclosing function" is offered for part of a function, not
+    for a selection that already is the whole function (it would send the user in a circle)."""
+    # `total` that would not parse, then all of `total` for two of its lines
+    broken = fenced("def total(values):\n    result = 0\n        return result\n", "Shorter.")
+    unparsable = {"task": "improve", "completion": broken}
+    beyond = {"task": "improve", "completion": fenced(TOTAL_IMPROVED, "Annotate total.")}
+    editor = await launch(replay=[unparsable, beyond])
+    uri = editor.open("app.py", SOURCE)
+    whole = await _error(editor.propose(uri, TOTAL))
+    partial = await _error(editor.propose(uri, Range.of(8, 0, 9, 27)))
+    for err in (whole, partial):
+        assert err.code == REQUEST_FAILED
+        assert err.message.startswith("No suggestion for this selection")
+    whole_ids = [a["id"] for a in whole.data["message"]["actions"]]
+    partial_ids = [a["id"] for a in partial.data["message"]["actions"]]
+    assert "selectEnclosingFunction" in partial_ids and "Select the whole" in partial.message
+    assert "selectEnclosingFunction" not in whole_ids and "retry" in whole_ids
+    assert "unable to parse" in whole.message and "Select the whole" not in whole.message
+    assert whole.message.endswith("Try again, or say in your own words what you want.")

@@ -239,8 +239,14 @@ def explain_failure(raw: str) -> str:
     return _reason_of(raw).why
 
 
-def no_proposal(failures: Sequence[str], tried: str = "") -> UserMessage:
-    """Nothing survived the verifier: say what was tried and why, most common reason first."""
+def no_proposal(
+    failures: Sequence[str], tried: str = "", *, whole_selection: bool = False
+) -> UserMessage:
+    """Nothing survived the verifier: say what was tried and why, most common reason first.
+
+    `whole_selection`: the selection already holds a whole function, so "select the whole
+    function" is no advice; retrying or saying what to change is.
+    """
     failures = [f for f in failures if f and f != "cancelled"]
     what = "No suggestion for this selection"
     if tried and tried != "nothing":
@@ -263,11 +269,17 @@ def no_proposal(failures: Sequence[str], tried: str = "") -> UserMessage:
     actions: list[str] = []
     for reason in ranked:
         actions += [a for a in reason.actions if a not in actions]
+    fix = ranked[0].fix
+    if whole_selection:
+        actions = [a for a in actions if a != ACTION_SELECT_FUNCTION]
+        actions += [a for a in (ACTION_RETRY, ACTION_REPHRASE) if a not in actions]
+        if fix == _WIDEN:
+            fix = _AGAIN
     return UserMessage(
         code="no_proposal",
         what=what,
         why="; ".join(whys),
-        fix=ranked[0].fix,
+        fix=fix,
         actions=[Action.of(a) for a in actions[:3]],
         detail=list(failures),
     )
@@ -333,7 +345,9 @@ def for_exception(exc: BaseException) -> UserMessage:
     """The message for any exception a request handler raised."""
     failures = getattr(exc, "failures", None)
     if failures:
-        return no_proposal(list(failures), str(getattr(exc, "tried", "") or ""))
+        tried = str(getattr(exc, "tried", "") or "")
+        whole = bool(getattr(exc, "whole_selection", False))
+        return no_proposal(list(failures), tried, whole_selection=whole)
     kind = getattr(exc, "kind", None)
     if isinstance(kind, str):
         return for_kind(kind, str(exc))

@@ -66,16 +66,26 @@ class AgentFailed(ServiceError):
 
     kind = "agent_failed"
 
-    def __init__(self, message: str, failures: Sequence[str] = (), tried: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        failures: Sequence[str] = (),
+        tried: str = "",
+        whole_selection: bool = False,
+    ) -> None:
         super().__init__(message)
         # the raw reasons nothing survived (tether.core.messages.no_proposal words them)
         self.failures = list(failures)
         self.tried = tried  # what the agent tried, in words ("1 ruff fix and 4 model answers")
+        self.whole_selection = whole_selection  # the request already held a whole function
 
     @classmethod
-    def nothing_survived(cls, failures: Sequence[str], tried: str = "") -> AgentFailed:
+    def nothing_survived(
+        cls, failures: Sequence[str], tried: str = "", whole_selection: bool = False
+    ) -> AgentFailed:
         """No candidate passed the checks: the message says what was tried, why, what to do."""
-        return cls(no_proposal(list(failures), tried).text(), failures, tried)
+        text = no_proposal(list(failures), tried, whole_selection=whole_selection).text()
+        return cls(text, failures, tried, whole_selection)
 
 
 class TrainingBusy(ServiceError):

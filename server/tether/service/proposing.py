@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tether.agent import AgentRequest, ProviderError, SpecError
+from tether.core.definitions import selects_whole_definition
 from tether.core.text import RangeError, check_range
 from tether.core.types import Actor, Outcome, Proposal, Range
 from tether.profile.models import PolicyDecision
@@ -168,7 +169,8 @@ class Proposing:
             raise
         outcome.failures = list(result.failures)
         if not outcome.proposals and outcome.failures:
-            raise AgentFailed.nothing_survived(outcome.failures, result.tried)
+            whole = selects_whole_definition(req.text, req.range)
+            raise AgentFailed.nothing_survived(outcome.failures, result.tried, whole)
         return outcome
 
     def _show_unpresented(self, admission: asyncio.Task[ProposeOutcome]) -> None:
