@@ -108,3 +108,13 @@ def test_demo_rounds_run_on_the_replay_model(tmp_path: Path) -> None:
         (int(after[0]), int(after[1])),
     ]
     assert figures["persona"] == "modernizer" and figures["training"] is None
+
+
+def test_the_demo_commands_default_persona_is_the_shipped_default() -> None:
+    """The CLI spells the default out (importing the personas at start-up would cost time);
+    the two must not drift apart."""
+    from tether.cli.main import build_parser
+    from tether.demo.personas import DEFAULT
+
+    args = build_parser().parse_args(["demo"])
+    assert args.persona == DEFAULT

@@ -13,7 +13,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tether.agent.docstrings import body_indent, foreign_names, sentence, with_docstring
+from tether.agent.docstrings import (
+    body_indent,
+    foreign_names,
+    known_names,
+    sentence,
+    with_docstring,
+)
 from tether.agent.parsing import ParseFailure, parse_completion
 from tether.agent.prompting import EXAMPLE_RATIONALES
 from tether.agent.providers import Generation
@@ -109,6 +115,7 @@ def docstring_candidates(
     header = rt.text[spot.start : spot.end].rstrip("\n")
     end = spot.start + len(header)
     indent = body_indent(rt, spot)
+    known = known_names(rt.document)
     good: list[Candidate] = []
     bad: list[Rejected] = []
     where = f"{role} on {spot.rule} at line {spot.first + 1}"
@@ -123,7 +130,7 @@ def docstring_candidates(
             reason = "no code block: the model gave no usable sentence for the docstring"
             bad.append(Rejected(label, reason, gen.prompt, completion))
             continue
-        foreign = foreign_names(text, rt.document)
+        foreign = foreign_names(text, known)
         if foreign:
             names = ", ".join(f"`{name}`" for name in foreign)
             reason = f"not about this code: the docstring names {names}, which the file lacks"
@@ -222,14 +229,19 @@ def range_candidates(
 def _cut_off_sentence(completion: str, gen: Generation, i: int) -> bool:
     """The model ran out of tokens inside its first line: the sentence ends mid-way (the
     demo once showed "...and add the follow")."""
-    if gen.finish_reasons[i : i + 1] != ["length"]:
+    if not _hit_length(gen, i):
         return False
     text = completion.strip()
     return "\n" not in text and not text.rstrip("\"'`").endswith((".", "!", "?"))
 
 
+def _hit_length(gen: Generation, i: int) -> bool:
+    """The model stopped answer `i` at its token budget rather than on its own."""
+    return gen.finish_reasons[i : i + 1] == ["length"]
+
+
 def _length_note(reason: str, gen: Generation, i: int) -> str:
-    if gen.finish_reasons[i : i + 1] == ["length"] and "truncated" not in reason:
+    if _hit_length(gen, i) and "truncated" not in reason:
         return reason + " (the model hit max_new_tokens)"
     return reason
 

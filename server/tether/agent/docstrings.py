@@ -71,22 +71,28 @@ _CODE_LIKE = re.compile(
     r"|\b(\w*_\w*|[a-z]+[A-Z]\w*)\b"
     r"|\b([A-Za-z_]\w*)\(\)"
 )
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _ALWAYS_KNOWN = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self", "cls"}
 
 
-def foreign_names(text: str, document: str) -> list[str]:
-    """Names a docstring sentence mentions that appear nowhere in the document.
+def known_names(document: str) -> frozenset[str]:
+    """Every identifier in the document, with builtins and keywords: what a docstring about
+    this file may name."""
+    return frozenset(_IDENTIFIER.findall(document)) | _ALWAYS_KNOWN
+
+
+def foreign_names(text: str, known: frozenset[str]) -> list[str]:
+    """Names a docstring sentence mentions that are not `known` (see `known_names`).
 
     A small model asked to describe `threshold()` sometimes answers with an unrelated
     instruction ("Create a new file named `data_path.py`"); words that read as code and
     that the file does not have are the sign of a sentence about something else. Prose
     words are not judged: a good description may use words the code does not.
     """
-    known = set(re.findall(r"[A-Za-z_]\w*", document)) | _ALWAYS_KNOWN
     foreign: list[str] = []
     for match in _CODE_LIKE.finditer(text):
         name = next(g for g in match.groups() if g)
-        parts = re.findall(r"[A-Za-z_]\w*", name)
+        parts = _IDENTIFIER.findall(name)
         if all(len(part) == 1 for part in parts):  # "e.g.", "i.e."
             continue
         if any(part not in known for part in parts) and name not in foreign:

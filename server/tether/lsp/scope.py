@@ -9,9 +9,9 @@ function (decorators included) around it, else its line.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 
+from tether.core.definitions import definition_spans
 from tether.core.text import split_lines, utf16_len
 from tether.core.types import Range
 
@@ -41,16 +41,9 @@ def widen_cursor(
 def _enclosing_function(text: str, line: int) -> tuple[int, int] | None:
     """0-based first and last line of the innermost def around `line`; None if there is none
     or the file does not parse (then the line is all Tether can be sure of)."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
-    best: tuple[int, int] | None = None
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            continue
-        start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
-        end = (node.end_lineno or node.lineno) - 1
-        if start <= line <= end and (best is None or end - start < best[1] - best[0]):
-            best = (start, end)
-    return best
+    around = [
+        (start, end)
+        for start, end in definition_spans(text, classes=False) or ()
+        if start <= line <= end
+    ]
+    return min(around, key=lambda span: span[1] - span[0], default=None)
