@@ -19,7 +19,11 @@ from .test_lsp_proposals import proposal_state, rows
 GREET = Range.of(0, 0, 3, 18)
 ORIGINAL = SOURCE[: SOURCE.index("\n\n")]
 #: Deterministic policy; and no automatic training on the seeded (mature) profile.
-NO_EXPLORATION = {"policy": {"exploration": 0}, "training": {"autoSchedule": False}}
+#: No random asks in auto *or* quiet classes (quiet's own rate asked one run in 20)
+NO_EXPLORATION = {
+    "policy": {"exploration": 0, "quietExploration": 0},
+    "training": {"autoSchedule": False},
+}
 
 
 async def seed(db: Path, outcome: Outcome, count: int) -> str:
@@ -124,6 +128,7 @@ async def test_quiet_policy_records_suppressed_and_shows_nothing(
     result = await editor.command(
         "tether.propose", {"uri": uri, "range": GREET.model_dump(), "task": "improve"}
     )
+    assert len(result["suppressed"]) == 1, result
     [pid] = result["suppressed"]
     assert result["shown"] == [] and result["autoApplied"] == []
     row = rows(store_path(ws, tether_home))[-1]
